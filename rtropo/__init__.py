@@ -1,0 +1,3 @@
+"""Tropo backend for RapidSMS."""
+
+__version__ = "1.0.0"

@@ -1,0 +1,67 @@
+"""Django admin for the outbound queue and the launches."""
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from rtropo import queue
+from rtropo.models import InboundSession, Launch, OutboundMessage
+
+
+@admin.register(OutboundMessage)
+class OutboundMessageAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "to_number",
+        "short_text",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "backend_name",
+        "created_at",
+        "sent_at",
+    )
+    list_filter = ("status", "backend_name")
+    search_fields = ("to_number", "identity", "message_id", "session_id")
+    readonly_fields = [f.name for f in OutboundMessage._meta.fields]
+    date_hierarchy = "created_at"
+    actions = ["retry_now"]
+
+    @admin.display(description=_("text"))
+    def short_text(self, obj):
+        return obj.text[:60]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Retry now (queued and failed messages)"))
+    def retry_now(self, request, queryset):
+        count = queue.retry_now(queryset)
+        self.message_user(
+            request,
+            _("%(count)d message(s) will go out at the next run of tropo_send_queued.")
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+
+@admin.register(Launch)
+class LaunchAdmin(admin.ModelAdmin):
+    list_display = ("id", "backend_name", "status", "session_id", "size", "joined", "created_at")
+    list_filter = ("status", "backend_name")
+    search_fields = ("session_id",)
+    exclude = ("reference",)
+    readonly_fields = [f.name for f in Launch._meta.fields if f.name != "reference"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(InboundSession)
+class InboundSessionAdmin(admin.ModelAdmin):
+    list_display = ("session_id", "identity", "text", "backend_name", "received_at")
+    list_filter = ("backend_name",)
+    search_fields = ("identity", "session_id")
+    readonly_fields = [f.name for f in InboundSession._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

@@ -1,0 +1,14 @@
+"""Django app configuration."""
+
+from django.apps import AppConfig
+
+
+class TropoConfig(AppConfig):
+    """Registers the system checks of the Tropo backend."""
+
+    name = "rtropo"
+    verbose_name = "Tropo"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from rtropo import checks  # noqa: F401  (registers the checks)

@@ -1,0 +1,51 @@
+"""SMS facts the emulator needs: phone number forms and message part counting."""
+
+import math
+
+# GSM 03.38 default alphabet (one septet each) and its extension table (two septets each:
+# the escape character plus the character itself).
+GSM_BASIC = (
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM_EXTENSION = "^{}\\[~]|€\f"
+_GSM_BASIC = frozenset(GSM_BASIC)
+_GSM_EXTENSION = frozenset(GSM_EXTENSION)
+
+
+def count_parts(text):
+    """Number of SMS a carrier bills for ``text``.
+
+    Text that fits the GSM 7-bit alphabet is counted in septets (extension characters
+    such as ``€`` or ``{`` count two): up to 160 is one SMS, longer text is split into
+    parts of 153. Any other text travels as UCS-2, counted in UTF-16 code units: up to
+    70 is one SMS, longer text is split into parts of 67. Empty text is one SMS.
+    """
+    if all(ch in _GSM_BASIC or ch in _GSM_EXTENSION for ch in text):
+        length = sum(2 if ch in _GSM_EXTENSION else 1 for ch in text)
+        single, part = 160, 153
+    else:
+        length = len(text.encode("utf-16-le")) // 2
+        single, part = 70, 67
+    if length <= single:
+        return 1
+    return math.ceil(length / part)
+
+
+def digits(number):
+    """A number as Tropo wrote it in session objects: country code, no "+" (``15555550001``)."""
+    number = str(number).strip()
+    if number.lower().startswith("tel:"):
+        number = number[4:]
+    return number.lstrip("+").replace(" ", "").replace("-", "")
+
+
+def e164(number):
+    """A number with its "+" (``+15555550001``), as delivery records show it."""
+    return "+" + digits(number)
+
+
+def phone(number):
+    """Tropo's ``to``/``from`` object for an SMS endpoint."""
+    number = digits(number)
+    return {"id": number, "e164Id": number, "name": None, "channel": "TEXT", "network": "SMS"}

@@ -1,0 +1,45 @@
+"""Collect the messages an inbound request queues, to answer them inline.
+
+While :func:`capture` is active in a thread, :class:`~rtropo.outgoing.TropoBackend`
+hands the ids of rows it queues for the same backend to the capture instead of
+launching a session; the view then answers them in the inbound session itself.
+Other threads and processes are not affected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import dataclasses
+
+_active: contextvars.ContextVar[Capture | None] = contextvars.ContextVar(
+    "rtropo_inline_capture", default=None
+)
+
+
+@dataclasses.dataclass
+class Capture:
+    """The rows one inbound request queued for its backend."""
+
+    backend_name: str
+    message_ids: list[int] = dataclasses.field(default_factory=list)
+
+
+@contextlib.contextmanager
+def capture(backend_name: str):
+    """Collect rows queued for ``backend_name`` in this thread until the block ends."""
+    current = Capture(backend_name)
+    token = _active.set(current)
+    try:
+        yield current
+    finally:
+        _active.reset(token)
+
+
+def collect(backend_name: str, message_ids: list[int]) -> bool:
+    """Hand ``message_ids`` to the active capture; False when none takes them."""
+    current = _active.get()
+    if current is None or current.backend_name != backend_name:
+        return False
+    current.message_ids.extend(message_ids)
+    return True

@@ -1,0 +1,88 @@
+"""The outbound queue, the sessions we launched, and the inbound dedup record.
+
+These models hold data only; every status change goes through ``rtropo.queue``.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Launch(models.Model):
+    """One Tropo session we asked for, identified towards Tropo by ``reference``."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        ANSWERED = "answered", _("answered")
+        FAILED = "failed", _("failed")
+
+    backend_name = models.CharField(max_length=100)
+    reference = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    session_id = models.CharField(max_length=64, blank=True)
+    size = models.PositiveIntegerField(default=0, help_text=_("Messages taken at launch."))
+    joined = models.PositiveIntegerField(
+        default=0, help_text=_("Sends that relied on this launch instead of launching.")
+    )
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["backend_name", "status", "expires_at"])]
+
+    def __str__(self):
+        return f"launch {self.pk} ({self.status})"
+
+
+class OutboundMessage(models.Model):
+    """One SMS to one recipient, from queued to sent or failed."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        LAUNCHED = "launched", _("launched")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+
+    backend_name = models.CharField(max_length=100)
+    identity = models.CharField(max_length=100, help_text=_("The RapidSMS identity."))
+    to_number = models.CharField(max_length=16, help_text=_("+ and digits."))
+    text = models.TextField()
+    message_id = models.CharField(max_length=64, blank=True)
+    in_response_to = models.CharField(max_length=64, blank=True)
+    external_id = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    launch = models.ForeignKey(
+        Launch, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    session_id = models.CharField(max_length=64, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["backend_name", "status", "next_attempt_at"]),
+            models.Index(fields=["status", "sent_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.to_number}: {self.text[:40]}"
+
+
+class InboundSession(models.Model):
+    """An inbound SMS session already handed to the router (dedup and audit)."""
+
+    backend_name = models.CharField(max_length=100)
+    session_id = models.CharField(max_length=64, unique=True)
+    identity = models.CharField(max_length=16)
+    text = models.TextField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["received_at"])]
+
+    def __str__(self):
+        return f"{self.identity} ({self.session_id})"

@@ -1,0 +1,54 @@
+"""The RapidSMS backend that sends through Tropo."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from rapidsms.backends.base import BackendBase
+from rapidsms.errors import MessageSendingError
+
+from rtropo import inline, queue, session_api
+from rtropo.conf import BackendConfig, normalise_number
+
+logger = logging.getLogger(__name__)
+
+
+class TropoBackend(BackendBase):
+    """Queue outgoing SMS durably and deliver them through Tropo sessions.
+
+    ``send()`` writes one row per recipient and, once the transaction commits,
+    makes sure a Tropo session will come to collect them (see ``rtropo.queue``).
+    """
+
+    def configure(self, **kwargs):
+        """Validate the settings; no I/O, since RapidSMS builds a backend per message."""
+        self.config = BackendConfig.from_entry(self.name, kwargs)
+
+    def prepare_request(self, reference: str) -> dict:
+        """The Session API request that launches a session for ``reference``."""
+        return session_api.build_launch_request(self.config, reference)
+
+    def send(self, id_, text, identities, context=None):
+        """Queue ``text`` for every valid identity; report the invalid ones."""
+        recipients, failed = [], []
+        for identity in identities:
+            number = normalise_number(identity)
+            if number is None:
+                failed.append(identity)
+            else:
+                recipients.append(queue.Recipient(identity=str(identity), number=number))
+        if recipients:
+            ids = queue.enqueue(self.config, recipients, text, id_, context)
+            if not inline.collect(self.name, ids):
+                config = self.config
+                transaction.on_commit(lambda: queue.request_launch(config))
+        if failed:
+            logger.warning(
+                "Message %s not queued for %d identities that are not phone numbers",
+                id_,
+                len(failed),
+            )
+            raise MessageSendingError(
+                f"{len(failed)} identities are not phone numbers", failed_identities=failed
+            )

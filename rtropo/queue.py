@@ -1,0 +1,338 @@
+"""The outbound queue: the only code that changes a message's status.
+
+Every status change happens in a short transaction; the Session API is called
+outside of them. Rows move ``queued`` → ``launched`` (a session was asked for)
+→ ``sent`` (handed to Tropo in a TropoML answer), or end ``failed`` after
+``max_attempts`` launches that came to nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import random
+import secrets
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from rtropo import session_api, signals
+from rtropo.conf import BackendConfig
+from rtropo.exceptions import TropoAPIError
+from rtropo.models import Launch, OutboundMessage
+
+logger = logging.getLogger(__name__)
+
+Status = OutboundMessage.Status
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipient:
+    """A RapidSMS identity and the number Tropo should text."""
+
+    identity: str
+    number: str
+
+
+@contextlib.contextmanager
+def write_transaction():
+    """A transaction that takes the write lock before it reads.
+
+    On SQLite a deferred transaction that reads and then writes fails at once
+    with "database is locked" when another connection writes meanwhile; taking
+    the write lock first makes it wait for its turn instead.
+    """
+    with transaction.atomic():
+        if connection.vendor == "sqlite":
+            Launch.objects.filter(pk__lt=0).update(status=Launch.Status.PENDING)
+        yield
+
+
+def enqueue(
+    config: BackendConfig,
+    recipients: list[Recipient],
+    text: str,
+    message_id: object = "",
+    context: dict | None = None,
+) -> list[int]:
+    """Queue ``text`` for each recipient; return the ids of the new rows."""
+    context = context or {}
+    now = timezone.now()
+    rows = [
+        OutboundMessage(
+            backend_name=config.name,
+            identity=recipient.identity,
+            to_number=recipient.number,
+            text=text,
+            message_id=str(message_id or ""),
+            in_response_to=_context_value(context, "in_response_to"),
+            external_id=_context_value(context, "external_id"),
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for recipient in recipients
+    ]
+    with transaction.atomic():
+        if connection.features.can_return_rows_from_bulk_insert:
+            OutboundMessage.objects.bulk_create(rows)
+        else:
+            for row in rows:
+                row.save(force_insert=True)
+    logger.info(
+        "Queued message %s for %d recipient(s) on %s", message_id, len(rows), config.name
+    )
+    return [row.pk for row in rows]
+
+
+def request_launch(config: BackendConfig) -> Launch | None:
+    """Make sure a session will come for the due rows of this backend.
+
+    A pending launch that has not been answered yet will pick them up; joining
+    it is an UPDATE of its row, which waits for an answer being written and
+    then sees it, so a row committed before this call is never stranded.
+    """
+    joined = Launch.objects.filter(
+        backend_name=config.name,
+        status=Launch.Status.PENDING,
+        expires_at__gt=timezone.now(),
+    ).update(joined=F("joined") + 1)
+    if joined:
+        return None
+    return launch_due(config)
+
+
+def launch_due(config: BackendConfig, *, include_backing_off: bool = False) -> Launch | None:
+    """Launch one session for up to ``batch_size`` due rows; None when none is due."""
+    now = timezone.now()
+    with write_transaction():
+        due = OutboundMessage.objects.filter(backend_name=config.name, status=Status.QUEUED)
+        if not include_backing_off:
+            due = due.filter(next_attempt_at__lte=now)
+        ids = list(
+            due.order_by("next_attempt_at", "pk")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[: config.batch_size]
+        )
+        if not ids:
+            return None
+        launch = Launch.objects.create(
+            backend_name=config.name,
+            reference=secrets.token_urlsafe(32),
+            size=len(ids),
+            created_at=now,
+            expires_at=now + timedelta(seconds=config.lease),
+        )
+        OutboundMessage.objects.filter(pk__in=ids).update(
+            status=Status.LAUNCHED, launch=launch, attempts=F("attempts") + 1
+        )
+    try:
+        session_id = session_api.launch_session(config, launch.reference)
+    except TropoAPIError as exc:
+        logger.warning("Launch %s on %s failed: %s", launch.pk, config.name, exc)
+        release(config, launch, str(exc))
+        launch.status = Launch.Status.FAILED
+        return launch
+    Launch.objects.filter(pk=launch.pk).update(session_id=session_id)
+    OutboundMessage.objects.filter(launch=launch, status=Status.LAUNCHED).update(
+        session_id=session_id
+    )
+    logger.info(
+        "Launched session %s (launch %s) for %d message(s) on %s",
+        session_id,
+        launch.pk,
+        len(ids),
+        config.name,
+    )
+    return launch
+
+
+def claim_for_callback(
+    config: BackendConfig, reference: str, session_id: str
+) -> list[OutboundMessage] | None:
+    """Answer the callback of launch ``reference``: mark its rows sent and return them.
+
+    Also takes other due rows of the backend, up to ``batch_size`` in all.
+    Returns None when the reference is unknown, expired or already answered.
+    """
+    now = timezone.now()
+    with write_transaction():
+        answered = Launch.objects.filter(
+            backend_name=config.name,
+            reference=reference,
+            status=Launch.Status.PENDING,
+            expires_at__gt=now,
+        ).update(status=Launch.Status.ANSWERED, answered_at=now, session_id=session_id)
+        if not answered:
+            return None
+        launch = Launch.objects.get(reference=reference)
+        own = list(
+            OutboundMessage.objects.filter(launch=launch, status=Status.LAUNCHED)
+            .select_for_update()
+            .values_list("pk", flat=True)
+        )
+        extra = _due_ids(config, now, config.batch_size - len(own))
+        OutboundMessage.objects.filter(pk__in=extra).update(
+            launch=launch, attempts=F("attempts") + 1
+        )
+        rows = _mark_sent(own + extra, session_id, now)
+    _announce_sent(rows)
+    return rows
+
+
+def claim_inline(
+    config: BackendConfig, message_ids: list[int], session_id: str
+) -> list[OutboundMessage]:
+    """Mark up to ``batch_size`` of these queued rows sent in an inbound answer."""
+    if not message_ids:
+        return []
+    now = timezone.now()
+    with write_transaction():
+        ids = list(
+            OutboundMessage.objects.filter(pk__in=message_ids, status=Status.QUEUED)
+            .order_by("pk")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[: config.batch_size]
+        )
+        OutboundMessage.objects.filter(pk__in=ids).update(attempts=F("attempts") + 1)
+        rows = _mark_sent(ids, session_id, now)
+    _announce_sent(rows)
+    return rows
+
+
+def has_due(config: BackendConfig) -> bool:
+    """Whether rows of this backend wait for a launch now."""
+    return OutboundMessage.objects.filter(
+        backend_name=config.name, status=Status.QUEUED, next_attempt_at__lte=timezone.now()
+    ).exists()
+
+
+def release(config: BackendConfig, launch: Launch, error: str) -> int:
+    """Give up on a launch: requeue its rows with back-off, or fail them.
+
+    Does nothing when the launch was answered meanwhile (its rows are sent).
+    Returns the number of rows released.
+    """
+    now = timezone.now()
+    with write_transaction():
+        gave_up = Launch.objects.filter(pk=launch.pk, status=Launch.Status.PENDING).update(
+            status=Launch.Status.FAILED, error=error
+        )
+        if not gave_up:
+            return 0
+        rows = list(
+            OutboundMessage.objects.filter(launch=launch, status=Status.LAUNCHED)
+            .select_for_update()
+        )
+        failed = []
+        for row in rows:
+            row.last_error = error
+            row.launch = None
+            row.session_id = ""
+            if row.attempts >= config.max_attempts:
+                row.status = Status.FAILED
+                failed.append(row)
+            else:
+                row.status = Status.QUEUED
+                row.next_attempt_at = now + timedelta(seconds=backoff(config, row.attempts))
+        OutboundMessage.objects.bulk_update(
+            rows, ["status", "last_error", "launch", "session_id", "next_attempt_at"]
+        )
+    for row in failed:
+        logger.error(
+            "Message %s to %s failed after %d attempts: %s",
+            row.pk,
+            row.identity,
+            row.attempts,
+            error,
+        )
+        signals.message_failed.send(sender=OutboundMessage, message=row, reason=error)
+    return len(rows)
+
+
+def release_expired(config: BackendConfig) -> int:
+    """Release launches of this backend whose callback did not come within the lease."""
+    expired = Launch.objects.filter(
+        backend_name=config.name,
+        status=Launch.Status.PENDING,
+        expires_at__lte=timezone.now(),
+    ).order_by("pk")
+    released = 0
+    for launch in expired.iterator(chunk_size=config.batch_size):
+        released += release(config, launch, "Tropo did not call back within the lease")
+    return released
+
+
+def retry_now(messages) -> int:
+    """Make queued and failed rows of ``messages`` due now, with fresh attempts."""
+    return messages.filter(status__in=[Status.QUEUED, Status.FAILED]).update(
+        status=Status.QUEUED, next_attempt_at=timezone.now(), attempts=0
+    )
+
+
+@dataclasses.dataclass
+class Progress:
+    """What one run of :func:`send_queued` did."""
+
+    released: int = 0
+    launches: int = 0
+    messages: int = 0
+    failed_launches: int = 0
+
+
+def send_queued(config: BackendConfig, *, include_backing_off: bool = False) -> Progress:
+    """Release expired launches, then launch sessions until no row is due.
+
+    Stops at the first failed launch: Tropo is down, and the rows it took are
+    backing off again.
+    """
+    progress = Progress(released=release_expired(config))
+    while launch := launch_due(config, include_backing_off=include_backing_off):
+        if launch.status == Launch.Status.FAILED:
+            progress.failed_launches += 1
+            break
+        progress.launches += 1
+        progress.messages += launch.size
+    return progress
+
+
+def backoff(config: BackendConfig, attempts: int) -> float:
+    """Seconds to wait before the next launch after ``attempts`` failed ones.
+
+    Exponential from ``retry_base``, capped at ``retry_cap``, with full jitter
+    over the upper half so that many failed rows do not come back at once.
+    """
+    delay = min(config.retry_cap, config.retry_base * 2 ** max(attempts - 1, 0))
+    return delay * random.uniform(0.5, 1.0)
+
+
+def _due_ids(config: BackendConfig, now, limit: int) -> list[int]:
+    if limit <= 0:
+        return []
+    return list(
+        OutboundMessage.objects.filter(
+            backend_name=config.name, status=Status.QUEUED, next_attempt_at__lte=now
+        )
+        .order_by("next_attempt_at", "pk")
+        .select_for_update(skip_locked=True)
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def _mark_sent(ids: list[int], session_id: str, now) -> list[OutboundMessage]:
+    OutboundMessage.objects.filter(pk__in=ids).update(
+        status=Status.SENT, sent_at=now, session_id=session_id, last_error=""
+    )
+    return list(OutboundMessage.objects.filter(pk__in=ids).order_by("pk"))
+
+
+def _announce_sent(rows: list[OutboundMessage]) -> None:
+    for row in rows:
+        signals.message_sent.send(sender=OutboundMessage, message=row)
+
+
+def _context_value(context: dict, key: str) -> str:
+    value = context.get(key)
+    return "" if value is None else str(value)[:64]

@@ -1,0 +1,99 @@
+"""The Session API client: build a launch, post it, read every reply shape.
+
+``build_launch_request`` is pure; ``launch_session`` posts through one
+``requests.Session`` per process with the backend's timeout, and either returns
+the new session id or raises :class:`~rtropo.exceptions.TropoAPIError`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import xml.etree.ElementTree as ElementTree
+from urllib.parse import parse_qs
+
+import requests
+
+from rtropo import __version__
+from rtropo.conf import BackendConfig
+from rtropo.exceptions import TropoAPIError
+
+logger = logging.getLogger(__name__)
+
+REFERENCE_PARAMETER = "rtropo_ref"
+
+_session: requests.Session | None = None
+_session_lock = threading.Lock()
+
+
+def http_session() -> requests.Session:
+    """The process-wide ``requests.Session``, created on first use."""
+    global _session
+    if _session is None:
+        with _session_lock:
+            if _session is None:
+                session = requests.Session()
+                session.headers["User-Agent"] = f"rapidsms-tropo/{__version__}"
+                _session = session
+    return _session
+
+
+def build_launch_request(config: BackendConfig, reference: str) -> dict:
+    """The keyword arguments of ``requests.Session.request`` for one launch."""
+    return {
+        "method": "POST",
+        "url": config.api_url,
+        "json": {
+            "token": config.messaging_token,
+            "action": "create",
+            REFERENCE_PARAMETER: reference,
+        },
+        "headers": {"Accept": "application/json"},
+        "timeout": config.timeout,
+    }
+
+
+def launch_session(config: BackendConfig, reference: str) -> str:
+    """Ask Tropo for a session that calls back with ``reference``; return its id."""
+    try:
+        response = http_session().request(**build_launch_request(config, reference))
+    except requests.RequestException as exc:
+        raise TropoAPIError(f"Session API unreachable: {type(exc).__name__}") from None
+    return parse_launch_response(response)
+
+
+def parse_launch_response(response: requests.Response) -> str:
+    """Return the session id of a successful launch reply, else raise TropoAPIError."""
+    if not 200 <= response.status_code < 300:
+        raise TropoAPIError(f"Session API answered HTTP {response.status_code}", response)
+    fields = _reply_fields(response)
+    if fields is None:
+        raise TropoAPIError("Session API reply is not JSON, XML or form data", response)
+    success = fields.get("success")
+    if success is not True and str(success).lower() != "true":
+        reason = fields.get("reason")
+        detail = f": {reason}" if isinstance(reason, str) and reason else ""
+        raise TropoAPIError(f"Session API refused the launch{detail}", response)
+    session_id = fields.get("id")
+    if not isinstance(session_id, str) or not session_id.strip():
+        raise TropoAPIError("Session API reply has no session id", response)
+    return session_id.strip()
+
+
+def _reply_fields(response: requests.Response) -> dict | None:
+    body = response.text.strip()
+    if body.startswith("{"):
+        try:
+            fields = json.loads(body)
+        except ValueError:
+            return None
+        return fields if isinstance(fields, dict) else None
+    if body.startswith("<"):
+        try:
+            root = ElementTree.fromstring(body)
+        except ElementTree.ParseError:
+            return None
+        return {child.tag: (child.text or "") for child in root}
+    parsed = parse_qs(body)
+    return {key: values[0] for key, values in parsed.items()} or None

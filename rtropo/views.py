@@ -1,0 +1,144 @@
+"""The messaging URL: the one view Tropo POSTs to."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import IntegrityError, transaction
+from django.http import HttpResponse, HttpResponseNotAllowed
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+from django.views.decorators.csrf import csrf_exempt
+from rapidsms.router import lookup_connections, receive
+
+from rtropo import inline, queue, tropoml
+from rtropo.conf import BackendConfig, get_config
+from rtropo.exceptions import InvalidPayload
+from rtropo.models import InboundSession
+from rtropo.payloads import InboundSMS, LaunchCallback, parse_session
+
+logger = logging.getLogger(__name__)
+
+
+@csrf_exempt
+@transaction.non_atomic_requests
+def message_received(request, backend_name):
+    """Handle an inbound SMS or the callback of a session we launched."""
+    config = get_config(backend_name)
+    if request.method != "POST":
+        return _reject(request, config, "method not allowed", HttpResponseNotAllowed(["POST"]))
+    if not _secret_ok(request, config):
+        return _reject(request, config, "missing or wrong secret", HttpResponse(status=403))
+    if request.content_type != "application/json":
+        return _reject(request, config, "content type is not JSON", HttpResponse(status=415))
+    body = _read_body(request, config.max_body_bytes)
+    if body is None:
+        return _reject(request, config, "body too large", HttpResponse(status=413))
+    try:
+        session = parse_session(body)
+    except InvalidPayload as exc:
+        return _reject(request, config, str(exc), HttpResponse(status=400))
+    if isinstance(session, LaunchCallback):
+        return _answer_callback(request, config, session)
+    return _route_inbound(config, session)
+
+
+def _answer_callback(request, config: BackendConfig, callback: LaunchCallback):
+    if not constant_time_compare(callback.token, config.messaging_token):
+        response = tropoml.answer([], status=403)
+        return _reject(request, config, f"callback {callback.session_id} has a wrong token", response)
+    rows = None
+    if callback.reference:
+        rows = queue.claim_for_callback(config, callback.reference, callback.session_id)
+    if rows is None:
+        logger.warning(
+            "Callback %s on %s names no pending launch (unknown, expired or answered): hangup",
+            callback.session_id,
+            config.name,
+        )
+        return tropoml.answer([])
+    logger.info(
+        "Callback %s on %s: answering %d message(s)", callback.session_id, config.name, len(rows)
+    )
+    response = tropoml.answer(_verbs(config, rows))
+    if queue.has_due(config):
+        queue.request_launch(config)
+    return response
+
+
+def _route_inbound(config: BackendConfig, sms: InboundSMS):
+    try:
+        with transaction.atomic():
+            InboundSession.objects.create(
+                backend_name=config.name,
+                session_id=sms.session_id,
+                identity=sms.from_number,
+                text=sms.text,
+                received_at=timezone.now(),
+            )
+    except IntegrityError:
+        logger.warning("Inbound session %s was routed already: hangup", sms.session_id)
+        return tropoml.answer([])
+    logger.info("Inbound SMS %s from %s on %s", sms.session_id, sms.from_number, config.name)
+    connection = lookup_connections(config.name, [sms.from_number])[0]
+    fields = {
+        "external_id": sms.session_id,
+        "to": sms.to_number,
+        "tropo_account_id": sms.account_id,
+    }
+    if not config.inline_replies:
+        receive(sms.text, connection, fields=fields)
+        return tropoml.answer([])
+    with inline.capture(config.name) as captured:
+        try:
+            receive(sms.text, connection, fields=fields)
+        except Exception:
+            if captured.message_ids:
+                queue.request_launch(config)
+            raise
+    rows = _answer_inline(config, captured.message_ids, sms.session_id)
+    return tropoml.answer(_verbs(config, rows))
+
+
+def _answer_inline(config: BackendConfig, message_ids: list[int], session_id: str):
+    rows = queue.claim_inline(config, message_ids, session_id)
+    if len(rows) < len(message_ids):
+        queue.request_launch(config)
+    if rows:
+        logger.info("Inbound session %s: answering %d message(s) inline", session_id, len(rows))
+    return rows
+
+
+def _verbs(config: BackendConfig, rows) -> list[dict]:
+    return [tropoml.message_verb(row.to_number, row.text, config.number) for row in rows]
+
+
+def _secret_ok(request, config: BackendConfig) -> bool:
+    if not config.inbound_secrets:
+        return True
+    given = request.GET.get("secret", "")
+    matches = [constant_time_compare(given, secret) for secret in config.inbound_secrets]
+    return any(matches)
+
+
+def _read_body(request, limit: int) -> bytes | None:
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return None
+    body = request.read(limit + 1)
+    return None if len(body) > limit else body
+
+
+def _reject(request, config: BackendConfig, reason: str, response: HttpResponse):
+    logger.warning(
+        "Rejected %s to the Tropo view of %s from %s: %s (HTTP %d)",
+        request.method,
+        config.name,
+        request.META.get("REMOTE_ADDR", "?"),
+        reason,
+        response.status_code,
+    )
+    return response

@@ -1,0 +1,104 @@
+import copy
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+import responses
+from django.conf import settings
+
+FIXTURES = Path(__file__).with_name("fixtures")
+API_URL = "https://tropo.test/1.0/sessions"
+SECRET = "new-secret"
+
+
+def load_fixture(name):
+    """A shared Tropo payload fixture as a dict."""
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+def inbound_payload(text="MYMESSAGE", from_id="15555550001", session_id=None):
+    payload = load_fixture("inbound-sms.json")
+    payload["session"]["initialText"] = text
+    payload["session"]["from"]["id"] = from_id
+    if session_id:
+        payload["session"]["id"] = session_id
+    return payload
+
+
+def callback_payload(reference, token=None, session_id="76b05a0b25127dbf59a4627f6dcd38a7"):
+    payload = load_fixture("launch-callback.json")
+    payload["session"]["id"] = session_id
+    payload["session"]["parameters"] = {
+        "token": token or settings.TOKEN,
+        "action": "create",
+        "rtropo_ref": reference,
+    }
+    return payload
+
+
+class TropoStub:
+    """The Session API intercepted with real ``requests`` responses.
+
+    Records each launch's JSON body; ``fail_with`` makes the next launches
+    fail with the given (status, body) pairs.
+    """
+
+    def __init__(self, mock):
+        self.mock = mock
+        self.launches = []
+        self.failures = []
+        self._ids = itertools.count(1)
+        mock.add_callback(responses.POST, API_URL, callback=self._reply)
+
+    def _reply(self, request):
+        body = json.loads(request.body)
+        self.launches.append(body)
+        if self.failures:
+            return self.failures.pop(0)
+        session_id = f"{next(self._ids):032x}\n"
+        return 200, {}, json.dumps({"success": True, "token": body["token"], "id": session_id})
+
+    @property
+    def references(self):
+        return [launch["rtropo_ref"] for launch in self.launches]
+
+    def fail_with(self, *replies):
+        self.failures.extend(replies)
+
+
+@pytest.fixture
+def tropo():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield TropoStub(mock)
+
+
+@pytest.fixture
+def post_session(client):
+    """POST a session object to the Tropo view as Tropo would."""
+
+    def post(payload, secret=SECRET, **extra):
+        url = "/tropo/" if secret is None else f"/tropo/?secret={secret}"
+        body = payload if isinstance(payload, bytes | str) else json.dumps(payload)
+        return client.post(url, data=body, content_type="application/json", **extra)
+
+    return post
+
+
+@pytest.fixture
+def backend_settings(settings):
+    """Edit the test backend's config: ``backend_settings(batch_size=2)``."""
+
+    def update(**config):
+        backends = copy.deepcopy(settings.INSTALLED_BACKENDS)
+        backends["tropo"]["config"].update(config)
+        settings.INSTALLED_BACKENDS = backends
+
+    return update
+
+
+@pytest.fixture
+def connection(db):
+    from rapidsms.router import lookup_connections
+
+    return lookup_connections("tropo", ["+15555550001"])[0]

@@ -1,0 +1,93 @@
+"""Settings of the test project. DATABASE_URL=postgres://... selects PostgreSQL."""
+
+import os
+from urllib.parse import urlparse
+
+SECRET_KEY = "tests-only"
+DEBUG = False
+USE_TZ = True
+ROOT_URLCONF = "tests.urls"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+ALLOWED_HOSTS = ["*"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "rapidsms",
+    "rapidsms.backends.database",
+    "rapidsms.contrib.handlers",
+    "rapidsms.contrib.default",
+    "rtropo",
+]
+
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+
+def _database():
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": "rtropo-tests.sqlite3"}
+    parsed = urlparse(url)
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": parsed.path.lstrip("/") or "test",
+        "USER": parsed.username or "postgres",
+        "PASSWORD": parsed.password or "",
+        "HOST": parsed.hostname or "127.0.0.1",
+        "PORT": parsed.port or 5432,
+    }
+
+
+DATABASES = {"default": _database()}
+
+TOKEN = "a1b2c3d4" * 11
+NUMBER = "+1 (555) 555-0000"
+
+INSTALLED_BACKENDS = {
+    "tropo": {
+        "ENGINE": "rtropo.outgoing.TropoBackend",
+        "config": {
+            "messaging_token": TOKEN,
+            "number": NUMBER,
+            "api_url": "https://tropo.test/1.0/sessions",
+            "inbound_secret": ["old-secret", "new-secret"],
+        },
+    },
+}
+
+RAPIDSMS_HANDLERS = [
+    "rapidsms.contrib.echo.handlers.echo.EchoHandler",
+    "rapidsms.contrib.echo.handlers.ping.PingHandler",
+]
+DEFAULT_RESPONSE = "Sorry, %(project_name)s could not understand your message."
+PROJECT_NAME = "RapidSMS"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"null": {"class": "logging.NullHandler"}},
+    "root": {"handlers": ["null"], "level": "DEBUG"},
+}

@@ -1,0 +1,94 @@
+import pytest
+import requests
+import responses
+
+from rtropo import session_api
+from rtropo.conf import BackendConfig
+from rtropo.exceptions import TropoAPIError
+
+from .conftest import API_URL, FIXTURES
+
+TOKEN = "0123abcd" * 11
+CONFIG = BackendConfig.from_entry(
+    "t", {"messaging_token": TOKEN, "number": "+15555550000", "api_url": API_URL, "timeout": 3}
+)
+
+
+def reply(status=200, body="", content_type="application/json"):
+    response = requests.Response()
+    response.status_code = status
+    response._content = body.encode() if isinstance(body, str) else body
+    response.headers["Content-Type"] = content_type
+    return response
+
+
+def test_build_launch_request_is_a_json_post_with_token_action_and_reference_only():
+    request = session_api.build_launch_request(CONFIG, "ref-1")
+    assert request == {
+        "method": "POST",
+        "url": API_URL,
+        "json": {"token": TOKEN, "action": "create", "rtropo_ref": "ref-1"},
+        "headers": {"Accept": "application/json"},
+        "timeout": 3.0,
+    }
+
+
+def test_json_success_strips_the_trailing_newline_of_real_session_ids():
+    body = (FIXTURES / "session-launch-response.json").read_text()
+    assert session_api.parse_launch_response(reply(body=body)) == (
+        "5acf02a5867a557bd6b31212f47a5c56"
+    )
+
+
+def test_xml_and_form_replies_are_understood():
+    xml = "<session><success>true</success><token>T</token><id>abc\n</id></session>"
+    assert session_api.parse_launch_response(reply(body=xml, content_type="text/xml")) == "abc"
+    form = "success=true&token=T&id=def"
+    assert session_api.parse_launch_response(reply(body=form, content_type="text/plain")) == "def"
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "message"),
+    [
+        (200, '{"success": false, "token": "T", "reason": "FAILED TO ROUTE TOKEN"}', "ROUTE"),
+        (200, '{"token": "T", "id": "abc"}', "refused"),
+        (200, '{"success": true}', "no session id"),
+        (200, "<session><success>false</success></session>", "refused"),
+        (200, "<session><success>true</success", "not JSON, XML"),
+        (200, "", "not JSON, XML"),
+        (200, "[1, 2]", "not JSON, XML"),
+        (503, '{"success": true, "id": "x"}', "HTTP 503"),
+    ],
+)
+def test_every_failure_shape_raises_with_the_response_attached(status, body, message):
+    response = reply(status=status, body=body)
+    with pytest.raises(TropoAPIError, match=message) as raised:
+        session_api.parse_launch_response(response)
+    assert raised.value.response is response
+
+
+@responses.activate
+def test_launch_session_posts_through_requests_with_the_timeout():
+    responses.add(
+        responses.POST, API_URL, json={"success": True, "token": TOKEN, "id": "abc\n"}
+    )
+    assert session_api.launch_session(CONFIG, "ref-9") == "abc"
+    sent = responses.calls[0].request
+    assert sent.headers["Content-Type"] == "application/json"
+    assert sent.headers["Accept"] == "application/json"
+    assert sent.headers["User-Agent"].startswith("rapidsms-tropo/")
+    assert sent.req_kwargs["timeout"] == 3.0
+
+
+@responses.activate
+@pytest.mark.parametrize("error", [requests.ConnectTimeout(), requests.ConnectionError()])
+def test_unreachable_api_raises_without_the_token(error):
+    responses.add(responses.POST, API_URL, body=error)
+    with pytest.raises(TropoAPIError) as raised:
+        session_api.launch_session(CONFIG, "ref")
+    assert raised.value.response is None
+    assert TOKEN not in str(raised.value)
+
+
+def test_one_http_session_per_process():
+    assert session_api.http_session() is session_api.http_session()
