@@ -33,3 +33,7 @@ bench-quick: $(VENV)/.installed
 
 clean:
 	rm -rf .venv-django* docs/_build example/*.sqlite3
+
+docs: $(VENV)/.installed
+	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
+	@echo "Open docs/_build/html/index.html"

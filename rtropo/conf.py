@@ -143,9 +143,7 @@ def _secrets(name: str, values: dict) -> tuple[str, ...]:
         return ()
     if isinstance(secrets, str):
         secrets = [secrets]
-    if not isinstance(secrets, list | tuple) or not all(
-        isinstance(s, str) and s for s in secrets
-    ):
+    if not isinstance(secrets, list | tuple) or not all(isinstance(s, str) and s for s in secrets):
         raise _error(name, "inbound_secret", "must be a non-empty string or a list of them")
     return tuple(secrets)
 

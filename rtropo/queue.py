@@ -81,9 +81,7 @@ def enqueue(
         else:
             for row in rows:
                 row.save(force_insert=True)
-    logger.info(
-        "Queued message %s for %d recipient(s) on %s", message_id, len(rows), config.name
-    )
+    logger.info("Queued message %s for %d recipient(s) on %s", message_id, len(rows), config.name)
     return [row.pk for row in rows]
 
 
@@ -223,8 +221,9 @@ def release(config: BackendConfig, launch: Launch, error: str) -> int:
         if not gave_up:
             return 0
         rows = list(
-            OutboundMessage.objects.filter(launch=launch, status=Status.LAUNCHED)
-            .select_for_update()
+            OutboundMessage.objects.filter(
+                launch=launch, status=Status.LAUNCHED
+            ).select_for_update()
         )
         failed = []
         for row in rows:

@@ -90,8 +90,10 @@ def _reply_fields(response: requests.Response) -> dict | None:
             return None
         return fields if isinstance(fields, dict) else None
     if body.startswith("<"):
+        if "<!" in body:
+            return None
         try:
-            root = ElementTree.fromstring(body)
+            root = ElementTree.fromstring(body)  # noqa: S314 (no DTD, so no entities)
         except ElementTree.ParseError:
             return None
         return {child.tag: (child.text or "") for child in root}

@@ -46,7 +46,9 @@ def message_received(request, backend_name):
 def _answer_callback(request, config: BackendConfig, callback: LaunchCallback):
     if not constant_time_compare(callback.token, config.messaging_token):
         response = tropoml.answer([], status=403)
-        return _reject(request, config, f"callback {callback.session_id} has a wrong token", response)
+        return _reject(
+            request, config, f"callback {callback.session_id} has a wrong token", response
+        )
     rows = None
     if callback.reference:
         rows = queue.claim_for_callback(config, callback.reference, callback.session_id)

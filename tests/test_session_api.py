@@ -55,6 +55,7 @@ def test_xml_and_form_replies_are_understood():
         (200, '{"success": true}', "no session id"),
         (200, "<session><success>false</success></session>", "refused"),
         (200, "<session><success>true</success", "not JSON, XML"),
+        (200, '<!DOCTYPE s [<!ENTITY e "true">]><session><success>&e;</success>', "not JSON"),
         (200, "", "not JSON, XML"),
         (200, "[1, 2]", "not JSON, XML"),
         (503, '{"success": true, "id": "x"}', "HTTP 503"),
@@ -69,9 +70,7 @@ def test_every_failure_shape_raises_with_the_response_attached(status, body, mes
 
 @responses.activate
 def test_launch_session_posts_through_requests_with_the_timeout():
-    responses.add(
-        responses.POST, API_URL, json={"success": True, "token": TOKEN, "id": "abc\n"}
-    )
+    responses.add(responses.POST, API_URL, json={"success": True, "token": TOKEN, "id": "abc\n"})
     assert session_api.launch_session(CONFIG, "ref-9") == "abc"
     sent = responses.calls[0].request
     assert sent.headers["Content-Type"] == "application/json"

@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 from rapidsms.apps.base import AppBase
 from rapidsms.backends.database.models import BackendMessage
-from rapidsms.router.blocking import BlockingRouter
 from rapidsms.router import lookup_connections, send
+from rapidsms.router.blocking import BlockingRouter
 
 from rtropo.models import InboundSession, Launch, OutboundMessage
 

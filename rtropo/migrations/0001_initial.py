@@ -5,68 +5,137 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='InboundSession',
+            name="InboundSession",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('backend_name', models.CharField(max_length=100)),
-                ('session_id', models.CharField(max_length=64, unique=True)),
-                ('identity', models.CharField(max_length=16)),
-                ('text', models.TextField()),
-                ('received_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("backend_name", models.CharField(max_length=100)),
+                ("session_id", models.CharField(max_length=64, unique=True)),
+                ("identity", models.CharField(max_length=16)),
+                ("text", models.TextField()),
+                ("received_at", models.DateTimeField()),
             ],
             options={
-                'indexes': [models.Index(fields=['received_at'], name='rtropo_inbo_receive_410b31_idx')],
+                "indexes": [
+                    models.Index(fields=["received_at"], name="rtropo_inbo_receive_410b31_idx")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Launch',
+            name="Launch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('backend_name', models.CharField(max_length=100)),
-                ('reference', models.CharField(max_length=64, unique=True)),
-                ('status', models.CharField(choices=[('pending', 'pending'), ('answered', 'answered'), ('failed', 'failed')], default='pending', max_length=10)),
-                ('session_id', models.CharField(blank=True, max_length=64)),
-                ('size', models.PositiveIntegerField(default=0, help_text='Messages taken at launch.')),
-                ('joined', models.PositiveIntegerField(default=0, help_text='Sends that relied on this launch instead of launching.')),
-                ('created_at', models.DateTimeField()),
-                ('expires_at', models.DateTimeField()),
-                ('answered_at', models.DateTimeField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("backend_name", models.CharField(max_length=100)),
+                ("reference", models.CharField(max_length=64, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "pending"),
+                            ("answered", "answered"),
+                            ("failed", "failed"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("session_id", models.CharField(blank=True, max_length=64)),
+                (
+                    "size",
+                    models.PositiveIntegerField(default=0, help_text="Messages taken at launch."),
+                ),
+                (
+                    "joined",
+                    models.PositiveIntegerField(
+                        default=0,
+                        help_text="Sends that relied on this launch instead of launching.",
+                    ),
+                ),
+                ("created_at", models.DateTimeField()),
+                ("expires_at", models.DateTimeField()),
+                ("answered_at", models.DateTimeField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
             ],
             options={
-                'indexes': [models.Index(fields=['backend_name', 'status', 'expires_at'], name='rtropo_laun_backend_fbfc31_idx')],
+                "indexes": [
+                    models.Index(
+                        fields=["backend_name", "status", "expires_at"],
+                        name="rtropo_laun_backend_fbfc31_idx",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='OutboundMessage',
+            name="OutboundMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('backend_name', models.CharField(max_length=100)),
-                ('identity', models.CharField(help_text='The RapidSMS identity.', max_length=100)),
-                ('to_number', models.CharField(help_text='+ and digits.', max_length=16)),
-                ('text', models.TextField()),
-                ('message_id', models.CharField(blank=True, max_length=64)),
-                ('in_response_to', models.CharField(blank=True, max_length=64)),
-                ('external_id', models.CharField(blank=True, max_length=64)),
-                ('status', models.CharField(choices=[('queued', 'queued'), ('launched', 'launched'), ('sent', 'sent'), ('failed', 'failed')], default='queued', max_length=10)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField()),
-                ('session_id', models.CharField(blank=True, max_length=64)),
-                ('last_error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField()),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('launch', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='messages', to='rtropo.launch')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("backend_name", models.CharField(max_length=100)),
+                ("identity", models.CharField(help_text="The RapidSMS identity.", max_length=100)),
+                ("to_number", models.CharField(help_text="+ and digits.", max_length=16)),
+                ("text", models.TextField()),
+                ("message_id", models.CharField(blank=True, max_length=64)),
+                ("in_response_to", models.CharField(blank=True, max_length=64)),
+                ("external_id", models.CharField(blank=True, max_length=64)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "queued"),
+                            ("launched", "launched"),
+                            ("sent", "sent"),
+                            ("failed", "failed"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField()),
+                ("session_id", models.CharField(blank=True, max_length=64)),
+                ("last_error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField()),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "launch",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="messages",
+                        to="rtropo.launch",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['backend_name', 'status', 'next_attempt_at'], name='rtropo_outb_backend_3c6416_idx'), models.Index(fields=['status', 'sent_at'], name='rtropo_outb_status_2e6772_idx')],
+                "indexes": [
+                    models.Index(
+                        fields=["backend_name", "status", "next_attempt_at"],
+                        name="rtropo_outb_backend_3c6416_idx",
+                    ),
+                    models.Index(
+                        fields=["status", "sent_at"], name="rtropo_outb_status_2e6772_idx"
+                    ),
+                ],
             },
         ),
     ]
