@@ -1,7 +1,7 @@
 """Collect the messages an inbound request queues, to answer them inline.
 
 While :func:`capture` is active in a thread, :class:`~rtropo.outgoing.TropoBackend`
-hands the ids of rows it queues for the same backend to the capture instead of
+adds the ids of rows it queues for the same backend to the capture instead of
 launching a session; the view then answers them in the inbound session itself.
 Other threads and processes are not affected.
 """
@@ -36,10 +36,9 @@ def capture(backend_name: str):
         _active.reset(token)
 
 
-def collect(backend_name: str, message_ids: list[int]) -> bool:
-    """Hand ``message_ids`` to the active capture; False when none takes them."""
-    current = _active.get()
-    if current is None or current.backend_name != backend_name:
-        return False
-    current.message_ids.extend(message_ids)
-    return True
+def current(backend_name: str) -> Capture | None:
+    """The capture active in this thread for ``backend_name``, if any."""
+    active = _active.get()
+    if active is None or active.backend_name != backend_name:
+        return None
+    return active

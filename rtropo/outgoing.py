@@ -39,10 +39,15 @@ class TropoBackend(BackendBase):
             else:
                 recipients.append(queue.Recipient(identity=str(identity), number=number))
         if recipients:
-            ids = queue.enqueue(self.config, recipients, text, id_, context)
-            if not inline.collect(self.name, ids):
+            capture = inline.current(self.name)
+            queued = queue.enqueue(
+                self.config, recipients, text, id_, context, join_pending=capture is None
+            )
+            if capture is not None:
+                capture.message_ids.extend(queued.ids)
+            elif not queued.joined:
                 config = self.config
-                transaction.on_commit(lambda: queue.request_launch(config))
+                transaction.on_commit(lambda: queue.launch_due(config))
         if failed:
             logger.warning(
                 "Message %s not queued for %d identities that are not phone numbers",

@@ -51,14 +51,29 @@ def write_transaction():
         yield
 
 
+@dataclasses.dataclass(frozen=True)
+class Queued:
+    """What :func:`enqueue` did: the new row ids, and whether a pending launch took them."""
+
+    ids: list[int]
+    joined: bool
+
+
 def enqueue(
     config: BackendConfig,
     recipients: list[Recipient],
     text: str,
     message_id: object = "",
     context: dict | None = None,
-) -> list[int]:
-    """Queue ``text`` for each recipient; return the ids of the new rows."""
+    *,
+    join_pending: bool = True,
+) -> Queued:
+    """Queue ``text`` for each recipient, in one transaction.
+
+    With ``join_pending``, the same transaction also joins a pending launch of
+    the backend when there is one: its callback will collect the new rows, so
+    the caller needs no launch of its own (see :func:`join_pending_launch`).
+    """
     context = context or {}
     now = timezone.now()
     rows = [
@@ -81,23 +96,32 @@ def enqueue(
         else:
             for row in rows:
                 row.save(force_insert=True)
+        joined = join_pending and join_pending_launch(config)
     logger.info("Queued message %s for %d recipient(s) on %s", message_id, len(rows), config.name)
-    return [row.pk for row in rows]
+    return Queued(ids=[row.pk for row in rows], joined=joined)
+
+
+def join_pending_launch(config: BackendConfig) -> bool:
+    """Count on a pending, unanswered launch to collect this backend's due rows.
+
+    Joining is an UPDATE of the launch row. An answer being written holds that
+    row, so the UPDATE waits for it and then finds the launch answered; an
+    answer that comes later starts after the joiner's rows are committed (run
+    in the same transaction as the rows) and collects them. Either way no row
+    is stranded.
+    """
+    return bool(
+        Launch.objects.filter(
+            backend_name=config.name,
+            status=Launch.Status.PENDING,
+            expires_at__gt=timezone.now(),
+        ).update(joined=F("joined") + 1)
+    )
 
 
 def request_launch(config: BackendConfig) -> Launch | None:
-    """Make sure a session will come for the due rows of this backend.
-
-    A pending launch that has not been answered yet will pick them up; joining
-    it is an UPDATE of its row, which waits for an answer being written and
-    then sees it, so a row committed before this call is never stranded.
-    """
-    joined = Launch.objects.filter(
-        backend_name=config.name,
-        status=Launch.Status.PENDING,
-        expires_at__gt=timezone.now(),
-    ).update(joined=F("joined") + 1)
-    if joined:
+    """Make sure a session will come for the due rows of this backend."""
+    if join_pending_launch(config):
         return None
     return launch_due(config)
 
