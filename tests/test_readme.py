@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 from django.urls import resolve
-from django.urls.resolvers import URLResolver
+from django.urls.resolvers import RegexPattern, URLResolver
 
 from rtropo.conf import BackendConfig
 from rtropo.views import message_received
@@ -37,7 +37,7 @@ def test_settings_sample_configures_a_valid_backend():
 
 def test_url_sample_routes_the_messaging_url_to_the_view():
     url_sample = next(s for s in python_samples() if "urlpatterns" in s)
-    resolver = URLResolver(r"^/", run(url_sample)["urlpatterns"])
+    resolver = URLResolver(RegexPattern(r"^/"), run(url_sample)["urlpatterns"])
     match = resolver.resolve("/tropo/")
     assert match.func is message_received
     assert match.kwargs == {"backend_name": "my-tropo-backend"}
