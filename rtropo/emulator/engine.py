@@ -7,6 +7,7 @@ import secrets
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections import deque
 from dataclasses import asdict, dataclass, field
@@ -21,8 +22,8 @@ STATE_LIMIT = 200
 INBOUND_HEADERS = {"CSeq": "1 INVITE", "Content-Type": "application/sdp"}
 
 
-class DeliveryTimeout(AssertionError, TimeoutError):
-    """``wait_for_deliveries`` did not see enough deliveries in time."""
+class WaitTimeout(AssertionError, TimeoutError):
+    """A ``wait_for_*`` call did not see what it waited for in time."""
 
 
 @dataclass(frozen=True)
@@ -93,8 +94,16 @@ def utc_timestamp(when=None):
 
 
 def redact(token):
-    """A token shortened for logs: its first four characters."""
-    return f"{token[:4]}…" if token else "<none>"
+    """A token shortened for logs: at most four characters and a quarter of it."""
+    return f"{token[: min(4, len(token) // 4)]}…" if token else "<none>"
+
+
+def redact_url(url):
+    """``url`` with every query value shortened: a messaging URL often carries a secret."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    shown = "&".join(f"{key}={redact(value)}" for key, value in query)
+    return urllib.parse.urlunsplit(parts._replace(query=shown))
 
 
 class Engine:
@@ -198,7 +207,9 @@ class Engine:
         return None
 
     def _record_launch(self, request, outcome, session_id):
-        record = LaunchRecord(time.time(), request.reply_format, request.params, outcome, session_id)
+        record = LaunchRecord(
+            time.time(), request.reply_format, request.params, outcome, session_id
+        )
         with self._changed:
             self._launches.append(record)
             self._changed.notify_all()
@@ -231,12 +242,19 @@ class Engine:
         with self._changed:
             self._inbound += 1
             self._conversation.append(
-                {"number": caller, "direction": "inbound", "text": text,
-                 "at": time.time(), "session_id": session.id}
+                {
+                    "number": caller,
+                    "direction": "inbound",
+                    "text": text,
+                    "at": time.time(),
+                    "session_id": session.id,
+                }
             )
             self._changed.notify_all()
         self._log(
-            session, f"Matched application URL {self.app_url} for inbound SMS from {sms.digits(caller)}"
+            session,
+            f"Matched application URL {redact_url(self.app_url)} for inbound SMS "
+            f"from {sms.digits(caller)}",
         )
         payload = {
             "session": {
@@ -261,13 +279,14 @@ class Engine:
     def _post(self, session, payload):
         """POST a session object to the app; return ``(status, actions or None)``."""
         url = self.app_url
+        shown_url = redact_url(url)
         shown = copy.deepcopy(payload)
         params = shown["session"].get("parameters")
         if params and "token" in params:
             params["token"] = redact(params["token"])
+        shown = json.dumps(shown, ensure_ascii=False)
         self._log(
-            session,
-            f"Sending TropoML Payload on Session {session.id} [url={url}]: {json.dumps(shown)}",
+            session, f"Sending TropoML Payload on Session {session.id} [url={shown_url}]: {shown}"
         )
         request = urllib.request.Request(  # noqa: S310 - the app URL is configured by the user
             url,
@@ -280,16 +299,23 @@ class Engine:
                 status, raw = response.status, response.read()
         except urllib.error.HTTPError as exc:
             exc.close()
-            self._log(session, f"Received non-2XX status code on Session {session.id} code={exc.code}")
+            self._log(
+                session, f"Received non-2XX status code on Session {session.id} code={exc.code}"
+            )
             return exc.code, None
         except OSError as exc:
-            self._log(session, f"Failed to reach application URL {url} on Session {session.id}: {exc}")
+            self._log(
+                session,
+                f"Failed to reach application URL {shown_url} on Session {session.id}: {exc}",
+            )
             return None, None
         if not 200 <= status < 300:
-            self._log(session, f"Received non-2XX status code on Session {session.id} code={status}")
+            self._log(
+                session, f"Received non-2XX status code on Session {session.id} code={status}"
+            )
             return status, None
         text = raw.decode("utf-8", errors="replace")
-        self._log(session, f"Received new TropoML document from {url}: {text}")
+        self._log(session, f"Received new TropoML document from {shown_url}: {text}")
         try:
             return status, tropoml.parse_document(raw)
         except tropoml.TropoMLError as exc:
@@ -303,10 +329,14 @@ class Engine:
                 self._log(session, "Hangup: ending session")
                 break
             if isinstance(action, tropoml.Message):
-                delivery = self._deliver(session, action.to, action.from_, action.text, action.network)
+                delivery = self._deliver(
+                    session, action.to, action.from_, action.text, action.network
+                )
             elif isinstance(action, tropoml.Say):
                 if caller is None:
-                    self._log(session, f"Ignoring say with no caller in this session: {action.text!r}")
+                    self._log(
+                        session, f"Ignoring say with no caller in this session: {action.text!r}"
+                    )
                     continue
                 delivery = self._deliver(session, caller, self.number, action.text, "SMS")
             else:
@@ -328,12 +358,19 @@ class Engine:
                 self._next_slot[sender] = slot + self.rate_interval
             if self._stopping.wait(max(0.0, slot - time.monotonic())):
                 return None
-        delivery = Delivery(session.id, to, sender, text, sms.count_parts(text), time.time(), network)
+        delivery = Delivery(
+            session.id, to, sender, text, sms.count_parts(text), time.time(), network
+        )
         with self._changed:
             self._deliveries.append(delivery)
             self._conversation.append(
-                {"number": to, "direction": "outbound", "text": text,
-                 "at": delivery.delivered_at, "session_id": session.id}
+                {
+                    "number": to,
+                    "direction": "outbound",
+                    "text": text,
+                    "at": delivery.delivered_at,
+                    "session_id": session.id,
+                }
             )
             self._changed.notify_all()
         self._log(session, f"Delivered SMS to {to} from {sender} ({delivery.parts} part(s))")
@@ -348,9 +385,10 @@ class Engine:
         return session
 
     def _end(self, session):
-        with self._lock:
-            session.ended = True
         self._log(session, "Session ended")
+        with self._changed:
+            session.ended = True
+            self._changed.notify_all()
 
     def _log(self, session, text):
         with self._lock:
@@ -373,7 +411,7 @@ class Engine:
         thread.start()
 
     def debugger_log(self, session_id):
-        """The session's lines as ``"<timestamp> <text>"``; trailing whitespace in ids is ignored."""
+        """The session's lines as ``"<timestamp> <text>"`` (the id may keep its newline)."""
         with self._lock:
             session = self._sessions.get(session_id.strip())
             lines = list(session.lines) if session else []
@@ -404,12 +442,22 @@ class Engine:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     seen = [f"{d.to}: {d.text!r}" for d in self._deliveries]
-                    raise DeliveryTimeout(
+                    raise WaitTimeout(
                         f"expected at least {count} deliveries within {timeout}s, "
                         f"got {len(seen)}: {seen}"
                     )
                 self._changed.wait(remaining)
             return list(self._deliveries)
+
+    def wait_for_session(self, session_id, timeout=10.0):
+        """Block until the session has ended; return its debugger log."""
+        with self._changed:
+            session = self._sessions.get(session_id.strip())
+            if session is None:
+                raise KeyError(f"no session {session_id.strip()!r}")
+            if not self._changed.wait_for(lambda: session.ended, timeout):
+                raise WaitTimeout(f"session {session.id} still running after {timeout}s")
+        return self.debugger_log(session_id)
 
     def state(self, limit=STATE_LIMIT):
         """A JSON-ready snapshot for the page; lists keep their ``limit`` newest entries."""
@@ -420,7 +468,7 @@ class Engine:
             sessions = list(self._sessions.values())[-limit:]
             return {
                 "number": self.number,
-                "app_url": self.app_url,
+                "app_url": redact_url(self.app_url),
                 "conversations": {number: list(items) for number, items in conversations.items()},
                 "deliveries": [d.as_json() for d in self._deliveries[-limit:]],
                 "sessions": [

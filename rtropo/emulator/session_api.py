@@ -74,9 +74,7 @@ def render_reply(reply_format, *, success, token=None, session_id=None, reason=N
     fields = {key: value for key, value in fields.items() if value is not None}
     if reply_format == "json":
         return "application/json", json.dumps(fields).encode("utf-8")
-    parts = [
-        f"<{key}>{escape(stringify(value))}</{key}>" for key, value in fields.items()
-    ]
+    parts = [f"<{key}>{escape(stringify(value))}</{key}>" for key, value in fields.items()]
     document = "<?xml version='1.0' encoding='UTF-8'?><session>" + "".join(parts) + "</session>"
     return "application/xml", document.encode("utf-8")
 

@@ -1,0 +1,23 @@
+"""A stand-in for the discontinued Tropo WebAPI (Session API, callbacks, SMS delivery).
+
+Standard library only; it shares no code with the backend, they meet over HTTP::
+
+    with running_emulator(app_url="http://127.0.0.1:8000/tropo/", token="TOKEN") as tropo:
+        ...  # point the backend's session API URL at tropo.session_api_url
+        tropo.wait_for_deliveries(1)
+"""
+
+from .engine import Delivery, InboundResult, LaunchRecord, WaitTimeout
+from .faults import FAULT_KINDS, Faults
+from .runner import Emulator, running_emulator
+
+__all__ = [
+    "FAULT_KINDS",
+    "Delivery",
+    "Emulator",
+    "Faults",
+    "InboundResult",
+    "LaunchRecord",
+    "WaitTimeout",
+    "running_emulator",
+]

@@ -1,0 +1,50 @@
+"""``python -m rtropo.emulator``: run the Tropo emulator in the foreground."""
+
+import argparse
+import logging
+import sys
+import threading
+
+from .runner import Emulator
+
+
+def main(argv=None):
+    """Parse arguments and serve until interrupted."""
+    parser = argparse.ArgumentParser(
+        prog="python -m rtropo.emulator", description="Run a local Tropo WebAPI emulator."
+    )
+    parser.add_argument("--app-url", required=True, help="the app's Tropo messaging URL")
+    parser.add_argument("--token", required=True, help="the app's messaging token")
+    parser.add_argument("--number", default="+15555550000", help="the app's phone number")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8085)
+    parser.add_argument(
+        "--enforce-rate", action="store_true", help="at most one SMS per second per sender"
+    )
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
+    )
+    emulator = Emulator(
+        args.app_url,
+        args.token,
+        number=args.number,
+        host=args.host,
+        port=args.port,
+        enforce_rate=args.enforce_rate,
+    )
+    emulator.start()
+    print(f"Tropo emulator page: {emulator.url}/", flush=True)
+    print(f"Session API: {emulator.session_api_url}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""HTTP routes: the Session API, the emulator's JSON API and the page.
+
+- ``GET|POST /1.0/sessions``: Tropo's Session API (launch).
+- ``GET /``: the web page.
+- ``GET /emulator/api/state``: conversations, deliveries, sessions with logs, counters.
+- ``POST /emulator/api/inbound``: ``{"from": "+1555...", "text": "hi"}`` delivers an SMS to the app.
+- ``GET|POST /emulator/api/faults``: read or change fault injection (see ``Faults.configure``).
+- ``POST /emulator/api/reset``: forget everything recorded.
+"""
+
+import json
+import logging
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from .page import PAGE
+from .session_api import LaunchParseError, parse_launch, render_reply
+
+logger = logging.getLogger(__name__)
+
+SESSIONS_PATHS = ("/1.0/sessions", "/1.0/sessions/")
+MAX_BODY = 1024 * 1024
+
+
+class EmulatorServer(ThreadingHTTPServer):
+    """A threaded server bound to an Engine (a launch may overlap its own callback)."""
+
+    daemon_threads = True
+
+    def __init__(self, address, engine):
+        self.engine = engine
+        super().__init__(address, EmulatorHandler)
+
+    def handle_error(self, request, client_address):
+        """A client that gave up (e.g. during a timeout fault) is not an emulator error."""
+        logger.debug("Request from %s failed: %r", client_address, sys.exc_info()[1])
+
+
+class EmulatorHandler(BaseHTTPRequestHandler):
+    """Routes one request to the engine."""
+
+    server_version = "TropoEmulator/1.0"
+
+    def do_GET(self):
+        path = urlsplit(self.path).path
+        if path in SESSIONS_PATHS:
+            self._launch("GET", b"")
+        elif path in ("/", "/index.html"):
+            self._send(200, "text/html; charset=utf-8", PAGE.encode("utf-8"))
+        elif path == "/emulator/api/state":
+            self._json(200, self.server.engine.state())
+        elif path == "/emulator/api/faults":
+            self._json(200, self.server.engine.faults.snapshot())
+        else:
+            self._json(404, {"error": f"no route for GET {path}"})
+
+    def do_POST(self):
+        path = urlsplit(self.path).path
+        body = self._body()
+        if body is None:
+            return
+        if path in SESSIONS_PATHS:
+            self._launch("POST", body)
+        elif path == "/emulator/api/inbound":
+            self._inbound(body)
+        elif path == "/emulator/api/faults":
+            self._faults(body)
+        elif path == "/emulator/api/reset":
+            self.server.engine.reset()
+            self._json(200, {"reset": True})
+        else:
+            self._json(404, {"error": f"no route for POST {path}"})
+
+    def _launch(self, method, body):
+        engine = self.server.engine
+        try:
+            request = parse_launch(
+                method, urlsplit(self.path).query, self.headers.get("Content-Type"), body
+            )
+        except LaunchParseError as exc:
+            self._json(400, {"success": False, "reason": f"Malformed request: {exc}"})
+            return
+        reply, start = engine.launch(request)
+        content_type, data = render_reply(
+            request.reply_format,
+            success=reply.success,
+            token=request.token if reply.success else None,
+            session_id=reply.session_id,
+            reason=reply.reason,
+        )
+        self._send(reply.status, content_type, data)
+        if start:
+            start()
+
+    def _inbound(self, body):
+        try:
+            data = json.loads(body.decode("utf-8"))
+            sender, text = str(data["from"]), str(data["text"])
+        except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+            self._json(400, {"error": f'expected JSON {{"from": ..., "text": ...}}: {exc}'})
+            return
+        if not sender.strip():
+            self._json(400, {"error": "from must not be empty"})
+            return
+        result = self.server.engine.send_sms(sender, text)
+        self._json(
+            200,
+            {
+                "session_id": result.session_id,
+                "status": result.status,
+                "deliveries": [d.as_json() for d in result.deliveries],
+            },
+        )
+
+    def _faults(self, body):
+        faults = self.server.engine.faults
+        try:
+            faults.configure(json.loads(body.decode("utf-8") or "{}"))
+        except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+            self._json(400, {"error": str(exc)})
+            return
+        self._json(200, faults.snapshot())
+
+    def _body(self):
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_BODY:
+            self._json(400, {"error": "bad Content-Length"})
+            return None
+        return self.rfile.read(length)
+
+    def _json(self, status, data):
+        self._send(status, "application/json", json.dumps(data).encode("utf-8"))
+
+    def _send(self, status, content_type, data):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format, *args):
+        logger.debug("%s - %s", self.address_string(), format % args)

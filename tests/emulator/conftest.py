@@ -1,0 +1,102 @@
+import json
+import threading
+import xml.etree.ElementTree as ET
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from rtropo.emulator import running_emulator
+
+TOKEN = "a1b2c3d4" * 11
+SHARED_FIXTURES = Path(__file__).parents[1] / "fixtures"
+HANGUP = {"tropo": [{"hangup": {}}]}
+
+
+def message(to, text, sender="+15555550000"):
+    return {"message": {"say": {"value": text}, "to": to, "from": sender, "network": "SMS"}}
+
+
+class FakeApp:
+    """A tiny app server: records each POSTed session object and answers TropoML.
+
+    ``answer`` is a TropoML dict, raw bytes, or a callable ``(payload) -> (status, body)``.
+    """
+
+    def __init__(self):
+        self.requests = []
+        self.answer = HANGUP
+        self.lock = threading.Lock()
+        self.arrived = threading.Condition(self.lock)
+        app = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                payload = json.loads(body)
+                with app.arrived:
+                    app.requests.append(
+                        {"path": self.path, "headers": dict(self.headers), "payload": payload}
+                    )
+                    app.arrived.notify_all()
+                status, data = app.respond(payload)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/tropo/?secret=s3"
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    def respond(self, payload):
+        answer = self.answer
+        if callable(answer):
+            return answer(payload)
+        if isinstance(answer, bytes):
+            return 200, answer
+        return 200, json.dumps(answer).encode()
+
+    @property
+    def sessions(self):
+        with self.lock:
+            return [r["payload"]["session"] for r in self.requests]
+
+    def wait_for_requests(self, count, timeout=5.0):
+        with self.arrived:
+            if not self.arrived.wait_for(lambda: len(self.requests) >= count, timeout):
+                raise AssertionError(f"app got {len(self.requests)} requests, wanted {count}")
+            return [r["payload"]["session"] for r in self.requests]
+
+
+@pytest.fixture
+def app():
+    fake = FakeApp()
+    fake.thread.start()
+    yield fake
+    fake.server.shutdown()
+    fake.server.server_close()
+
+
+@pytest.fixture
+def emulator(app):
+    with running_emulator(app_url=app.url, token=TOKEN) as tropo:
+        tropo.faults.timeout_seconds = 0.2
+        tropo.faults.slow_callback_seconds = 0.2
+        yield tropo
+
+
+def xml_reply(data):
+    """Parse an XML reply from the emulator (trusted: our own process)."""
+    return ET.fromstring(data)  # noqa: S314
+
+
+def load_fixture(name):
+    return json.loads((SHARED_FIXTURES / name).read_text(encoding="utf-8"))

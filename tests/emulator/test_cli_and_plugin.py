@@ -1,0 +1,82 @@
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).parents[2]
+
+
+def run(args, **kwargs):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-W", "error", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+        **kwargs,
+    )
+
+
+def test_cli_help():
+    result = run(["-m", "rtropo.emulator", "--help"])
+    assert result.returncode == 0, result.stderr
+    for option in ("--app-url", "--token", "--number", "--host", "--port", "--enforce-rate"):
+        assert option in result.stdout
+
+
+def test_emulator_imports_without_django_or_pytest():
+    code = (
+        "import sys; sys.modules['django'] = None; sys.modules['pytest'] = None\n"
+        "import rtropo.emulator, rtropo.emulator.__main__\n"
+        "assert not any(m.startswith('rtropo.') and not m.startswith('rtropo.emulator')"
+        " for m in sys.modules), sorted(sys.modules)"
+    )
+    result = run(["-c", code])
+    assert result.returncode == 0, result.stderr
+
+
+def test_pytest_plugin_fixture(tmp_path):
+    (tmp_path / "test_uses_plugin.py").write_text(
+        textwrap.dedent(
+            """
+            import requests
+
+            pytest_plugins = ["rtropo.emulator.testing"]
+
+            def test_it(tropo_emulator):
+                tropo = tropo_emulator(app_url="http://127.0.0.1:1/", token="T")
+                reply = requests.post(tropo.session_api_url, json={"token": "T"}, timeout=5)
+                assert reply.json()["success"] is True
+            """
+        )
+    )
+    result = run(
+        ["-m", "pytest", "-q", "-p", "no:django", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
+def test_cli_serves_until_interrupted():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-W", "error", "-m", "rtropo.emulator", "--port", "0"]
+    command += ["--app-url", "http://127.0.0.1:1/", "--token", "T"]
+    with subprocess.Popen(  # noqa: S603 - our own interpreter
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    ) as process:
+        try:
+            page_line = process.stdout.readline()
+            assert page_line.startswith("Tropo emulator page: http://127.0.0.1:")
+            url = page_line.split(": ", 1)[1].strip()
+            assert 'id="sms-form"' in requests.get(url, timeout=5).text
+        finally:
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=10)
+    assert process.returncode == 0, stderr
