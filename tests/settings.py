@@ -7,6 +7,7 @@ SECRET_KEY = "tests-only"
 DEBUG = False
 USE_TZ = True
 ROOT_URLCONF = "tests.urls"
+STATIC_URL = "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 ALLOWED_HOSTS = ["*"]
 

@@ -107,7 +107,7 @@ class Emulator:
 
     @property
     def launches(self):
-        """Session API requests so far (``LaunchRecord``s, refused ones included)."""
+        """Session API requests so far (``LaunchRecord`` objects, refused ones included)."""
         return self.engine.launches
 
     @property
