@@ -11,6 +11,7 @@ $(VENV)/.installed: requirements/*.txt setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements/test.txt -r requirements/docs.txt \
+		-r requirements/bench.txt \
 		-r requirements/django$(subst .,,$(DJANGO)).txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
@@ -22,7 +23,7 @@ test: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest
-	DATABASE_URL=$(DATABASE_URL) $(PY) -m pytest -m "postgres or not postgres" tests/postgres
+	DATABASE_URL=$(DATABASE_URL) $(PY) -m pytest tests/postgres tests/celery_worker
 	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
 
 bench: $(VENV)/.installed

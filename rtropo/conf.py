@@ -54,6 +54,7 @@ class BackendConfig:
     retry_base: float = 30.0
     retry_cap: float = 3600.0
     inline_replies: bool = True
+    launch_delay: float = 0.1
     max_body_bytes: int = 64 * 1024
 
     @classmethod
@@ -77,6 +78,9 @@ class BackendConfig:
             retry_base=_positive(name, merged, "retry_base", cls.retry_base, float),
             retry_cap=_positive(name, merged, "retry_cap", cls.retry_cap, float),
             inline_replies=_bool(name, merged, "inline_replies", cls.inline_replies),
+            launch_delay=_positive(
+                name, merged, "launch_delay", cls.launch_delay, float, allow_zero=True
+            ),
             max_body_bytes=_positive(name, merged, "max_body_bytes", cls.max_body_bytes, int),
         )
 
@@ -148,14 +152,14 @@ def _secrets(name: str, values: dict) -> tuple[str, ...]:
     return tuple(secrets)
 
 
-def _positive(name: str, values: dict, key: str, default, kind):
+def _positive(name: str, values: dict, key: str, default, kind, *, allow_zero=False):
     value = values.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _error(name, key, "must be a number")
     if kind is int and value != int(value):
         raise _error(name, key, "must be a whole number")
-    if value <= 0:
-        raise _error(name, key, "must be greater than zero")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise _error(name, key, "must be zero or more" if allow_zero else "must be more than zero")
     return kind(value)
 
 

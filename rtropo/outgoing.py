@@ -8,7 +8,7 @@ from django.db import transaction
 from rapidsms.backends.base import BackendBase
 from rapidsms.errors import MessageSendingError
 
-from rtropo import inline, queue, session_api
+from rtropo import inline, launcher, queue, session_api
 from rtropo.conf import BackendConfig, normalise_number
 
 logger = logging.getLogger(__name__)
@@ -18,7 +18,7 @@ class TropoBackend(BackendBase):
     """Queue outgoing SMS durably and deliver them through Tropo sessions.
 
     ``send()`` writes one row per recipient and, once the transaction commits,
-    makes sure a Tropo session will come to collect them (see ``rtropo.queue``).
+    schedules a Tropo session to collect them (see ``rtropo.launcher``).
     """
 
     def configure(self, **kwargs):
@@ -39,15 +39,13 @@ class TropoBackend(BackendBase):
             else:
                 recipients.append(queue.Recipient(identity=str(identity), number=number))
         if recipients:
+            ids = queue.enqueue(self.config, recipients, text, id_, context)
             capture = inline.current(self.name)
-            queued = queue.enqueue(
-                self.config, recipients, text, id_, context, join_pending=capture is None
-            )
             if capture is not None:
-                capture.message_ids.extend(queued.ids)
-            elif not queued.joined:
+                capture.message_ids.extend(ids)
+            else:
                 config = self.config
-                transaction.on_commit(lambda: queue.launch_due(config))
+                transaction.on_commit(lambda: launcher.schedule(config))
         if failed:
             logger.warning(
                 "Message %s not queued for %d identities that are not phone numbers",

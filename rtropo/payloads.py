@@ -102,4 +102,6 @@ def _string(mapping: dict, key: str, *, required: bool = False, where: str = "se
         return None
     if not isinstance(value, str) or (required and not value):
         raise InvalidPayload(f"{where}.{key} is missing or not a string")
+    if "\x00" in value:
+        raise InvalidPayload(f"{where}.{key} contains a NUL character")
     return value

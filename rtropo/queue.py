@@ -51,29 +51,14 @@ def write_transaction():
         yield
 
 
-@dataclasses.dataclass(frozen=True)
-class Queued:
-    """What :func:`enqueue` did: the new row ids, and whether a pending launch took them."""
-
-    ids: list[int]
-    joined: bool
-
-
 def enqueue(
     config: BackendConfig,
     recipients: list[Recipient],
     text: str,
     message_id: object = "",
     context: dict | None = None,
-    *,
-    join_pending: bool = True,
-) -> Queued:
-    """Queue ``text`` for each recipient, in one transaction.
-
-    With ``join_pending``, the same transaction also joins a pending launch of
-    the backend when there is one: its callback will collect the new rows, so
-    the caller needs no launch of its own (see :func:`join_pending_launch`).
-    """
+) -> list[int]:
+    """Queue ``text`` for each recipient in one transaction; return the new row ids."""
     context = context or {}
     now = timezone.now()
     rows = [
@@ -96,19 +81,17 @@ def enqueue(
         else:
             for row in rows:
                 row.save(force_insert=True)
-        joined = join_pending and join_pending_launch(config)
     logger.info("Queued message %s for %d recipient(s) on %s", message_id, len(rows), config.name)
-    return Queued(ids=[row.pk for row in rows], joined=joined)
+    return [row.pk for row in rows]
 
 
 def join_pending_launch(config: BackendConfig) -> bool:
     """Count on a pending, unanswered launch to collect this backend's due rows.
 
-    Joining is an UPDATE of the launch row. An answer being written holds that
-    row, so the UPDATE waits for it and then finds the launch answered; an
-    answer that comes later starts after the joiner's rows are committed (run
-    in the same transaction as the rows) and collects them. Either way no row
-    is stranded.
+    Joining is an UPDATE of the launch row, made after the rows are committed.
+    An answer being written holds that row, so the UPDATE waits for it and then
+    finds the launch answered; an answer written later sees the rows and
+    collects them. Either way no row is stranded.
     """
     return bool(
         Launch.objects.filter(
@@ -195,7 +178,7 @@ def claim_for_callback(
             .select_for_update()
             .values_list("pk", flat=True)
         )
-        extra = _due_ids(config, now, config.batch_size - len(own))
+        extra = _due_ids(config, timezone.now(), config.batch_size - len(own))
         OutboundMessage.objects.filter(pk__in=extra).update(
             launch=launch, attempts=F("attempts") + 1
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse, HttpResponseNotAllowed
@@ -11,7 +12,7 @@ from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 from rapidsms.router import lookup_connections, receive
 
-from rtropo import inline, queue, tropoml
+from rtropo import inline, launcher, queue, tropoml
 from rtropo.conf import BackendConfig, get_config
 from rtropo.exceptions import InvalidPayload
 from rtropo.models import InboundSession
@@ -62,13 +63,30 @@ def _answer_callback(request, config: BackendConfig, callback: LaunchCallback):
     logger.info(
         "Callback %s on %s: answering %d message(s)", callback.session_id, config.name, len(rows)
     )
-    response = tropoml.answer(_verbs(config, rows))
     if queue.has_due(config):
-        queue.request_launch(config)
-    return response
+        launcher.schedule(config)
+    return tropoml.answer(_verbs(config, rows))
 
 
 def _route_inbound(config: BackendConfig, sms: InboundSMS):
+    connection = lookup_connections(config.name, [sms.from_number])[0]
+    fields = {
+        "external_id": sms.session_id,
+        "to": sms.to_number,
+        "tropo_account_id": sms.account_id,
+    }
+    capture = inline.capture(config.name) if config.inline_replies else nullcontext()
+    with capture as captured, transaction.atomic():
+        if not _first_delivery(config, sms):
+            logger.warning("Inbound session %s was routed already: hangup", sms.session_id)
+            return tropoml.answer([])
+        logger.info("Inbound SMS %s from %s on %s", sms.session_id, sms.from_number, config.name)
+        receive(sms.text, connection, fields=fields)
+        rows = _answer_inline(config, captured, sms.session_id) if captured else []
+    return tropoml.answer(_verbs(config, rows))
+
+
+def _first_delivery(config: BackendConfig, sms: InboundSMS) -> bool:
     try:
         with transaction.atomic():
             InboundSession.objects.create(
@@ -79,33 +97,14 @@ def _route_inbound(config: BackendConfig, sms: InboundSMS):
                 received_at=timezone.now(),
             )
     except IntegrityError:
-        logger.warning("Inbound session %s was routed already: hangup", sms.session_id)
-        return tropoml.answer([])
-    logger.info("Inbound SMS %s from %s on %s", sms.session_id, sms.from_number, config.name)
-    connection = lookup_connections(config.name, [sms.from_number])[0]
-    fields = {
-        "external_id": sms.session_id,
-        "to": sms.to_number,
-        "tropo_account_id": sms.account_id,
-    }
-    if not config.inline_replies:
-        receive(sms.text, connection, fields=fields)
-        return tropoml.answer([])
-    with inline.capture(config.name) as captured:
-        try:
-            receive(sms.text, connection, fields=fields)
-        except Exception:
-            if captured.message_ids:
-                queue.request_launch(config)
-            raise
-    rows = _answer_inline(config, captured.message_ids, sms.session_id)
-    return tropoml.answer(_verbs(config, rows))
+        return False
+    return True
 
 
-def _answer_inline(config: BackendConfig, message_ids: list[int], session_id: str):
-    rows = queue.claim_inline(config, message_ids, session_id)
-    if len(rows) < len(message_ids):
-        queue.request_launch(config)
+def _answer_inline(config: BackendConfig, captured: inline.Capture, session_id: str):
+    rows = queue.claim_inline(config, captured.message_ids, session_id)
+    if len(rows) < len(captured.message_ids):
+        transaction.on_commit(lambda: launcher.schedule(config))
     if rows:
         logger.info("Inbound session %s: answering %d message(s) inline", session_id, len(rows))
     return rows

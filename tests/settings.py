@@ -1,6 +1,8 @@
 """Settings of the test project. DATABASE_URL=postgres://... selects PostgreSQL."""
 
 import os
+import tempfile
+from pathlib import Path
 from urllib.parse import urlparse
 
 SECRET_KEY = "tests-only"
@@ -50,7 +52,14 @@ TEMPLATES = [
 def _database():
     url = os.environ.get("DATABASE_URL", "")
     if not url:
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": "rtropo-tests.sqlite3"}
+        # A file, not SQLite's shared-cache memory database: threads (the launcher,
+        # live servers) must see SQLite's real locking, with its busy time-out.
+        test_name = Path(tempfile.gettempdir()) / f"rtropo-tests-{os.getpid()}.sqlite3"
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": "rtropo-tests.sqlite3",
+            "TEST": {"NAME": str(test_name)},
+        }
     parsed = urlparse(url)
     return {
         "ENGINE": "django.db.backends.postgresql",
@@ -75,6 +84,7 @@ INSTALLED_BACKENDS = {
             "number": NUMBER,
             "api_url": "https://tropo.test/1.0/sessions",
             "inbound_secret": ["old-secret", "new-secret"],
+            "launch_delay": 0,
         },
     },
 }

@@ -93,9 +93,10 @@ def docs_project(settings):
 
 @pytest.fixture
 def docs_backend(settings):
-    """The quickstart's backend, pointed at the test Session API."""
+    """The quickstart's backend, pointed at the test Session API, launching at once."""
     entry = run_sample("sample-settings-nested")["INSTALLED_BACKENDS"][BACKEND]
     entry["config"]["api_url"] = "https://tropo.test/1.0/sessions"
+    entry["config"]["launch_delay"] = 0
     settings.INSTALLED_BACKENDS = {**settings.INSTALLED_BACKENDS, BACKEND: entry}
 
 
@@ -247,37 +248,15 @@ def test_the_signal_sample_logs_a_failed_message(tropo, db, backend_settings, ca
 # -- the emulator samples: a project's own tests, run for real ------------------------------
 
 
-@pytest.fixture
-def project_server(transactional_db):
-    """The test project on Django's threaded live server (``live_server`` needs STATIC_URL)."""
-    from django.db import connections
-    from django.test.testcases import LiveServerThread
-
-    override = {}
-    if connections["default"].vendor == "sqlite":
-        override["default"] = connections["default"]
-        connections["default"].inc_thread_sharing()
-    server = LiveServerThread("127.0.0.1", lambda handler: handler, override)
-    server.daemon = True
-    server.start()
-    server.is_ready.wait()
-    if server.error:
-        raise server.error
-    yield types.SimpleNamespace(url=f"http://127.0.0.1:{server.port}")
-    server.terminate()
-    for shared in override.values():
-        shared.dec_thread_sharing()
-
-
 def test_the_emulator_samples_pass_against_the_emulator(
     docs_project,
     tropo_emulator,  # noqa: F811
-    project_server,
+    live_server,
     settings,
 ):
     namespace = run_sample("sample-emulator-conftest")
     assert namespace["pytest_plugins"] == ["rtropo.emulator.testing"]
-    tropo = namespace["tropo"].__wrapped__(tropo_emulator, project_server, settings)
+    tropo = namespace["tropo"].__wrapped__(tropo_emulator, live_server, settings)
     run_sample("sample-emulator-tests", namespace)
     tests = [name for name in namespace if name.startswith("test_")]
     assert len(tests) == 3
@@ -303,7 +282,11 @@ def console_commands(page=None):
     commands = []
     for block_page, lang, _, text in code_blocks():
         if lang == "console" and page in (None, block_page):
-            commands += [shlex.split(line[2:]) for line in text.splitlines() if line[:2] == "$ "]
+            commands += [
+                shlex.split(line[2:], comments=True)
+                for line in text.splitlines()
+                if line[:2] == "$ "
+            ]
     return commands
 
 
@@ -326,6 +309,11 @@ def test_every_console_command_is_known():
 
             options = Config().parser().parse_args(command[1:])
             assert options.threads > 1
+        elif command[:2] == ["python", "benchmarks/run.py"]:
+            assert set(command[2:]) <= {"--quick"}
+            assert (ROOT / command[1]).is_file()
+        elif command[:3] == ["pip", "install", "-r"]:
+            assert all((ROOT / path).is_file() for path in command[3::2])
         elif command[:2] == ["pip", "install"]:
             assert command[-1].split("[")[0] == "rapidsms-tropo"
             assert 'name="rapidsms-tropo"' in (ROOT / "setup.py").read_text()

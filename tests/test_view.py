@@ -164,11 +164,12 @@ class TwoReplies(AppBase):
 
 
 def test_replies_beyond_batch_size_take_the_launch_path(
-    post_session, tropo, backend_settings, settings
+    post_session, tropo, backend_settings, settings, django_capture_on_commit_callbacks
 ):
     backend_settings(batch_size=1)
     settings.RAPIDSMS_ROUTER = BlockingRouter(apps=[TwoReplies])
-    response = post_session(inbound_payload(text="anything"))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_session(inbound_payload(text="anything"))
     assert [m["say"]["value"] for m in messages_in(response)] == ["first"]
     second = OutboundMessage.objects.get(text="second")
     assert second.status == Status.LAUNCHED

@@ -166,7 +166,7 @@ def test_message_verbs_delivered_to_first_recipient_only(emulator, app):
     )
     assert first.session_id == session_id.strip()
     assert (second.to, second.text) == ("+15555550003", "second")
-    log = emulator.debugger_log(session_id)
+    log = emulator.wait_for_session(session_id)
     assert any("Delivered SMS to +15555550001 from +15555550000 (1 part(s))" in x for x in log)
     assert log[-1].endswith("Session ended")
 

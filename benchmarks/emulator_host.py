@@ -1,0 +1,161 @@
+"""Run the Tropo emulator in its own process, with a control API for the benchmarks.
+
+``python -m benchmarks.emulator_host --token T`` prints one JSON line with the
+emulator's and the control server's ports, then serves until stdin closes.
+
+Control API (JSON):
+
+- ``POST /reset`` ``{"app_url": ..., "delayed": false}``: forget everything, call
+  back ``app_url`` (through the delay proxy when ``delayed``);
+- ``GET /wait?count=N&timeout=S``: block until N deliveries, report counters and
+  the first and last delivery times (``time.time()``);
+- ``POST /conversations`` ``{"count", "concurrency", "text", "replies", "timeout"}``:
+  phones text the app (each from its own number, ``concurrency`` at a time) and
+  the time from each inbound POST to its replies' delivery is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import json
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from benchmarks.delay_proxy import DelayProxy
+from rtropo.emulator import Emulator
+
+_numbers = itertools.count(1)
+
+
+def counters(emulator: Emulator) -> dict:
+    """Counters and delivery times of the emulator so far."""
+    deliveries = emulator.deliveries
+    times = [d.delivered_at for d in deliveries]
+    return {
+        "deliveries": len(deliveries),
+        "launches": len(emulator.launches),
+        "created_launches": sum(1 for x in emulator.launches if x.outcome == "created"),
+        "callbacks": emulator.callbacks,
+        "first_delivery": min(times, default=None),
+        "last_delivery": max(times, default=None),
+    }
+
+
+def conversations(
+    emulator: Emulator, count: int, concurrency: int, text: str, replies: int, timeout: float
+) -> dict:
+    """Phones text the app; return per-message latency to the last reply delivered."""
+    before = len(emulator.deliveries)
+    started = {}
+    statuses = []
+
+    def phone(_):
+        number = f"+1666{next(_numbers):07d}"
+        started[number] = time.time()
+        statuses.append(emulator.send_sms(number, text).status)
+
+    began = time.time()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(phone, range(count)))
+    answered = time.time()
+    with contextlib.suppress(TimeoutError):
+        emulator.wait_for_deliveries(before + count * replies, timeout)
+    last = {}
+    for delivery in emulator.deliveries[before:]:
+        if delivery.to in started:
+            last[delivery.to] = max(last.get(delivery.to, 0.0), delivery.delivered_at)
+    latencies = sorted(last[n] - started[n] for n in last)
+    return {
+        "count": count,
+        "replied": len(latencies),
+        "errors": sum(1 for s in statuses if s != 200),
+        "began": began,
+        "answered": answered,
+        "last_delivery": max(last.values(), default=None),
+        "latencies": latencies,
+        **{k: v for k, v in counters(emulator).items() if k in ("launches", "callbacks")},
+    }
+
+
+class ControlHandler(BaseHTTPRequestHandler):
+    """The benchmarks' side door into the emulator."""
+
+    def do_GET(self):
+        url = urlsplit(self.path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        emulator = self.server.emulator
+        if url.path == "/wait":
+            with contextlib.suppress(TimeoutError):
+                emulator.wait_for_deliveries(int(query["count"]), float(query["timeout"]))
+            self._json(counters(emulator))
+        else:
+            self._json({"error": url.path}, 404)
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"] or 0)) or b"{}")
+        emulator = self.server.emulator
+        if self.path == "/reset":
+            emulator.reset()
+            app_url = urlsplit(body["app_url"])
+            if body.get("delayed"):
+                self.server.app_proxy.target = (app_url.hostname, app_url.port)
+                emulator.app_url = self.server.app_proxy.url + app_url.path
+            else:
+                emulator.app_url = body["app_url"]
+            self._json({"reset": True})
+        elif self.path == "/conversations":
+            self._json(conversations(emulator, **body))
+        else:
+            self._json({"error": self.path}, 404)
+
+    def _json(self, data, status=200):
+        raw = json.dumps(data).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def log_message(self, format, *args):
+        """Quiet: the benchmarks read the results, not an access log."""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.emulator_host")
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--number", default="+15555550000")
+    parser.add_argument("--delay-ms", type=float, default=20.0, help="the delayed paths' delay")
+    args = parser.parse_args()
+    emulator = Emulator("http://127.0.0.1:9/", args.token, number=args.number).start()
+    control = ThreadingHTTPServer(("127.0.0.1", 0), ControlHandler)
+    control.daemon_threads = True
+    control.emulator = emulator
+    delay = args.delay_ms / 1000
+    host, port = urlsplit(emulator.url).hostname, urlsplit(emulator.url).port
+    api_proxy = DelayProxy((host, port), delay).start()
+    control.app_proxy = DelayProxy(None, delay).start()
+    threading.Thread(target=control.serve_forever, daemon=True).start()
+    print(
+        json.dumps(
+            {
+                "url": emulator.url,
+                "session_api_url": emulator.session_api_url,
+                "delayed_session_api_url": api_proxy.url + "/1.0/sessions",
+                "control_port": control.server_address[1],
+            }
+        ),
+        flush=True,
+    )
+    sys.stdin.read()
+    control.shutdown()
+    emulator.stop()
+
+
+if __name__ == "__main__":
+    main()

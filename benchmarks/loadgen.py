@@ -1,0 +1,112 @@
+"""A threaded HTTP load generator for the inbound benchmarks.
+
+``python -m benchmarks.loadgen --port P --kind tropo --text hello --count N`` POSTs
+inbound SMS to the app over keep-alive connections, ``--concurrency`` at a time,
+and prints one JSON line: requests per second and latency percentiles.
+
+Kinds: ``tropo`` (a Tropo inbound session, a new session id each time, to
+``--path``), ``http`` (RapidSMS's GenericHttpBackendView form) and ``empty``
+(the same Tropo body to an empty Django view).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import itertools
+import json
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlencode
+
+FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "inbound-sms.json"
+PHONES = 50
+TEMPLATE = FIXTURE.read_text(encoding="utf-8")
+
+
+def tropo_body(text: str, sender: str) -> bytes:
+    """A Tropo inbound SMS session with a fresh session id."""
+    document = json.loads(TEMPLATE)
+    session = document["session"]
+    session["id"] = uuid.uuid4().hex
+    session["initialText"] = text
+    session["from"]["id"] = sender
+    return json.dumps(document).encode()
+
+
+def request_for(kind: str, path: str, text: str, n: int) -> tuple[str, bytes, str]:
+    """(path, body, content type) of the n-th request."""
+    sender = f"1777{n % PHONES:07d}"
+    if kind == "http":
+        body = urlencode({"identity": "+" + sender, "text": text}).encode()
+        return "/http/", body, "application/x-www-form-urlencoded"
+    target = "/empty/" if kind == "empty" else path
+    return target, tropo_body(text, sender), "application/json"
+
+
+def run(port: int, kind: str, path: str, text: str, count: int, concurrency: int) -> dict:
+    """Send ``count`` requests; return timings (seconds) and error count."""
+    numbers = itertools.count()
+    latencies: list[float] = []
+    errors = []
+    lock = threading.Lock()
+
+    def client():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        while (n := next(numbers)) < count:
+            target, body, content_type = request_for(kind, path, text, n)
+            began = time.perf_counter()
+            try:
+                conn.request("POST", target, body=body, headers={"Content-Type": content_type})
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                status = repr(exc)
+            spent = time.perf_counter() - began
+            with lock:
+                latencies.append(spent)
+                if status != 200:
+                    errors.append(status)
+        conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    latencies.sort()
+    return {
+        "requests": count,
+        "errors": len(errors),
+        "first_errors": [str(e) for e in errors[:3]],
+        "seconds": elapsed,
+        "rps": count / elapsed,
+        "p50_ms": 1000 * latencies[len(latencies) // 2],
+        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.loadgen")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--kind", choices=["tropo", "http", "empty"], required=True)
+    parser.add_argument("--path", default="/tropo/")
+    parser.add_argument("--text", default="hello")
+    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    run(args.port, args.kind, args.path, args.text, args.warmup, args.concurrency)
+    result = run(args.port, args.kind, args.path, args.text, args.count, args.concurrency)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

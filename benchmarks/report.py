@@ -1,0 +1,280 @@
+"""Turn the results of a benchmark run into targets, a Markdown report and a plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+NAMES = {"tropo": "rapidsms-tropo", "tropo02": "0.2.0", "db": "DatabaseBackend (limit)"}
+INBOUND_NAMES = {
+    ("/tropo/", "hello"): "Tropo view (message_received)",
+    ("/http/", "hello"): "GenericHttpBackendView",
+    ("/empty/", "hello"): "empty Django view (limit)",
+    ("/tropo/", "ping"): "Tropo view, ping → pong inline",
+    ("/http/", "ping"): "GenericHttpBackendView, ping → pong",
+    ("/tropo-launch/", "ping"): "Tropo view, ping → pong launched",
+}
+
+
+def _find(cases: list[dict], variant: str, shape: str, count: int) -> dict | None:
+    for case in cases:
+        if (case["variant"], case["shape"], case["count"]) == (variant, shape, count):
+            return case
+    return None
+
+
+def _inbound(db: dict, path: str, text: str) -> dict:
+    return next(c for c in db["inbound"] if (c["path"], c["text"]) == (path, text))
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def targets(results: dict) -> list[dict]:
+    """Each issue-6 target on each database: value, threshold, PASS/FAIL."""
+    main = results["sizes"]["burst"]
+    found = []
+
+    def check(name, db, value, threshold, at_least):
+        passed = value is not None and (value >= threshold if at_least else value <= threshold)
+        found.append(
+            {
+                "target": name,
+                "database": db,
+                "value": value,
+                "threshold": threshold,
+                "at_least": at_least,
+                "passed": passed,
+            }
+        )
+
+    for db in results["databases"]:
+        label = db["database"]
+        for key, where in (("burst", "local emulator"), ("burst_delayed", "network delay")):
+            ours = _find(db[key], "tropo", "singles", main)
+            old = _find(db[key], "tropo02", "singles", main)
+            check(
+                f"burst ≥ 10x 0.2.0 msgs/s ({where})",
+                label,
+                _ratio(ours and ours["msgs_per_s"], old and old["msgs_per_s"]),
+                10,
+                True,
+            )
+            check(
+                f"launches/message ≤ 0.1, {main} single sends ({where})",
+                label,
+                ours and ours.get("launches_per_msg"),
+                0.1,
+                False,
+            )
+            lost = sum(
+                (c["count"] - c["delivered"]) + c.get("rows_not_sent", 0)
+                for c in db[key]
+                if c["variant"] == "tropo"
+            )
+            check(f"no message stranded or undelivered ({where})", label, lost, 0, False)
+        check("send() cost ≤ 2x DatabaseBackend.send()", label, db["send_cost"]["ratio"], 2, False)
+        check(
+            "inbound throughput ≥ 0.9x GenericHttpBackendView",
+            label,
+            _ratio(_inbound(db, "/tropo/", "hello")["rps"], _inbound(db, "/http/", "hello")["rps"]),
+            0.9,
+            True,
+        )
+        queue = db["large_queue"]
+        check(
+            f"large queue: sender peak within 50 MB of empty ({queue['full']['queued']} rows)",
+            label,
+            queue["delta_mib"],
+            50,
+            False,
+        )
+        check(
+            "large queue: app server peak grows < 50 MB", label, queue["app_delta_mib"], 50, False
+        )
+    return found
+
+
+def _fmt(value, digits=1) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return f"{value:,}"
+
+
+def _table(header: list[str], rows: list[list]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += [
+        "| " + " | ".join(_fmt(v) if not isinstance(v, str) else v for v in row) + " |"
+        for row in rows
+    ]
+    return [*lines, ""]
+
+
+def markdown(results: dict) -> str:
+    """The whole report as Markdown."""
+    m = results["machine"]
+    out = [
+        "# rapidsms-tropo benchmarks"
+        + (" (quick mode: sizes too small for timings)" if results["quick"] else ""),
+        "",
+        f"{m['cpus']} CPUs ({m['cpu']}), Python {m['python']}, Django {m['django']}, "
+        f"RapidSMS {m['rapidsms']}; network delay in delayed cases: {results['delay_ms']} ms "
+        "per request.",
+        "",
+    ]
+    main = results["sizes"]["burst"]
+    for db in results["databases"]:
+        label = db["database"]
+        for key, title in (
+            ("burst", "local emulator"),
+            ("burst_delayed", f"{results['delay_ms']:g} ms network delay"),
+        ):
+            rows = []
+            for case in db[key]:
+                if case["count"] != main:
+                    continue
+                old = _find(db[key], "tropo02", case["shape"], main)
+                limit = _find(db["burst"], "db", case["shape"], main)
+                rows.append(
+                    [
+                        NAMES[case["variant"]],
+                        case["shape"],
+                        case["count"],
+                        case["msgs_per_s"],
+                        case.get("launches_per_msg"),
+                        case["peak_rss_kib"] / 1024,
+                        _ratio(case["msgs_per_s"], old and old["msgs_per_s"]),
+                        _ratio(case["msgs_per_s"], limit and limit["msgs_per_s"]),
+                    ]
+                )
+            out += [f"## Outbound burst, {label}, {title}", ""]
+            out += _table(
+                [
+                    "backend",
+                    "shape",
+                    "messages",
+                    "msgs/s",
+                    "launches/msg",
+                    "peak RSS MiB",
+                    "x 0.2.0",
+                    "x limit",
+                ],
+                rows,
+            )
+        cost = db["send_cost"]
+        out += [f"## send() cost per message, {label}", ""]
+        out += _table(
+            ["TropoBackend µs", "DatabaseBackend µs", "ratio"],
+            [[cost["tropo_us"], cost["database_us"], cost["ratio"]]],
+        )
+        http = _inbound(db, "/http/", "hello")["rps"]
+        empty = _inbound(db, "/empty/", "hello")["rps"]
+        rows = [
+            [
+                INBOUND_NAMES[(c["path"], c["text"])],
+                c["rps"],
+                c["p50_ms"],
+                c["p99_ms"],
+                c["errors"],
+                _ratio(c["rps"], http),
+                _ratio(c["rps"], empty),
+            ]
+            for c in db["inbound"]
+        ]
+        out += [f"## Inbound under gunicorn (1 worker, 4 threads), {label}", ""]
+        out += _table(
+            ["view", "req/s", "p50 ms", "p99 ms", "errors", "x GenericHttp", "x empty view"], rows
+        )
+        conv = db["conversations"]
+        rows = [
+            [
+                name,
+                c["count"],
+                c["replied"],
+                c["replies_per_s"],
+                c["p50_ms"],
+                c["p99_ms"],
+                c["launches"],
+                c["callbacks"],
+            ]
+            for name, c in conv.items()
+        ]
+        out += [f"## Request-reply (inbound POST → reply delivered), {label}", ""]
+        out += _table(
+            ["path", "SMS", "replied", "replies/s", "p50 ms", "p99 ms", "launches", "callbacks"],
+            rows,
+        )
+        out += [
+            f"Latency p50 launch/inline: "
+            f"{_fmt(_ratio(conv['launch']['p50_ms'], conv['inline']['p50_ms']), 2)}x",
+            "",
+        ]
+        queue = db["large_queue"]
+        full = queue["full"]
+        out += [f"## Large queue, {label}", ""]
+        out += _table(
+            ["rows", "msgs/s", "launches", "sender peak MiB", "Δ sender MiB", "Δ app MiB"],
+            [
+                [
+                    full["queued"],
+                    full.get("msgs_per_s"),
+                    full.get("launches"),
+                    full["peak_rss_kib"] / 1024,
+                    queue["delta_mib"],
+                    queue["app_delta_mib"],
+                ]
+            ],
+        )
+    out += ["## Targets", ""]
+    out += _table(
+        ["target", "database", "value", "threshold", "result"],
+        [
+            [
+                t["target"],
+                t["database"],
+                t["value"],
+                t["threshold"],
+                "PASS" if t["passed"] else "FAIL",
+            ]
+            for t in results["targets"]
+        ],
+    )
+    return "\n".join(out)
+
+
+def plot(results: dict, path: Path) -> None:
+    """Messages/s against burst size (single sends, SQLite), local and with network delay."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    db = results["databases"][0]
+    figure, axes = pyplot.subplots(1, 2, figsize=(10, 4), sharey=True)
+    panels = (
+        ("burst", "local emulator"),
+        ("burst_delayed", f"{results['delay_ms']:g} ms network delay"),
+    )
+    for axis, (key, title) in zip(axes, panels, strict=True):
+        for variant in ("tropo", "tropo02", "db"):
+            source = db["burst"] if variant == "db" else db[key]
+            points = sorted(
+                (c["count"], c["msgs_per_s"])
+                for c in source
+                if c["variant"] == variant and c["shape"] == "singles"
+            )
+            if points:
+                axis.plot(*zip(*points, strict=True), marker="o", label=NAMES[variant])
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xlabel("burst size (single-recipient sends)")
+        axis.set_title(f"{db['database']}, {title}")
+        axis.grid(True, which="both", alpha=0.3)
+    axes[0].set_ylabel("messages per second")
+    axes[0].legend()
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    pyplot.close(figure)

@@ -1,0 +1,306 @@
+"""Run every benchmark of rapidsms-tropo in one go and report figures, ratios and targets.
+
+Usage::
+
+    python benchmarks/run.py            # full run (about 10 minutes on 2 cores)
+    python benchmarks/run.py --quick    # small sizes, SQLite only: checks that it runs
+
+Writes ``benchmarks/results/<timestamp>.json``, prints a Markdown table and the
+targets with PASS/FAIL, and draws the throughput plot (by default into
+``docs/_static/benchmark-throughput.png`` on a full run). See docs/performance.rst.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import legacy, report, services
+from benchmarks.settings import TOKEN
+
+FULL = {
+    "burst": 1000,
+    "plot_sizes": [10, 100, 1000],
+    "inbound": 2000,
+    "conversations": 300,
+    "large_queue": 100_000,
+}
+QUICK = {
+    "burst": 40,
+    "plot_sizes": [10, 40],
+    "inbound": 100,
+    "conversations": 20,
+    "large_queue": 2000,
+}
+VARIANT_PATHS = {"tropo": "/tropo/", "tropo02": "/tropo02/", "db": "/empty/"}
+
+
+def log(text: str) -> None:
+    """Progress on stderr, so that stdout is the report."""
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+class DatabaseRun:
+    """Every case on one database, against one emulator host."""
+
+    def __init__(self, label: str, url: str, sizes: dict, args, variants: list[str]):
+        self.label, self.url, self.sizes, self.args = label, url, sizes, args
+        self.variants = variants
+        self.results: dict = {"database": label}
+        self.logs = args.results.parent
+
+    def run(self) -> dict:
+        services.recreate_database(self.url)
+        services.run_worker(services.base_env(self.url), "migrate")
+        self.emulator = services.EmulatorHost(TOKEN, self.args.delay_ms)
+        try:
+            self._local_phase()
+            self._network_phase()
+        finally:
+            self.emulator.stop()
+            services.drop_database(self.url)
+        return self.results
+
+    def _local_phase(self) -> None:
+        env = services.base_env(self.url, self.emulator.session_api_url)
+        app = services.AppServer(env, self.logs / f"gunicorn-{self.label}.log")
+        try:
+            self.results["burst"] = self._bursts(env, app, delayed=False)
+            self.results["send_cost"] = self._send_cost(env, app)
+            self.results["inbound"] = self._inbound(app)
+            self.results["conversations"] = self._conversations(app)
+            self.results["large_queue"] = self._large_queue(env, app)
+        finally:
+            app.stop()
+
+    def _network_phase(self) -> None:
+        env = services.base_env(self.url, self.emulator.delayed_session_api_url)
+        app = services.AppServer(env, self.logs / f"gunicorn-{self.label}-delayed.log")
+        try:
+            self.results["burst_delayed"] = self._bursts(env, app, delayed=True)
+        finally:
+            app.stop()
+
+    def _bursts(self, env: dict, app, delayed: bool) -> list[dict]:
+        main = self.sizes["burst"]
+        cases = [(v, "singles", n) for n in self.sizes["plot_sizes"] for v in self.variants]
+        cases += [(v, "multi", main) for v in self.variants]
+        if self.label != "sqlite":
+            cases = [case for case in cases if case[2] == main]
+        results = []
+        for variant, shape, count in cases:
+            if delayed and variant == "db":
+                continue
+            log(f"{self.label}: burst {variant} {shape} x{count}{' delayed' if delayed else ''}")
+            self.emulator.reset(app.url + VARIANT_PATHS[variant], delayed=delayed)
+            figures = services.run_worker(
+                env,
+                "burst",
+                "--variant",
+                variant,
+                "--shape",
+                shape,
+                "--count",
+                str(count),
+                "--control-port",
+                str(self.emulator.control_port),
+                "--timeout",
+                "300",
+            )
+            figures.update(variant=variant, shape=shape, count=count)
+            figures["msgs_per_s"] = count / figures["seconds"]
+            if "launches" in figures:
+                figures["launches_per_msg"] = figures["launches"] / count
+            results.append(figures)
+        return results
+
+    def _send_cost(self, env: dict, app) -> dict:
+        log(f"{self.label}: send() cost")
+        self.emulator.reset(app.url + "/tropo/")
+        figures = services.run_worker(
+            env,
+            "send-cost",
+            "--count",
+            str(self.sizes["burst"]),
+            "--control-port",
+            str(self.emulator.control_port),
+        )
+        figures["ratio"] = figures["tropo_us"] / figures["database_us"]
+        return figures
+
+    def _inbound(self, app) -> list[dict]:
+        cases = [
+            ("tropo", "/tropo/", "hello"),
+            ("http", "/http/", "hello"),
+            ("empty", "/empty/", "hello"),
+            ("tropo", "/tropo/", "ping"),
+            ("http", "/http/", "ping"),
+            ("tropo", "/tropo-launch/", "ping"),
+        ]
+        count = self.sizes["inbound"]
+        results = []
+        for kind, path, text in cases:
+            log(f"{self.label}: inbound {path} {text!r} x{count}")
+            self.emulator.reset(app.url + path)
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "benchmarks.loadgen",
+                    "--port",
+                    str(app.port),
+                    "--kind",
+                    kind,
+                    "--path",
+                    path,
+                    "--text",
+                    text,
+                    "--count",
+                    str(count),
+                    "--warmup",
+                    str(max(20, count // 20)),
+                ],
+                cwd=services.ROOT,
+                env=services.base_env(self.url),
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=600,
+            )
+            figures = json.loads(done.stdout.strip().splitlines()[-1])
+            figures.update(kind=kind, path=path, text=text)
+            results.append(figures)
+        return results
+
+    def _conversations(self, app) -> dict:
+        results = {}
+        count = self.sizes["conversations"]
+        for name, path in (("inline", "/tropo/"), ("launch", "/tropo-launch/")):
+            log(f"{self.label}: request-reply {name} x{count}")
+            self.emulator.reset(app.url + path)
+            figures = self.emulator.call(
+                "POST",
+                "/conversations",
+                {"count": count, "concurrency": 4, "text": "ping", "replies": 1, "timeout": 120},
+            )
+            latencies = figures.pop("latencies")
+            figures["p50_ms"] = 1000 * latencies[len(latencies) // 2] if latencies else None
+            figures["p99_ms"] = (
+                1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+                if latencies
+                else None
+            )
+            figures["replies_per_s"] = figures["replied"] / (
+                figures["last_delivery"] - figures["began"]
+            )
+            results[name] = figures
+        return results
+
+    def _large_queue(self, env: dict, app) -> dict:
+        port = str(self.emulator.control_port)
+        results = {}
+        for name, count in (("empty", 0), ("full", self.sizes["large_queue"])):
+            log(f"{self.label}: large queue, {count} rows")
+            self.emulator.reset(app.url + "/tropo/")
+            services.run_worker(env, "fill", "--count", str(count))
+            app_before = app.worker_peak_kib()
+            figures = services.run_worker(
+                env, "drain", "--control-port", port, "--timeout", "600", timeout=900
+            )
+            figures.update(app_peak_before_kib=app_before, app_peak_after_kib=app.worker_peak_kib())
+            if count:
+                figures["msgs_per_s"] = count / figures["seconds"]
+            results[name] = figures
+        results["delta_mib"] = (
+            results["full"]["peak_rss_kib"] - results["empty"]["peak_rss_kib"]
+        ) / 1024
+        results["app_delta_mib"] = (
+            results["full"]["app_peak_after_kib"] - results["full"]["app_peak_before_kib"]
+        ) / 1024
+        return results
+
+
+def machine() -> dict:
+    """What the figures were measured on."""
+    cpu = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    import django
+    import rapidsms
+
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "rapidsms": rapidsms.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, SQLite only")
+    parser.add_argument("--results", type=Path, help="where to write the JSON results")
+    parser.add_argument("--plot", type=Path, help="where to draw the throughput plot")
+    parser.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
+    parser.add_argument("--refetch", action="store_true", help="fetch 0.2.0 from PyPI again")
+    parser.add_argument(
+        "--delay-ms",
+        type=float,
+        default=20.0,
+        help="network delay per request in the delayed burst (default 20)",
+    )
+    args = parser.parse_args()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    args.results = args.results or services.ROOT / "benchmarks" / "results" / f"{stamp}.json"
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    if args.plot is None:
+        args.plot = (
+            args.results.with_suffix(".png")
+            if args.quick
+            else services.ROOT / "docs" / "_static" / "benchmark-throughput.png"
+        )
+    sizes = QUICK if args.quick else FULL
+    variants = ["tropo", "db"]
+    log("fetching rapidsms-tropo 0.2.0 from PyPI")
+    if legacy.fetch(services.CACHE, refetch=args.refetch):
+        variants.insert(1, "tropo02")
+    else:
+        log("rapidsms-tropo 0.2.0 unavailable: its cases are skipped")
+    databases = [("sqlite", "sqlite:" + str(services.CACHE / "bench.sqlite3"))]
+    if not (args.quick or args.no_postgres) and services.postgres_available():
+        databases.append(("postgresql", services.POSTGRES_BENCH))
+    started = time.time()
+    results = {
+        "quick": args.quick,
+        "machine": machine(),
+        "sizes": sizes,
+        "delay_ms": args.delay_ms,
+        "databases": [
+            DatabaseRun(label, url, sizes, args, variants).run() for label, url in databases
+        ],
+    }
+    results["targets"] = report.targets(results)
+    results["seconds"] = time.time() - started
+    args.results.write_text(json.dumps(results, indent=2))
+    report.plot(results, args.plot)
+    print(report.markdown(results))
+    log(f"results: {args.results}; plot: {args.plot}; {results['seconds']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

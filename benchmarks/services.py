@@ -1,0 +1,209 @@
+"""The processes of one benchmark run: databases, the emulator host, gunicorn, workers."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "benchmarks" / ".cache"
+POSTGRES_ADMIN = "postgres://postgres@127.0.0.1:5432/test"
+POSTGRES_BENCH = "postgres://postgres@127.0.0.1:5432/rtropo_bench"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def base_env(database: str, api_url: str = "") -> dict:
+    """The environment every Django process of a run shares."""
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="benchmarks.settings",
+        BENCH_DATABASE=database,
+        BENCH_API_URL=api_url,
+        BENCH_CACHE=str(CACHE),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+    )
+    return env
+
+
+def postgres_available() -> bool:
+    """Whether PostgreSQL answers on 127.0.0.1:5432."""
+    try:
+        import psycopg
+
+        psycopg.connect(POSTGRES_ADMIN, connect_timeout=3).close()
+    except Exception:
+        return False
+    return True
+
+
+def recreate_database(database: str) -> None:
+    """Start from an empty scratch database (SQLite file or PostgreSQL rtropo_bench)."""
+    if database.startswith("sqlite:"):
+        path = Path(database.removeprefix("sqlite:"))
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(str(path) + suffix).unlink()
+        return
+    import psycopg
+
+    name = urlparse(database).path.lstrip("/")
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_database(database: str) -> None:
+    """Remove the scratch PostgreSQL database (SQLite files stay in the cache)."""
+    if database.startswith("sqlite:"):
+        return
+    import psycopg
+
+    name = urlparse(database).path.lstrip("/")
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run_worker(env: dict, *args: str, timeout: float = 900) -> dict:
+    """Run ``python -m benchmarks.worker ARGS``; return the JSON of its last stdout line."""
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.worker", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"worker {args} failed:\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+class EmulatorHost:
+    """The emulator in its own process, driven through its control API."""
+
+    def __init__(self, token: str, delay_ms: float):
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.emulator_host",
+                "--token",
+                token,
+                "--delay-ms",
+                str(delay_ms),
+            ],
+            cwd=ROOT,
+            env=base_env(""),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        info = json.loads(self.process.stdout.readline())
+        self.url = info["url"]
+        self.session_api_url = info["session_api_url"]
+        self.delayed_session_api_url = info["delayed_session_api_url"]
+        self.control_port = info["control_port"]
+
+    def call(self, method: str, path: str, body: dict | None = None, timeout: float = 900):
+        """One request to the control API; returns its JSON."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.control_port, timeout=timeout)
+        try:
+            data = json.dumps(body).encode() if body is not None else None
+            conn.request(method, path, body=data, headers={"Content-Type": "application/json"})
+            return json.loads(conn.getresponse().read())
+        finally:
+            conn.close()
+
+    def reset(self, app_url: str, delayed: bool = False) -> None:
+        """Forget all records and call back ``app_url`` (``delayed``: via the proxy)."""
+        self.call("POST", "/reset", {"app_url": app_url, "delayed": delayed})
+
+    def stop(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(10)
+
+
+class AppServer:
+    """The benchmark project under gunicorn with one worker and four threads."""
+
+    def __init__(self, env: dict, log_path: Path, threads: int = 4):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(log_path, "a")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                "1",
+                "--threads",
+                str(threads),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--worker-tmp-dir",
+                "/dev/shm",
+                "--graceful-timeout",
+                "3",
+                "benchmarks.wsgi:application",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=self.log,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited; see {self.log.name}")
+            with contextlib.suppress(OSError):
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn.request("GET", "/empty/")
+                if conn.getresponse().status == 200:
+                    conn.close()
+                    return
+            time.sleep(0.1)
+        raise RuntimeError("gunicorn did not start")
+
+    def worker_pid(self) -> int | None:
+        """The pid of gunicorn's one worker process."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        pids = children.read_text().split() if children.exists() else []
+        return int(pids[0]) if pids else None
+
+    def worker_peak_kib(self) -> int | None:
+        """Peak resident memory (VmHWM) of the worker so far, in KiB."""
+        pid = self.worker_pid()
+        if pid is None:
+            return None
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+        return None
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()

@@ -1,0 +1,92 @@
+"""Django settings of the benchmark project.
+
+Read from the environment so that every process of one run (the app server, the
+sending workers) sees the same database and the same emulator:
+
+- ``BENCH_DATABASE``: ``sqlite:/path/to/file`` or ``postgres://user@host:port/name``;
+- ``BENCH_API_URL``: the emulator's Session API URL;
+- ``BENCH_CACHE``: the directory that holds the 0.2.0 package (``rtropo02``).
+"""
+
+import os
+import sys
+from urllib.parse import urlparse
+
+SECRET_KEY = "benchmarks-only"  # noqa: S105 - a throwaway project on loopback
+DEBUG = False
+USE_TZ = True
+ROOT_URLCONF = "benchmarks.urls"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+ALLOWED_HOSTS = ["*"]
+WSGI_APPLICATION = "benchmarks.wsgi.application"
+
+CACHE_DIR = os.environ.get("BENCH_CACHE", "")
+if CACHE_DIR and CACHE_DIR not in sys.path:
+    sys.path.append(CACHE_DIR)
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "rapidsms",
+    "rapidsms.backends.database",
+    "rapidsms.contrib.handlers",
+    "rtropo",
+]
+
+MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
+
+
+def _database(url):
+    if url.startswith("sqlite:"):
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": url.removeprefix("sqlite:"),
+            "OPTIONS": {"timeout": 30},
+        }
+    parsed = urlparse(url)
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": parsed.path.lstrip("/"),
+        "USER": parsed.username or "postgres",
+        "PASSWORD": parsed.password or "",
+        "HOST": parsed.hostname or "127.0.0.1",
+        "PORT": parsed.port or 5432,
+        "CONN_MAX_AGE": 60,
+    }
+
+
+DATABASES = {"default": _database(os.environ.get("BENCH_DATABASE", "sqlite:bench.sqlite3"))}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"]["CONN_MAX_AGE"] = 60
+
+TOKEN = "b" * 88
+NUMBER = "+15555550000"
+API_URL = os.environ.get("BENCH_API_URL", "http://127.0.0.1:9/1.0/sessions")
+_TROPO = {"messaging_token": TOKEN, "number": NUMBER, "api_url": API_URL, "timeout": 30.0}
+
+INSTALLED_BACKENDS = {
+    "tropo": {"ENGINE": "rtropo.outgoing.TropoBackend", "config": dict(_TROPO)},
+    "tropo_launch": {
+        "ENGINE": "rtropo.outgoing.TropoBackend",
+        "config": dict(_TROPO, inline_replies=False),
+    },
+    "db": {"ENGINE": "rapidsms.backends.database.DatabaseBackend"},
+    "http": {"ENGINE": "rapidsms.backends.database.DatabaseBackend"},
+}
+if CACHE_DIR and os.path.isdir(os.path.join(CACHE_DIR, "rtropo02")):
+    INSTALLED_BACKENDS["tropo02"] = {
+        "ENGINE": "rtropo02.outgoing.TropoBackend",
+        "config": {"messaging_token": TOKEN, "number": NUMBER},
+    }
+
+RAPIDSMS_HANDLERS = [
+    "rapidsms.contrib.echo.handlers.echo.EchoHandler",
+    "rapidsms.contrib.echo.handlers.ping.PingHandler",
+]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"stderr": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["stderr"], "level": "WARNING"},
+}

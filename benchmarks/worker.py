@@ -1,0 +1,217 @@
+"""The Django side of the benchmarks, one case per process so that peak memory is per case.
+
+``python -m benchmarks.worker CASE ...`` prints one JSON line with the figures.
+Cases: ``migrate``, ``burst``, ``send-cost``, ``fill``, ``drain``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import json
+import resource
+import time
+
+
+def _setup() -> None:
+    import django
+
+    django.setup()
+
+
+def _peak_rss_kib() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _wait(control_port: int, count: int, timeout: float) -> dict:
+    conn = http.client.HTTPConnection("127.0.0.1", control_port, timeout=timeout + 30)
+    conn.request("GET", f"/wait?count={count}&timeout={timeout}")
+    result = json.loads(conn.getresponse().read())
+    conn.close()
+    return result
+
+
+def _clear_tables() -> None:
+    from rapidsms.backends.database.models import BackendMessage
+
+    from rtropo.models import InboundSession, Launch, OutboundMessage
+
+    for model in (OutboundMessage, Launch, InboundSession, BackendMessage):
+        model.objects.all().delete()
+
+
+def identities(count: int) -> list[str]:
+    """Distinct recipient numbers."""
+    return [f"+1555{i:07d}" for i in range(count)]
+
+
+def connections(backend_name: str, numbers: list[str]) -> list:
+    """RapidSMS connections for ``numbers`` on ``backend_name``, created in bulk."""
+    from rapidsms.models import Backend, Connection
+
+    backend, _ = Backend.objects.get_or_create(name=backend_name)
+    known = set(
+        Connection.objects.filter(backend=backend, identity__in=numbers).values_list(
+            "identity", flat=True
+        )
+    )
+    Connection.objects.bulk_create(
+        [Connection(backend=backend, identity=n) for n in numbers if n not in known]
+    )
+    by_identity = {
+        c.identity: c for c in Connection.objects.filter(backend=backend, identity__in=numbers)
+    }
+    return [by_identity[n] for n in numbers]
+
+
+def _outcome(backend_name: str) -> dict:
+    from rtropo.models import Launch, OutboundMessage
+
+    rows = OutboundMessage.objects.filter(backend_name=backend_name)
+    return {
+        "rows": rows.count(),
+        "rows_not_sent": rows.exclude(status=OutboundMessage.Status.SENT).count(),
+        "launch_rows": Launch.objects.filter(backend_name=backend_name).count(),
+    }
+
+
+def burst(args) -> dict:
+    """``count`` messages through ``rapidsms.router.send()``, until Tropo has them all."""
+    from django.conf import settings
+    from rapidsms.router import get_router, send
+
+    if args.variant == "tropo02":
+        from benchmarks import legacy
+
+        legacy.point_at(settings.API_URL)
+    _clear_tables()
+    targets = connections(args.variant, identities(args.count))
+    get_router()
+    text = "Campaign: the clinic opens at 8 tomorrow."
+    start = time.time()
+    if args.shape == "singles":
+        for target in targets:
+            send(text, [target])
+    else:
+        send(text, targets)
+    sent = time.time()
+    result = {"send_seconds": sent - start, "peak_rss_kib": _peak_rss_kib()}
+    if args.variant == "db":
+        from rapidsms.backends.database.models import BackendMessage
+
+        result.update(delivered=BackendMessage.objects.count(), seconds=sent - start)
+        return result
+    emulator = _wait(args.control_port, args.count, args.timeout)
+    result.update(
+        delivered=emulator["deliveries"],
+        launches=emulator["created_launches"],
+        callbacks=emulator["callbacks"],
+        seconds=(emulator["last_delivery"] or time.time()) - start,
+    )
+    if args.variant == "tropo":
+        result.update(_outcome("tropo"))
+    return result
+
+
+def send_cost(args) -> dict:
+    """Per-message cost of ``backend.send()``: TropoBackend and DatabaseBackend, one loop."""
+    from rapidsms.router import get_router
+
+    _clear_tables()
+    router = get_router()
+    backends = [router.backends["tropo"], router.backends["db"]]
+    numbers = identities(args.count + args.warmup)
+    spent = {backend.name: 0 for backend in backends}
+    for i, number in enumerate(numbers):
+        order = backends if i % 2 == 0 else backends[::-1]
+        for backend in order:
+            began = time.perf_counter_ns()
+            backend.send(i, "Reminder: your appointment is tomorrow.", [number])
+            if i >= args.warmup:
+                spent[backend.name] += time.perf_counter_ns() - began
+    emulator = _wait(args.control_port, len(numbers), args.timeout)
+    return {
+        "tropo_us": spent["tropo"] / args.count / 1000,
+        "database_us": spent["db"] / args.count / 1000,
+        "delivered": emulator["deliveries"],
+        "launches": emulator["created_launches"],
+        **_outcome("tropo"),
+    }
+
+
+def fill(args) -> dict:
+    """Queue ``count`` rows directly (bulk insert), as a campaign import would."""
+    from django.utils import timezone
+
+    from rtropo.models import OutboundMessage
+
+    _clear_tables()
+    now = timezone.now()
+    for begin in range(0, args.count, 5000):
+        OutboundMessage.objects.bulk_create(
+            [
+                OutboundMessage(
+                    backend_name="tropo",
+                    identity=number,
+                    to_number=number,
+                    text="Campaign: vaccination day is Saturday.",
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+                for number in identities(min(args.count, begin + 5000))[begin:]
+            ]
+        )
+    return {"queued": OutboundMessage.objects.count()}
+
+
+def drain(args) -> dict:
+    """Run ``tropo_send_queued`` once and wait until Tropo has every queued message."""
+    from django.core.management import call_command
+
+    from rtropo.models import OutboundMessage
+
+    queued = OutboundMessage.objects.filter(status=OutboundMessage.Status.QUEUED).count()
+    start = time.time()
+    call_command("tropo_send_queued", stdout=io.StringIO())
+    commanded = time.time()
+    result = {"queued": queued, "command_seconds": commanded - start}
+    if queued:
+        emulator = _wait(args.control_port, queued, args.timeout)
+        result.update(
+            delivered=emulator["deliveries"],
+            launches=emulator["created_launches"],
+            seconds=(emulator["last_delivery"] or time.time()) - start,
+            **_outcome("tropo"),
+        )
+    result["peak_rss_kib"] = _peak_rss_kib()
+    return result
+
+
+def migrate(args) -> dict:
+    """Create the tables of the benchmark project."""
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    return {"migrated": True}
+
+
+CASES = {"migrate": migrate, "burst": burst, "send-cost": send_cost, "fill": fill, "drain": drain}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.worker")
+    parser.add_argument("case", choices=sorted(CASES))
+    parser.add_argument("--variant", choices=["tropo", "tropo02", "db"], default="tropo")
+    parser.add_argument("--shape", choices=["singles", "multi"], default="singles")
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--control-port", type=int, default=0)
+    parser.add_argument("--timeout", type=float, default=120.0)
+    args = parser.parse_args()
+    _setup()
+    print(json.dumps(CASES[args.case](args)))
+
+
+if __name__ == "__main__":
+    main()

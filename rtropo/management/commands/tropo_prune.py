@@ -1,0 +1,70 @@
+"""Delete old sent messages, finished launches and inbound dedup records."""
+
+from datetime import timedelta
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from rtropo.models import InboundSession, Launch, OutboundMessage
+
+
+class Command(BaseCommand):
+    help = (
+        "Delete sent messages, answered or failed launches without messages, and "
+        "inbound dedup records older than --days, in batches. Queued, launched and "
+        "failed messages are kept for an operator."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--days", type=int, required=True, help="Keep records younger than this (≥ 1)."
+        )
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=1000,
+            help="Rows deleted per transaction (default 1000).",
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Count what would go; delete nothing."
+        )
+
+    def handle(self, *args, days, batch_size, dry_run, **options):
+        if days < 1:
+            raise CommandError("--days must be at least 1: inbound dedup needs a window.")
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1.")
+        cutoff = timezone.now() - timedelta(days=days)
+        targets = [
+            (
+                "sent message(s)",
+                OutboundMessage.objects.filter(
+                    status=OutboundMessage.Status.SENT, sent_at__lt=cutoff
+                ),
+            ),
+            (
+                "finished launch(es)",
+                Launch.objects.filter(
+                    status__in=[Launch.Status.ANSWERED, Launch.Status.FAILED],
+                    created_at__lt=cutoff,
+                    messages__isnull=True,
+                ),
+            ),
+            ("inbound session(s)", InboundSession.objects.filter(received_at__lt=cutoff)),
+        ]
+        verb = "would delete" if dry_run else "deleted"
+        for label, queryset in targets:
+            count = queryset.count() if dry_run else _delete_in_batches(queryset, batch_size)
+            self.stdout.write(f"{verb} {count} {label} older than {days} day(s)")
+
+
+def _delete_in_batches(queryset, batch_size: int) -> int:
+    """Delete the rows of ``queryset`` by primary key, one short transaction per batch."""
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            ids = list(queryset.order_by("pk").values_list("pk", flat=True)[:batch_size])
+            if not ids:
+                return deleted
+            deleted += queryset.filter(pk__in=ids).delete()[0]

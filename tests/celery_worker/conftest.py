@@ -1,0 +1,135 @@
+"""A real Celery worker on Redis, against the PostgreSQL test database.
+
+Skipped when DATABASE_URL is not PostgreSQL (the worker and the test must share
+the database) or Redis is unreachable; with RTROPO_REQUIRE_SERVICES=1 a missing
+Redis fails instead.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.postgres.stub import SessionAPIStub
+
+ROOT = Path(__file__).parents[2]
+BROKER = os.environ.get("RTROPO_CELERY_BROKER", "redis://127.0.0.1:6379/9")
+QUEUE = f"rtropo-tests-{uuid.uuid4().hex[:12]}"
+
+
+def _redis_reachable() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _skip_or_fail(reason: str) -> None:
+    if os.environ.get("RTROPO_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{reason}; RTROPO_REQUIRE_SERVICES=1 forbids skipping", pytrace=False)
+    pytest.skip(reason)
+
+
+def _database_url(db) -> str:
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+class Worker:
+    """The running worker, its log and the Session API stub it launches through."""
+
+    def __init__(self, process, log, stub):
+        self.process = process
+        self.log = log
+        self.stub = stub
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def _wait_until_ready(process, log, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"Celery worker exited early:\n{log.read_text(errors='replace')}")
+        if " ready." in log.read_text(errors="replace"):
+            return
+        time.sleep(0.2)
+    pytest.fail(f"Celery worker not ready in {timeout}s:\n{log.read_text(errors='replace')}")
+
+
+@pytest.fixture(scope="module")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Start ``celery worker --pool=solo`` on a queue of its own; stop it afterwards."""
+    from django.db import connection
+
+    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        pytest.skip(
+            "the Celery worker test shares the test database with a worker process: "
+            "run it with DATABASE_URL=postgres://postgres@127.0.0.1:5432/test"
+        )
+    if not _redis_reachable():
+        _skip_or_fail("the Celery worker test needs Redis at 127.0.0.1:6379")
+    from tests.celery_worker.app import app
+
+    app.conf.update(broker_url=BROKER, task_default_queue=QUEUE)
+    log = tmp_path_factory.mktemp("celery") / "worker.log"
+    with SessionAPIStub() as stub, log.open("wb") as sink:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.celery_worker.settings",
+            "DATABASE_URL": _database_url(connection.settings_dict),
+            "RTROPO_STUB_URL": stub.url,
+            "RTROPO_CELERY_BROKER": BROKER,
+            "RTROPO_CELERY_QUEUE": QUEUE,
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "tests.celery_worker.app",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "--queues",
+            QUEUE,
+            "--hostname",
+            f"{QUEUE}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=INFO",
+        ]
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT
+        )
+        try:
+            _wait_until_ready(process, log)
+            yield Worker(process, log, stub)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+            _forget_queue()
+
+
+def _forget_queue():
+    """Drop the run's queue and the bindings kombu keeps for it in Redis."""
+    import redis
+
+    client = redis.Redis.from_url(BROKER)
+    try:
+        client.delete(QUEUE, f"_kombu.binding.{QUEUE}", f"_kombu.binding_permanent.{QUEUE}")
+    finally:
+        client.close()

@@ -1,0 +1,66 @@
+"""Launching from the background thread: batches, joins, flush."""
+
+import time
+
+import pytest
+from rapidsms.router import lookup_connections, send
+
+from rtropo.conf import get_config
+from rtropo.launcher import Launcher
+from rtropo.models import Launch, OutboundMessage
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def wait_until(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_sends_return_before_the_launch_and_share_one_session(tropo, backend_settings):
+    backend_settings(launch_delay=0.05)
+    for n in range(5):
+        send(f"message {n}", lookup_connections("tropo", [f"+1555555000{n}"]))
+    wait_until(
+        lambda: (
+            OutboundMessage.objects.filter(status="queued").count() == 0
+            or Launch.objects.filter(joined__gt=0).exists()
+        )
+    )
+    wait_until(lambda: len(tropo.launches) == 1)
+    launch = Launch.objects.get()
+    assert launch.size + OutboundMessage.objects.filter(status="queued").count() == 5
+    assert launch.size >= 1
+
+
+def test_flush_launches_now_in_the_calling_thread(tropo, backend_settings):
+    backend_settings(launch_delay=3600)
+    send("hello", lookup_connections("tropo", ["+15555550001"]))
+    assert tropo.launches == []
+    launcher = Launcher()
+    launcher.schedule(get_config("tropo"))
+    launcher.flush()
+    assert len(tropo.launches) == 1
+    assert OutboundMessage.objects.get().status == "launched"
+
+
+def test_a_failing_launch_is_logged_and_the_thread_goes_on(tropo, backend_settings, caplog):
+    backend_settings(launch_delay=0.01)
+    tropo.fail_with((500, {}, "down"))
+    launcher = Launcher()
+    send("first", lookup_connections("tropo", ["+15555550001"]))
+    launcher.schedule(get_config("tropo"))
+    wait_until(lambda: len(tropo.launches) >= 1)
+    wait_until(lambda: OutboundMessage.objects.get().status == "queued")
+    send("second", lookup_connections("tropo", ["+15555550002"]))
+    launcher.schedule(get_config("tropo"))
+    wait_until(lambda: OutboundMessage.objects.filter(status="launched").exists())
+    assert "HTTP 500" in caplog.text
+
+
+def test_zero_delay_launches_in_the_sender_thread(tropo, backend_settings):
+    backend_settings(launch_delay=0)
+    send("hello", lookup_connections("tropo", ["+15555550001"]))
+    assert len(tropo.launches) == 1
