@@ -23,9 +23,9 @@ LAUNCH = {
     "participants": ["RapidSMS app", "rtropo (your site)", "Database", "Tropo", "Phone"],
     "rows": [
         ("RapidSMS app", "rtropo (your site)", "router.send() → TropoBackend.send()"),
-        ("rtropo (your site)", "Database", "INSERT OutboundMessage, join a pending launch?"),
-        ("note", "rtropo (your site)", "none joined: after commit, launch_due()"),
-        ("rtropo (your site)", "Database", "claim due rows, INSERT Launch (pending)"),
+        ("rtropo (your site)", "Database", "INSERT OutboundMessage (queued)"),
+        ("note", "rtropo (your site)", "after commit: background launcher"),
+        ("rtropo (your site)", "Database", "join a pending launch, or claim due rows + INSERT Launch"),
         ("rtropo (your site)", "Tropo", "POST /1.0/sessions {token, action, rtropo_ref}"),
         ("Tropo", "rtropo (your site)", '{"success": true, "id": SESSION}'),
         ("Tropo", "rtropo (your site)", "POST messaging URL: session.parameters"),
