@@ -24,8 +24,8 @@ LAUNCH = {
     "rows": [
         ("RapidSMS app", "rtropo (your site)", "router.send() → TropoBackend.send()"),
         ("rtropo (your site)", "Database", "INSERT OutboundMessage (queued)"),
-        ("note", "rtropo (your site)", "after commit: background launcher"),
-        ("rtropo (your site)", "Database", "join a pending launch, or claim due rows + INSERT Launch"),
+        ("note", "rtropo (your site)", "after commit: launcher thread"),
+        ("rtropo (your site)", "Database", "join pending launch, or claim rows + Launch"),
         ("rtropo (your site)", "Tropo", "POST /1.0/sessions {token, action, rtropo_ref}"),
         ("Tropo", "rtropo (your site)", '{"success": true, "id": SESSION}'),
         ("Tropo", "rtropo (your site)", "POST messaging URL: session.parameters"),
