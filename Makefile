@@ -22,7 +22,7 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m pytest
+	$(PY) -m pytest --ignore=tests/postgres
 	DATABASE_URL=$(DATABASE_URL) $(PY) -m pytest tests/postgres tests/celery_worker
 	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
 
