@@ -1,0 +1,1 @@
+"""A tiny app of the demo: ``manage.py demo_send`` texts phones from the app."""
