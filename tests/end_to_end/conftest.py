@@ -14,6 +14,7 @@ import collections
 import json
 import os
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -98,6 +99,69 @@ def assert_no_failures(output: str, source: str) -> None:
     assert not found, f"{source} logged {found}:\n{output}"
 
 
+class AppServer:
+    """The example project on Django's threaded development server, in a subprocess.
+
+    It can be stopped, or SIGKILLed, and started again on the same port and database.
+    """
+
+    def __init__(self, env: dict, port: int, log_path: Path):
+        self.env = env
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+        self.starts = 0
+        self.kills = 0
+
+    def start(self) -> AppServer:
+        """Start serving and wait until the server answers."""
+        with self.log_path.open("a", encoding="utf-8") as log:
+            self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
+                [
+                    sys.executable,
+                    str(EXAMPLE / "manage.py"),
+                    "runserver",
+                    "--noreload",
+                    "--skip-checks",
+                    f"127.0.0.1:{self.port}",
+                ],
+                env=self.env,
+                cwd=EXAMPLE,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self.starts += 1
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"the project's server exited:\n{self.log()}")
+            try:
+                with DIRECT.open(f"{self.url}/admin/login/", timeout=2):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"the project's server did not start:\n{self.log()}")
+
+    def kill(self) -> None:
+        """SIGKILL the server: requests in flight die with it."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+        self.kills += 1
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
 class Stack:
     """The example project and the emulator, wired to each other."""
 
@@ -113,57 +177,22 @@ class Stack:
         self.emulator.faults.slow_callback_seconds = 0.5
         self.options = options
         self.env = None
-        self.server = None
-        self._log = None
+        self.server: AppServer | None = None
 
     def start(self) -> Stack:
         self.emulator.start()
         emulator_port = int(self.emulator.url.rsplit(":", 1)[1])
         self.env = project_env(self.database, emulator_port, self.options)
-        self._log = self.log_path.open("w", encoding="utf-8")
-        self.server = subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
-            [
-                sys.executable,
-                str(EXAMPLE / "manage.py"),
-                "runserver",
-                "--noreload",
-                "--skip-checks",
-                f"127.0.0.1:{self.port}",
-            ],
-            env=self.env,
-            cwd=EXAMPLE,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        self._wait_until_serving()
+        self.server = AppServer(self.env, self.port, self.log_path).start()
         return self
 
-    def _wait_until_serving(self):
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.server.poll() is not None:
-                raise AssertionError(f"the project's server exited:\n{self.server_log()}")
-            try:
-                with DIRECT.open(f"{self.url}/admin/login/", timeout=2):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError(f"the project's server did not start:\n{self.server_log()}")
-
     def stop(self):
-        if self.server is not None and self.server.poll() is None:
-            self.server.terminate()
-            try:
-                self.server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.server.kill()
-                self.server.wait()
-        if self._log is not None:
-            self._log.close()
+        if self.server is not None:
+            self.server.stop()
         self.emulator.stop()
 
     def server_log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
+        return self.server.log()
 
     # -- driving it ---------------------------------------------------------------
 

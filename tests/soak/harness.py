@@ -1,10 +1,9 @@
 """The processes and observations of a soak run.
 
 Builds on the end-to-end helpers (``tests.end_to_end.conftest``): the example
-project's environment and ``manage.py`` runner. Adds what a soak needs beyond
-them: an app server that can be SIGKILLed and started again on the same port
-and database, senders running beside it, and a read-only view of the database
-on SQLite or PostgreSQL.
+project's environment, ``manage.py`` runner and app server (which can be
+SIGKILLed and started again on the same port and database). Adds senders
+running beside it and a read-only view of the database on SQLite or PostgreSQL.
 """
 
 from __future__ import annotations
@@ -12,77 +11,12 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 from tests.end_to_end.conftest import EXAMPLE, REPO
-
-STARTUP_TIMEOUT = 60.0
-
-
-class AppServer:
-    """The example project on Django's threaded development server, in a subprocess."""
-
-    def __init__(self, env: dict, port: int, log_path: Path):
-        self.env = env
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.log_path = log_path
-        self.process: subprocess.Popen | None = None
-        self.starts = 0
-        self.kills = 0
-
-    def start(self) -> AppServer:
-        """Start serving and wait until the server answers."""
-        with self.log_path.open("a", encoding="utf-8") as log:
-            self.process = subprocess.Popen(  # noqa: S603 - our interpreter and manage.py
-                [
-                    sys.executable,
-                    str(EXAMPLE / "manage.py"),
-                    "runserver",
-                    "--noreload",
-                    "--skip-checks",
-                    f"127.0.0.1:{self.port}",
-                ],
-                env=self.env,
-                cwd=EXAMPLE,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        self.starts += 1
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"the app server exited:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/admin/login/", timeout=2):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError(f"the app server did not start within {STARTUP_TIMEOUT}s")
-
-    def kill(self) -> None:
-        """SIGKILL the server: requests in flight die with it."""
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
-        self.kills += 1
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
 def _with_example(env: dict) -> dict:

@@ -18,9 +18,17 @@ import time
 import pytest
 
 from rtropo.emulator import Emulator
-from tests.end_to_end.conftest import FAILURE_MARKERS, NUMBER, SECRET, TOKEN, free_port, run
+from tests.end_to_end.conftest import (
+    FAILURE_MARKERS,
+    NUMBER,
+    SECRET,
+    TOKEN,
+    AppServer,
+    free_port,
+    run,
+)
 
-from .harness import AppServer, Cron, Sender, Sessions
+from .harness import Cron, Sender, Sessions
 from .report import record
 
 pytestmark = pytest.mark.soak
