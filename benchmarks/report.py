@@ -143,7 +143,8 @@ def markdown(results: dict) -> str:
                         case["shape"],
                         case["count"],
                         case["msgs_per_s"],
-                        case.get("launches_per_msg"),
+                        case["count"] / case["send_seconds"],
+                        _fmt(case.get("launches_per_msg"), 3),
                         case["peak_rss_kib"] / 1024,
                         _ratio(case["msgs_per_s"], old and old["msgs_per_s"]),
                         _ratio(case["msgs_per_s"], limit and limit["msgs_per_s"]),
@@ -156,6 +157,7 @@ def markdown(results: dict) -> str:
                     "shape",
                     "messages",
                     "msgs/s",
+                    "send() calls/s",
                     "launches/msg",
                     "peak RSS MiB",
                     "x 0.2.0",
@@ -234,7 +236,7 @@ def markdown(results: dict) -> str:
             [
                 t["target"],
                 t["database"],
-                t["value"],
+                _fmt(t["value"], 2),
                 t["threshold"],
                 "PASS" if t["passed"] else "FAIL",
             ]

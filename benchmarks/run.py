@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/run.py            # full run (about 10 minutes on 2 cores)
+    python benchmarks/run.py            # full run (about 5 minutes on 2 cores)
     python benchmarks/run.py --quick    # small sizes, SQLite only: checks that it runs
 
 Writes ``benchmarks/results/<timestamp>.json``, prints a Markdown table and the
@@ -40,6 +40,7 @@ QUICK = {
     "conversations": 20,
     "large_queue": 2000,
 }
+SETTLE_PAUSE = 0.2  # seconds for the emulator to record the last answer's deliveries
 VARIANT_PATHS = {"tropo": "/tropo/", "tropo02": "/tropo02/", "db": "/empty/"}
 
 
@@ -89,6 +90,15 @@ class DatabaseRun:
         finally:
             app.stop()
 
+    def _reset(self, app_url: str, delayed: bool = False) -> None:
+        """Let the previous case finish its launches, then reset the emulator for the next."""
+        settled = services.run_worker(services.base_env(self.url), "settle", "--timeout", "60")
+        if not settled["settled"]:
+            log(f"{self.label}: previous case did not settle: {settled}")
+            self.results.setdefault("unsettled", []).append(settled)
+        time.sleep(SETTLE_PAUSE)
+        self.emulator.reset(app_url, delayed=delayed)
+
     def _bursts(self, env: dict, app, delayed: bool) -> list[dict]:
         main = self.sizes["burst"]
         cases = [(v, "singles", n) for n in self.sizes["plot_sizes"] for v in self.variants]
@@ -100,7 +110,7 @@ class DatabaseRun:
             if delayed and variant == "db":
                 continue
             log(f"{self.label}: burst {variant} {shape} x{count}{' delayed' if delayed else ''}")
-            self.emulator.reset(app.url + VARIANT_PATHS[variant], delayed=delayed)
+            self._reset(app.url + VARIANT_PATHS[variant], delayed=delayed)
             figures = services.run_worker(
                 env,
                 "burst",
@@ -124,7 +134,7 @@ class DatabaseRun:
 
     def _send_cost(self, env: dict, app) -> dict:
         log(f"{self.label}: send() cost")
-        self.emulator.reset(app.url + "/tropo/")
+        self._reset(app.url + "/tropo/")
         figures = services.run_worker(
             env,
             "send-cost",
@@ -149,7 +159,7 @@ class DatabaseRun:
         results = []
         for kind, path, text in cases:
             log(f"{self.label}: inbound {path} {text!r} x{count}")
-            self.emulator.reset(app.url + path)
+            self._reset(app.url + path)
             done = subprocess.run(
                 [
                     sys.executable,
@@ -185,7 +195,7 @@ class DatabaseRun:
         count = self.sizes["conversations"]
         for name, path in (("inline", "/tropo/"), ("launch", "/tropo-launch/")):
             log(f"{self.label}: request-reply {name} x{count}")
-            self.emulator.reset(app.url + path)
+            self._reset(app.url + path)
             figures = self.emulator.call(
                 "POST",
                 "/conversations",
@@ -198,8 +208,10 @@ class DatabaseRun:
                 if latencies
                 else None
             )
-            figures["replies_per_s"] = figures["replied"] / (
-                figures["last_delivery"] - figures["began"]
+            figures["replies_per_s"] = (
+                figures["replied"] / (figures["last_delivery"] - figures["began"])
+                if figures["last_delivery"]
+                else 0.0
             )
             results[name] = figures
         return results
@@ -209,7 +221,7 @@ class DatabaseRun:
         results = {}
         for name, count in (("empty", 0), ("full", self.sizes["large_queue"])):
             log(f"{self.label}: large queue, {count} rows")
-            self.emulator.reset(app.url + "/tropo/")
+            self._reset(app.url + "/tropo/")
             services.run_worker(env, "fill", "--count", str(count))
             app_before = app.worker_peak_kib()
             figures = services.run_worker(

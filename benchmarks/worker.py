@@ -1,7 +1,7 @@
 """The Django side of the benchmarks, one case per process so that peak memory is per case.
 
 ``python -m benchmarks.worker CASE ...`` prints one JSON line with the figures.
-Cases: ``migrate``, ``burst``, ``send-cost``, ``fill``, ``drain``.
+Cases: ``migrate``, ``burst``, ``send-cost``, ``fill``, ``drain``, ``settle``.
 """
 
 from __future__ import annotations
@@ -188,6 +188,38 @@ def drain(args) -> dict:
     return result
 
 
+def settle(args) -> dict:
+    """Wait until no launch is pending and every row is sent, so the next case starts clean.
+
+    A launch made after a case ends (the launcher waits ``launch_delay`` first)
+    must be answered before the emulator is reset: a reset forgets it, it would
+    stay pending for its whole lease, and later sends would join it.
+    """
+    from django.db import close_old_connections
+    from django.utils import timezone
+
+    from rtropo.models import Launch, OutboundMessage
+
+    start = time.time()
+    while True:
+        close_old_connections()
+        pending = Launch.objects.filter(
+            status=Launch.Status.PENDING, expires_at__gt=timezone.now()
+        ).count()
+        unsent = OutboundMessage.objects.filter(
+            status__in=[OutboundMessage.Status.QUEUED, OutboundMessage.Status.LAUNCHED]
+        ).count()
+        if (not pending and not unsent) or time.time() - start > args.timeout:
+            break
+        time.sleep(0.05)
+    return {
+        "settled": not pending and not unsent,
+        "waited": time.time() - start,
+        "pending_launches": pending,
+        "unsent": unsent,
+    }
+
+
 def migrate(args) -> dict:
     """Create the tables of the benchmark project."""
     from django.core.management import call_command
@@ -196,7 +228,14 @@ def migrate(args) -> dict:
     return {"migrated": True}
 
 
-CASES = {"migrate": migrate, "burst": burst, "send-cost": send_cost, "fill": fill, "drain": drain}
+CASES = {
+    "migrate": migrate,
+    "burst": burst,
+    "send-cost": send_cost,
+    "fill": fill,
+    "drain": drain,
+    "settle": settle,
+}
 
 
 def main() -> None:

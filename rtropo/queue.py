@@ -28,6 +28,9 @@ logger = logging.getLogger(__name__)
 
 Status = OutboundMessage.Status
 
+#: How long after its launch a session's callback is still awaited by new sends.
+JOIN_WINDOW = timedelta(seconds=10)
+
 
 @dataclasses.dataclass(frozen=True)
 class Recipient:
@@ -86,27 +89,41 @@ def enqueue(
 
 
 def join_pending_launch(config: BackendConfig) -> bool:
-    """Count on a pending, unanswered launch to collect this backend's due rows.
+    """Count on a pending launch with room to collect this backend's due rows.
 
     Joining is an UPDATE of the launch row, made after the rows are committed.
     An answer being written holds that row, so the UPDATE waits for it and then
     finds the launch answered; an answer written later sees the rows and
     collects them. Either way no row is stranded.
+
+    Only a launch that took fewer than ``batch_size`` rows has room, and only
+    one younger than :data:`JOIN_WINDOW` plus the time-out: a session whose
+    callback is that late is presumed lost, and waiting for its lease would
+    hold up every later message.
     """
+    now = timezone.now()
     return bool(
         Launch.objects.filter(
             backend_name=config.name,
             status=Launch.Status.PENDING,
-            expires_at__gt=timezone.now(),
+            size__lt=config.batch_size,
+            created_at__gt=now - JOIN_WINDOW - timedelta(seconds=config.timeout),
+            expires_at__gt=now,
         ).update(joined=F("joined") + 1)
     )
 
 
-def request_launch(config: BackendConfig) -> Launch | None:
-    """Make sure a session will come for the due rows of this backend."""
+def request_launch(config: BackendConfig) -> None:
+    """Make sure sessions will come for all the due rows of this backend.
+
+    Joins a pending launch with room; else launches, again as long as each
+    launch is full; stops at a failed launch (the rows it took back off).
+    """
     if join_pending_launch(config):
-        return None
-    return launch_due(config)
+        return
+    while launch := launch_due(config):
+        if launch.status == Launch.Status.FAILED or launch.size < config.batch_size:
+            return
 
 
 def launch_due(config: BackendConfig, *, include_backing_off: bool = False) -> Launch | None:
@@ -190,19 +207,26 @@ def claim_for_callback(
 def claim_inline(
     config: BackendConfig, message_ids: list[int], session_id: str
 ) -> list[OutboundMessage]:
-    """Mark up to ``batch_size`` of these queued rows sent in an inbound answer."""
-    if not message_ids:
+    """Mark up to ``batch_size`` of these queued rows sent in an inbound answer.
+
+    One UPDATE claims them: a row another answer took meanwhile is no longer
+    ``queued`` and stays with that answer.
+    """
+    ids = message_ids[: config.batch_size]
+    if not ids:
         return []
-    now = timezone.now()
-    with write_transaction():
-        ids = list(
-            OutboundMessage.objects.filter(pk__in=message_ids, status=Status.QUEUED)
-            .order_by("pk")
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[: config.batch_size]
-        )
-        OutboundMessage.objects.filter(pk__in=ids).update(attempts=F("attempts") + 1)
-        rows = _mark_sent(ids, session_id, now)
+    OutboundMessage.objects.filter(pk__in=ids, status=Status.QUEUED).update(
+        status=Status.SENT,
+        sent_at=timezone.now(),
+        session_id=session_id,
+        attempts=F("attempts") + 1,
+        last_error="",
+    )
+    rows = list(
+        OutboundMessage.objects.filter(
+            pk__in=ids, status=Status.SENT, session_id=session_id
+        ).order_by("pk")
+    )
     _announce_sent(rows)
     return rows
 
@@ -335,8 +359,11 @@ def _mark_sent(ids: list[int], session_id: str, now) -> list[OutboundMessage]:
 
 
 def _announce_sent(rows: list[OutboundMessage]) -> None:
-    for row in rows:
-        signals.message_sent.send(sender=OutboundMessage, message=row)
+    def announce():
+        for row in rows:
+            signals.message_sent.send(sender=OutboundMessage, message=row)
+
+    transaction.on_commit(announce)
 
 
 def _context_value(context: dict, key: str) -> str:

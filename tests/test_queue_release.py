@@ -103,6 +103,7 @@ def test_release_requeues_with_backoff_and_records_the_error(config, tropo):
     assert (launch.status, launch.error) == (Launch.Status.FAILED, "Session API answered HTTP 502")
 
 
+@pytest.mark.django_db(transaction=True)
 def test_release_of_an_answered_launch_changes_nothing(config, tropo, outcomes):
     settings = config()
     enqueue(settings, "+15555550001")
@@ -142,6 +143,7 @@ def test_a_refusal_reason_is_kept_on_the_failed_row(config, tropo, outcomes):
     assert outcomes == [("failed", row.pk, row.last_error)]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_message_sent_fires_once_per_message_on_a_claim(config, tropo, outcomes):
     settings = config()
     ids = enqueue(settings, "+15555550001", "+15555550002", "+15555550003")
@@ -151,6 +153,7 @@ def test_message_sent_fires_once_per_message_on_a_claim(config, tropo, outcomes)
     assert sorted(outcomes) == [("sent", pk, None) for pk in ids]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_message_sent_fires_for_inline_claims(config, tropo, outcomes):
     settings = config()
     ids = enqueue(settings, "+15555550001")
@@ -274,3 +277,14 @@ def test_command_exits_non_zero_after_a_failed_launch(config, tropo):
     with pytest.raises(CommandError) as raised:
         send_queued_command()
     assert raised.value.returncode == 1
+
+
+def test_an_inline_claim_leaves_rows_that_a_callback_took(config, tropo):
+    settings = config()
+    first = enqueue(settings, "+15555550001")
+    launch = queue.launch_due(settings)
+    later = enqueue(settings, "+15555550002")
+    taken = queue.claim_for_callback(settings, launch.reference, "c" * 32)
+    assert [row.pk for row in taken] == first + later
+    assert queue.claim_inline(settings, later, "i" * 32) == []
+    assert OutboundMessage.objects.get(pk=later[0]).session_id == "c" * 32

@@ -1,8 +1,10 @@
 """Sending through the RapidSMS router into the queue and the Session API."""
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from rapidsms.router import lookup_connections, send
 
 from rtropo.models import Launch, OutboundMessage
@@ -121,5 +123,27 @@ def test_sends_join_a_pending_launch_instead_of_launching_again(tropo, send_comm
 def test_an_expired_launch_is_not_joined(tropo, send_committed):
     send_committed("one", ["+15555550001"])
     Launch.objects.update(expires_at="2000-01-01T00:00:00Z")
+    send_committed("two", ["+15555550002"])
+    assert len(tropo.launches) == 2
+
+
+def test_a_launch_whose_callback_is_overdue_is_not_joined(tropo, send_committed):
+    send_committed("one", ["+15555550001"])
+    Launch.objects.update(created_at=timezone.now() - timedelta(minutes=1))
+    send_committed("two", ["+15555550002"])
+    assert len(tropo.launches) == 2
+    assert Launch.objects.filter(joined__gt=0).count() == 0
+
+
+def test_a_large_send_launches_full_sessions_back_to_back(tropo, send_committed, backend_settings):
+    backend_settings(batch_size=2)
+    send_committed("all", [f"+1555555000{n}" for n in range(5)])
+    assert sorted(Launch.objects.values_list("size", flat=True)) == [1, 2, 2]
+    assert not OutboundMessage.objects.filter(status=Status.QUEUED).exists()
+
+
+def test_a_full_launch_is_not_joined(tropo, send_committed, backend_settings):
+    backend_settings(batch_size=1)
+    send_committed("one", ["+15555550001"])
     send_committed("two", ["+15555550002"])
     assert len(tropo.launches) == 2
