@@ -78,7 +78,7 @@ def enqueue(
         )
         for recipient in recipients
     ]
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         if connection.features.can_return_rows_from_bulk_insert:
             OutboundMessage.objects.bulk_create(rows)
         else:

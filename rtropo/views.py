@@ -68,6 +68,10 @@ def _answer_callback(request, config: BackendConfig, callback: LaunchCallback):
     return tropoml.answer(_verbs(config, rows))
 
 
+class _AlreadyRouted(Exception):
+    """The inbound session was routed before: leave its transaction."""
+
+
 def _route_inbound(config: BackendConfig, sms: InboundSMS):
     connection = lookup_connections(config.name, [sms.from_number])[0]
     fields = {
@@ -76,29 +80,32 @@ def _route_inbound(config: BackendConfig, sms: InboundSMS):
         "tropo_account_id": sms.account_id,
     }
     capture = inline.capture(config.name) if config.inline_replies else nullcontext()
-    with capture as captured, transaction.atomic():
-        if not _first_delivery(config, sms):
-            logger.warning("Inbound session %s was routed already: hangup", sms.session_id)
-            return tropoml.answer([])
-        logger.info("Inbound SMS %s from %s on %s", sms.session_id, sms.from_number, config.name)
-        receive(sms.text, connection, fields=fields)
-        rows = _answer_inline(config, captured, sms.session_id) if captured else []
+    try:
+        with capture as captured, transaction.atomic():
+            _record(config, sms)
+            logger.info(
+                "Inbound SMS %s from %s on %s", sms.session_id, sms.from_number, config.name
+            )
+            receive(sms.text, connection, fields=fields)
+            rows = _answer_inline(config, captured, sms.session_id) if captured else []
+    except _AlreadyRouted:
+        logger.warning("Inbound session %s was routed already: hangup", sms.session_id)
+        return tropoml.answer([])
     return tropoml.answer(_verbs(config, rows))
 
 
-def _first_delivery(config: BackendConfig, sms: InboundSMS) -> bool:
+def _record(config: BackendConfig, sms: InboundSMS) -> None:
+    """Record the session first, so that the transaction holds the write lock."""
     try:
-        with transaction.atomic():
-            InboundSession.objects.create(
-                backend_name=config.name,
-                session_id=sms.session_id,
-                identity=sms.from_number,
-                text=sms.text,
-                received_at=timezone.now(),
-            )
+        InboundSession.objects.create(
+            backend_name=config.name,
+            session_id=sms.session_id,
+            identity=sms.from_number,
+            text=sms.text,
+            received_at=timezone.now(),
+        )
     except IntegrityError:
-        return False
-    return True
+        raise _AlreadyRouted from None
 
 
 def _answer_inline(config: BackendConfig, captured: inline.Capture, session_id: str):
