@@ -10,7 +10,8 @@ sending workers) sees the same database and the same emulator:
 
 import os
 import sys
-from urllib.parse import urlparse
+
+from tests.settings import postgres_database
 
 SECRET_KEY = "benchmarks-only"  # noqa: S105 - a throwaway project on loopback
 DEBUG = False
@@ -43,16 +44,7 @@ def _database(url):
             "NAME": url.removeprefix("sqlite:"),
             "OPTIONS": {"timeout": 30},
         }
-    parsed = urlparse(url)
-    return {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": parsed.path.lstrip("/"),
-        "USER": parsed.username or "postgres",
-        "PASSWORD": parsed.password or "",
-        "HOST": parsed.hostname or "127.0.0.1",
-        "PORT": parsed.port or 5432,
-        "CONN_MAX_AGE": 60,
-    }
+    return {**postgres_database(url), "CONN_MAX_AGE": 60}
 
 
 DATABASES = {"default": _database(os.environ.get("BENCH_DATABASE", "sqlite:bench.sqlite3"))}

@@ -60,6 +60,11 @@ def _database():
             "NAME": "rtropo-tests.sqlite3",
             "TEST": {"NAME": str(test_name)},
         }
+    return postgres_database(url)
+
+
+def postgres_database(url):
+    """The ``DATABASES`` entry of a ``postgres://user:password@host:port/name`` URL."""
     parsed = urlparse(url)
     return {
         "ENGINE": "django.db.backends.postgresql",

@@ -9,6 +9,7 @@ from rapidsms.router import lookup_connections, send
 
 from rtropo import tasks
 from rtropo.models import Launch, OutboundMessage
+from tests.conftest import callback_payload
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 
@@ -44,16 +45,7 @@ def wait_for(condition, worker, what, timeout=30.0):
 
 
 def answer_callback(client, reference, session_id="c" * 32):
-    session = {
-        "session": {
-            "id": session_id,
-            "parameters": {
-                "token": django_settings.TOKEN,
-                "action": "create",
-                "rtropo_ref": reference,
-            },
-        }
-    }
+    session = callback_payload(reference, session_id=session_id)
     response = client.post(
         f"/tropo/?secret={SECRET}", json.dumps(session), content_type="application/json"
     )

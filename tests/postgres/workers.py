@@ -103,8 +103,9 @@ def answer_loop(stub_url, done, index):
     a bare hangup.
     """
     import requests
-    from django.conf import settings
     from django.test import Client
+
+    from tests.conftest import callback_payload
 
     client = Client()
     answered, texts, hangups = set(), [], 0
@@ -116,16 +117,7 @@ def answer_loop(stub_url, done, index):
             continue
         for reference in new:
             answered.add(reference)
-            session = {
-                "session": {
-                    "id": f"{index:04x}{len(answered):028x}",
-                    "parameters": {
-                        "token": settings.TOKEN,
-                        "action": "create",
-                        "rtropo_ref": reference,
-                    },
-                }
-            }
+            session = callback_payload(reference, session_id=f"{index:04x}{len(answered):028x}")
             response = client.post(
                 f"/tropo/?secret={SECRET}", json.dumps(session), content_type="application/json"
             )

@@ -6,18 +6,9 @@ database the soak created for this run.
 """
 
 import os
-from urllib.parse import urlparse
 
 from demo_project.settings import *  # noqa: F403
 
-_url = urlparse(os.environ["SOAK_DATABASE_URL"])
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": _url.path.lstrip("/"),
-        "USER": _url.username or "postgres",
-        "PASSWORD": _url.password or "",
-        "HOST": _url.hostname or "127.0.0.1",
-        "PORT": _url.port or 5432,
-    }
-}
+from tests.settings import postgres_database
+
+DATABASES = {"default": postgres_database(os.environ["SOAK_DATABASE_URL"])}
