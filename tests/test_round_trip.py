@@ -1,6 +1,7 @@
 """Sending through the router, out over real ``requests``, back through the view."""
 
 import json
+import logging
 
 import pytest
 from rapidsms.router import lookup_connections, receive, send
@@ -87,3 +88,18 @@ def test_receive_outside_the_view_launches_for_the_reply(router, tropo, post_ses
     connection = lookup_connections("tropo", ["+15555550009"])[0]
     receive("ping", connection)
     assert deliver(post_session, tropo, set()) == [("+15555550009", "pong")]
+
+
+def test_no_token_or_secret_reaches_the_logs(router, tropo, post_session, settings, caplog):
+    caplog.set_level(logging.DEBUG)
+    tropo.fail_with((500, {}, "down"))
+    send("first", lookup_connections("tropo", ["+15555550001"]))
+    send("second", lookup_connections("tropo", ["+15555550002"]))
+    deliver(post_session, tropo, set())
+    post_session(callback_payload("forged", token="wrong-token"))
+    post_session(inbound_payload(text="ping"), secret="old-secret")
+    post_session(inbound_payload(text="ping"), secret="guess")
+    logged = caplog.text + "".join(str(record.args) for record in caplog.records)
+    for secret in (settings.TOKEN, "old-secret", "new-secret"):
+        assert secret not in logged
+    assert "on tropo failed: Session API answered HTTP 500" in logged
