@@ -3,10 +3,10 @@
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 from django.utils import timezone
 
 from rtropo.models import InboundSession, Launch, OutboundMessage
+from rtropo.queue import write_transaction
 
 
 class Command(BaseCommand):
@@ -63,7 +63,7 @@ def _delete_in_batches(queryset, batch_size: int) -> int:
     """Delete the rows of ``queryset`` by primary key, one short transaction per batch."""
     deleted = 0
     while True:
-        with transaction.atomic():
+        with write_transaction():
             ids = list(queryset.order_by("pk").values_list("pk", flat=True)[:batch_size])
             if not ids:
                 return deleted
