@@ -63,9 +63,10 @@ def _answer_callback(request, config: BackendConfig, callback: LaunchCallback):
     logger.info(
         "Callback %s on %s: answering %d message(s)", callback.session_id, config.name, len(rows)
     )
+    response = tropoml.answer(_verbs(config, rows))
     if queue.has_due(config):
-        launcher.schedule(config)
-    return tropoml.answer(_verbs(config, rows))
+        response.after_sent(lambda: launcher.schedule(config))
+    return response
 
 
 class _AlreadyRouted(Exception):
@@ -91,7 +92,10 @@ def _route_inbound(config: BackendConfig, sms: InboundSMS):
     except _AlreadyRouted:
         logger.warning("Inbound session %s was routed already: hangup", sms.session_id)
         return tropoml.answer([])
-    return tropoml.answer(_verbs(config, rows))
+    response = tropoml.answer(_verbs(config, rows))
+    if captured and len(rows) < len(captured.message_ids):
+        response.after_sent(lambda: launcher.schedule(config))
+    return response
 
 
 def _record(config: BackendConfig, sms: InboundSMS) -> None:
@@ -110,8 +114,6 @@ def _record(config: BackendConfig, sms: InboundSMS) -> None:
 
 def _answer_inline(config: BackendConfig, captured: inline.Capture, session_id: str):
     rows = queue.claim_inline(config, captured.message_ids, session_id)
-    if len(rows) < len(captured.message_ids):
-        transaction.on_commit(lambda: launcher.schedule(config))
     if rows:
         logger.info("Inbound session %s: answering %d message(s) inline", session_id, len(rows))
     return rows
