@@ -70,8 +70,8 @@ def release_each(references, done, index):
 def send(texts, done, index):
     """Send one message per text through the Tropo backend, outside any transaction.
 
-    Each send commits its row (joining a pending launch in the same transaction
-    when there is one) and otherwise launches, as in a web or Celery worker.
+    Each send commits its row; the backend's launcher then joins a pending
+    launch with room or launches, as in a web or Celery worker.
     """
     from rapidsms.router import get_router
 
