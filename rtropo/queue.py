@@ -130,14 +130,7 @@ def launch_due(config: BackendConfig, *, include_backing_off: bool = False) -> L
     """Launch one session for up to ``batch_size`` due rows; None when none is due."""
     now = timezone.now()
     with write_transaction():
-        due = OutboundMessage.objects.filter(backend_name=config.name, status=Status.QUEUED)
-        if not include_backing_off:
-            due = due.filter(next_attempt_at__lte=now)
-        ids = list(
-            due.order_by("next_attempt_at", "pk")
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[: config.batch_size]
-        )
+        ids = _due_ids(config, None if include_backing_off else now, config.batch_size)
         if not ids:
             return None
         launch = Launch.objects.create(
@@ -199,9 +192,7 @@ def claim_for_callback(
         OutboundMessage.objects.filter(pk__in=extra).update(
             launch=launch, attempts=F("attempts") + 1
         )
-        rows = _mark_sent(own + extra, session_id, now)
-    _announce_sent(rows)
-    return rows
+        return _mark_sent(own + extra, session_id)
 
 
 def claim_inline(
@@ -212,23 +203,12 @@ def claim_inline(
     One UPDATE claims them: a row another answer took meanwhile is no longer
     ``queued`` and stays with that answer.
     """
-    ids = message_ids[: config.batch_size]
-    if not ids:
-        return []
-    OutboundMessage.objects.filter(pk__in=ids, status=Status.QUEUED).update(
-        status=Status.SENT,
-        sent_at=timezone.now(),
-        session_id=session_id,
+    return _mark_sent(
+        message_ids[: config.batch_size],
+        session_id,
+        only_queued=True,
         attempts=F("attempts") + 1,
-        last_error="",
     )
-    rows = list(
-        OutboundMessage.objects.filter(
-            pk__in=ids, status=Status.SENT, session_id=session_id
-        ).order_by("pk")
-    )
-    _announce_sent(rows)
-    return rows
 
 
 def has_due(config: BackendConfig) -> bool:
@@ -278,7 +258,7 @@ def release(config: BackendConfig, launch: Launch, error: str) -> int:
             row.attempts,
             error,
         )
-        signals.message_failed.send(sender=OutboundMessage, message=row, reason=error)
+    _announce(signals.message_failed, failed, reason=error)
     return len(rows)
 
 
@@ -338,32 +318,46 @@ def backoff(config: BackendConfig, attempts: int) -> float:
     return delay * random.uniform(0.5, 1.0)
 
 
-def _due_ids(config: BackendConfig, now, limit: int) -> list[int]:
+def _due_ids(config: BackendConfig, until, limit: int) -> list[int]:
+    """Lock and return up to ``limit`` queued rows due by ``until`` (None: all), oldest first."""
     if limit <= 0:
         return []
+    due = OutboundMessage.objects.filter(backend_name=config.name, status=Status.QUEUED)
+    if until is not None:
+        due = due.filter(next_attempt_at__lte=until)
     return list(
-        OutboundMessage.objects.filter(
-            backend_name=config.name, status=Status.QUEUED, next_attempt_at__lte=now
-        )
-        .order_by("next_attempt_at", "pk")
+        due.order_by("next_attempt_at", "pk")
         .select_for_update(skip_locked=True)
         .values_list("pk", flat=True)[:limit]
     )
 
 
-def _mark_sent(ids: list[int], session_id: str, now) -> list[OutboundMessage]:
-    OutboundMessage.objects.filter(pk__in=ids).update(
-        status=Status.SENT, sent_at=now, session_id=session_id, last_error=""
+def _mark_sent(
+    ids: list[int], session_id: str, *, only_queued: bool = False, **changes
+) -> list[OutboundMessage]:
+    """Mark these rows sent in ``session_id``; return the ones this call marked."""
+    rows = OutboundMessage.objects.filter(pk__in=ids)
+    (rows.filter(status=Status.QUEUED) if only_queued else rows).update(
+        status=Status.SENT,
+        sent_at=timezone.now(),
+        session_id=session_id,
+        last_error="",
+        **changes,
     )
-    return list(OutboundMessage.objects.filter(pk__in=ids).order_by("pk"))
+    marked = list(rows.filter(status=Status.SENT, session_id=session_id).order_by("pk"))
+    _announce(signals.message_sent, marked)
+    return marked
 
 
-def _announce_sent(rows: list[OutboundMessage]) -> None:
+def _announce(signal, rows: list[OutboundMessage], **kwargs) -> None:
+    """Send ``signal`` for each row once the status change is committed."""
+
     def announce():
         for row in rows:
-            signals.message_sent.send(sender=OutboundMessage, message=row)
+            signal.send(sender=OutboundMessage, message=row, **kwargs)
 
-    transaction.on_commit(announce)
+    if rows:
+        transaction.on_commit(announce)
 
 
 def _context_value(context: dict, key: str) -> str:

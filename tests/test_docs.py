@@ -224,7 +224,9 @@ def test_the_handler_sample_answers_inline(docs_project, docs_backend, client, d
     assert verb["message"]["say"]["value"] == "Hello, Ada!"
 
 
-def test_the_signal_sample_logs_a_failed_message(tropo, db, backend_settings, caplog):
+def test_the_signal_sample_logs_a_failed_message(
+    tropo, db, backend_settings, caplog, django_capture_on_commit_callbacks
+):
     from rtropo import queue
     from rtropo.conf import get_config
     from rtropo.signals import message_failed
@@ -235,7 +237,10 @@ def test_the_signal_sample_logs_a_failed_message(tropo, db, backend_settings, ca
         tropo.fail_with((500, {}, ""))
         config = get_config("tropo")
         queue.enqueue(config, [queue.Recipient("+15555550001", "+15555550001")], "hi")
-        with caplog.at_level(logging.ERROR, logger="myproject.sms"):
+        with (
+            caplog.at_level(logging.ERROR, logger="myproject.sms"),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
             queue.launch_due(config)
     finally:
         message_failed.disconnect(namespace["report_failed_sms"], sender=OutboundMessage)

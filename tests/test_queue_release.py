@@ -115,6 +115,7 @@ def test_release_of_an_answered_launch_changes_nothing(config, tropo, outcomes):
     assert outcomes == [("sent", row.pk, None)]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_rows_fail_after_max_attempts_and_the_signal_fires_once_each(config, tropo, outcomes):
     settings = config(max_attempts=3)
     ids = enqueue(settings, "+15555550001", "+15555550002")
@@ -132,6 +133,7 @@ def test_rows_fail_after_max_attempts_and_the_signal_fires_once_each(config, tro
     assert all(r.attempts == 3 for r in OutboundMessage.objects.all())
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_refusal_reason_is_kept_on_the_failed_row(config, tropo, outcomes):
     settings = config(max_attempts=1)
     enqueue(settings, "+15555550001")
