@@ -244,6 +244,14 @@ def test_other_content_types_are_unsupported(fuzzer, content_type, body):
     assert fuzzer.request(body=body, content_type=content_type).status_code == 415
 
 
+#: Query parameters other than ``secret``.
+QUERY_PARAMETERS = st.dictionaries(
+    st.text(min_size=1, max_size=10).filter(lambda k: k != "secret"),
+    st.text(max_size=20),
+    max_size=4,
+)
+
+
 @fuzz
 @given(
     method=st.sampled_from(["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"])
@@ -256,11 +264,7 @@ def test_other_methods_are_not_allowed(fuzzer, method, body):
 
 @fuzz
 @given(
-    params=st.dictionaries(
-        st.text(min_size=1, max_size=10).filter(lambda k: k != "secret"),
-        st.text(max_size=20),
-        max_size=4,
-    ),
+    params=QUERY_PARAMETERS,
     secret=st.none() | st.text(max_size=30).filter(lambda s: s not in ("old-secret", SECRET)),
 )
 def test_query_strings_without_a_valid_secret_are_forbidden(fuzzer, params, secret):
@@ -272,11 +276,7 @@ def test_query_strings_without_a_valid_secret_are_forbidden(fuzzer, params, secr
 
 @fuzz
 @given(
-    params=st.dictionaries(
-        st.text(min_size=1, max_size=10).filter(lambda k: k != "secret"),
-        st.text(max_size=20),
-        max_size=4,
-    ),
+    params=QUERY_PARAMETERS,
     document=broken_inbound(),
 )
 def test_extra_query_parameters_change_nothing(fuzzer, params, document):
