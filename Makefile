@@ -24,7 +24,6 @@ test: $(VENV)/.installed
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest --ignore=tests/postgres
 	DATABASE_URL=$(DATABASE_URL) $(PY) -m pytest tests/postgres tests/celery_worker
-	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run.py

@@ -458,7 +458,6 @@ def test_every_code_sample_is_checked():
 
 
 def test_sphinx_builds_without_warnings(tmp_path):
-    pytest.importorskip("sphinx")
     build = ["-W", "--keep-going", "-q", "-b", "html", "-d", str(tmp_path / "doctrees")]
     result = subprocess.run(  # noqa: S603 - our own interpreter
         [sys.executable, "-m", "sphinx", *build, str(DOCS), str(tmp_path / "html")],
