@@ -119,14 +119,13 @@ def send_queued():
     from django.db import DatabaseError
 
     from rtropo import queue
-    from rtropo.conf import get_config, tropo_backend_names
 
-    for name in tropo_backend_names():
-        try:
-            progress = queue.send_queued(get_config(name))
-        except DatabaseError as exc:
-            logger.warning("Sending queued messages of %s failed: %s", name, exc)
-            continue
+    try:
+        done = queue.send_all_queued()
+    except DatabaseError as exc:
+        logger.warning("Sending queued messages failed: %s", exc)
+        return
+    for name, progress in done.items():
         if progress.launches or progress.released or progress.failed_launches:
             logger.info(
                 "%s: %d message(s) in %d launch(es), %d requeued, %d failed launch(es)",

@@ -20,7 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from rtropo import session_api, signals
-from rtropo.conf import BackendConfig
+from rtropo.conf import BackendConfig, get_config, tropo_backend_names
 from rtropo.exceptions import TropoAPIError
 from rtropo.models import Launch, OutboundMessage
 
@@ -306,6 +306,16 @@ def send_queued(config: BackendConfig, *, include_backing_off: bool = False) -> 
         progress.launches += 1
         progress.messages += launch.size
     return progress
+
+
+def send_all_queued(
+    names: list[str] | None = None, *, include_backing_off: bool = False
+) -> dict[str, Progress]:
+    """:func:`send_queued` for these Tropo backends (default: all of them), by name."""
+    return {
+        name: send_queued(get_config(name), include_backing_off=include_backing_off)
+        for name in names or tropo_backend_names()
+    }
 
 
 def backoff(config: BackendConfig, attempts: int) -> float:

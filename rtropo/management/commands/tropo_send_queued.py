@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from rtropo import queue
-from rtropo.conf import get_config, tropo_backend_names
+from rtropo.conf import tropo_backend_names
 
 
 class Command(BaseCommand):
@@ -31,8 +31,7 @@ class Command(BaseCommand):
         if unknown:
             raise CommandError(f"Not a Tropo backend in INSTALLED_BACKENDS: {', '.join(unknown)}")
         failures = 0
-        for name in backends or names:
-            progress = queue.send_queued(get_config(name), include_backing_off=now)
+        for name, progress in queue.send_all_queued(backends, include_backing_off=now).items():
             failures += progress.failed_launches
             self.stdout.write(
                 f"{name}: {progress.messages} message(s) in {progress.launches} launch(es), "
