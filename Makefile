@@ -22,7 +22,7 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m pytest --ignore=tests/postgres
+	$(PY) -m pytest --ignore=tests/postgres -m "not celery"
 	DATABASE_URL=$(DATABASE_URL) $(PY) -m pytest tests/postgres tests/celery_worker
 
 bench: $(VENV)/.installed
