@@ -39,8 +39,10 @@ class TropoBackend(BackendBase):
             else:
                 recipients.append(queue.Recipient(identity=str(identity), number=number))
         if recipients:
-            ids = queue.enqueue(self.config, recipients, text, id_, context)
             capture = inline.current(self.name)
+            ids = queue.enqueue(
+                self.config, recipients, text, id_, context, held=capture is not None
+            )
             if capture is not None:
                 capture.message_ids.extend(ids)
             else:

@@ -60,10 +60,18 @@ def enqueue(
     text: str,
     message_id: object = "",
     context: dict | None = None,
+    *,
+    held: bool = False,
 ) -> list[int]:
-    """Queue ``text`` for each recipient in one transaction; return the new row ids."""
+    """Queue ``text`` for each recipient in one transaction; return the new row ids.
+
+    ``held`` rows are kept for an inline answer: they become due only after
+    ``lease`` seconds (or when :func:`claim_inline` or :func:`make_due` lets them
+    go), so that no launch takes them meanwhile.
+    """
     context = context or {}
     now = timezone.now()
+    due = now + timedelta(seconds=config.lease) if held else now
     rows = [
         OutboundMessage(
             backend_name=config.name,
@@ -73,7 +81,7 @@ def enqueue(
             message_id=str(message_id or ""),
             in_response_to=_context_value(context, "in_response_to"),
             external_id=_context_value(context, "external_id"),
-            next_attempt_at=now,
+            next_attempt_at=due,
             created_at=now,
         )
         for recipient in recipients
@@ -198,16 +206,25 @@ def claim_for_callback(
 def claim_inline(
     config: BackendConfig, message_ids: list[int], session_id: str
 ) -> list[OutboundMessage]:
-    """Mark up to ``batch_size`` of these queued rows sent in an inbound answer.
+    """Mark up to ``batch_size`` of these held rows sent in an inbound answer.
 
-    One UPDATE claims them: a row another answer took meanwhile is no longer
-    ``queued`` and stays with that answer.
+    The rows beyond ``batch_size`` are made due for the launch path. A row that
+    is no longer ``queued`` (an admin failed it, say) is left as it is.
     """
-    return _mark_sent(
-        message_ids[: config.batch_size],
-        session_id,
-        only_queued=True,
-        attempts=F("attempts") + 1,
+    with write_transaction():
+        make_due(message_ids[config.batch_size :])
+        return _mark_sent(
+            message_ids[: config.batch_size],
+            session_id,
+            only_queued=True,
+            attempts=F("attempts") + 1,
+        )
+
+
+def make_due(message_ids: list[int]) -> int:
+    """Make these queued rows due now (held rows that no inline answer will carry)."""
+    return OutboundMessage.objects.filter(pk__in=message_ids, status=Status.QUEUED).update(
+        next_attempt_at=timezone.now()
     )
 
 

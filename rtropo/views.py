@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import logging
-from contextlib import nullcontext
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotAllowed
-from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 from rapidsms.router import lookup_connections, receive
 
-from rtropo import inline, launcher, queue, tropoml
+from rtropo import inbound, inline, launcher, queue, tropoml
 from rtropo.conf import BackendConfig, get_config
 from rtropo.exceptions import InvalidPayload
-from rtropo.models import InboundSession
 from rtropo.payloads import InboundSMS, LaunchCallback, parse_session
 
 logger = logging.getLogger(__name__)
@@ -69,50 +66,37 @@ def _answer_callback(request, config: BackendConfig, callback: LaunchCallback):
     return response
 
 
-class _AlreadyRouted(Exception):
-    """The inbound session was routed before: leave its transaction."""
-
-
 def _route_inbound(config: BackendConfig, sms: InboundSMS):
+    if not inbound.record(config.name, sms.session_id, sms.from_number, sms.text):
+        logger.warning("Inbound session %s was routed already: hangup", sms.session_id)
+        return tropoml.answer([])
+    logger.info("Inbound SMS %s from %s on %s", sms.session_id, sms.from_number, config.name)
     connection = lookup_connections(config.name, [sms.from_number])[0]
     fields = {
         "external_id": sms.session_id,
         "to": sms.to_number,
         "tropo_account_id": sms.account_id,
     }
-    capture = inline.capture(config.name) if config.inline_replies else nullcontext()
-    try:
-        with capture as captured, transaction.atomic():
-            _record(config, sms)
-            logger.info(
-                "Inbound SMS %s from %s on %s", sms.session_id, sms.from_number, config.name
-            )
-            receive(sms.text, connection, fields=fields)
-            rows = _answer_inline(config, captured, sms.session_id) if captured else []
-    except _AlreadyRouted:
-        logger.warning("Inbound session %s was routed already: hangup", sms.session_id)
+    if not config.inline_replies:
+        receive(sms.text, connection, fields=fields)
         return tropoml.answer([])
+    with inline.capture(config.name) as captured:
+        try:
+            receive(sms.text, connection, fields=fields)
+        except Exception:
+            if queue.make_due(captured.message_ids):
+                launcher.schedule(config)
+            raise
+    rows = _answer_inline(config, captured, sms.session_id)
     response = tropoml.answer(_verbs(config, rows))
-    if captured and len(rows) < len(captured.message_ids):
+    if len(rows) < len(captured.message_ids):
         response.after_sent(lambda: launcher.schedule(config))
     return response
 
 
-def _record(config: BackendConfig, sms: InboundSMS) -> None:
-    """Record the session first, so that the transaction holds the write lock."""
-    try:
-        InboundSession.objects.create(
-            backend_name=config.name,
-            session_id=sms.session_id,
-            identity=sms.from_number,
-            text=sms.text,
-            received_at=timezone.now(),
-        )
-    except IntegrityError:
-        raise _AlreadyRouted from None
-
-
 def _answer_inline(config: BackendConfig, captured: inline.Capture, session_id: str):
+    if not captured.message_ids:
+        return []
     rows = queue.claim_inline(config, captured.message_ids, session_id)
     if rows:
         logger.info("Inbound session %s: answering %d message(s) inline", session_id, len(rows))

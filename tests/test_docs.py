@@ -17,8 +17,10 @@ import textwrap
 import types
 from pathlib import Path
 
+import django
 import pytest
 from django.core.management import get_commands, load_command_class
+from django.db.utils import ConnectionHandler
 from django.urls import URLResolver
 from django.urls.resolvers import RegexPattern
 from django.utils.module_loading import import_string
@@ -162,6 +164,36 @@ def test_the_postgres_sample_is_a_postgresql_database():
     database = run_sample("sample-postgres")["DATABASES"]["default"]
     assert database["ENGINE"] == "django.db.backends.postgresql"
     assert importlib.util.find_spec("django.db.backends.postgresql")
+
+
+def journal_mode(database: dict, prepare=None) -> str:
+    """The journal mode of a fresh connection to ``database``."""
+    connection = ConnectionHandler({"default": database})["default"]
+    try:
+        connection.ensure_connection()
+        if prepare:
+            prepare(sender=type(connection), connection=connection)
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode")
+            return cursor.fetchone()[0]
+    finally:
+        connection.close()
+
+
+@pytest.mark.skipif(django.VERSION < (5, 1), reason="init_command for SQLite is Django 5.1+")
+def test_the_wal_settings_sample_opens_sqlite_in_wal_mode(tmp_path, django_db_blocker):
+    database = run_sample("sample-sqlite-wal", {"BASE_DIR": tmp_path})["DATABASES"]["default"]
+    with django_db_blocker.unblock():
+        assert journal_mode(database) == "wal"
+
+
+def test_the_wal_signal_sample_opens_sqlite_in_wal_mode(tmp_path, django_db_blocker):
+    namespace = run_sample("sample-sqlite-wal-signal", {"__name__": "mysite.apps"})
+    database = {"ENGINE": "django.db.backends.sqlite3", "NAME": tmp_path / "db.sqlite3"}
+    with django_db_blocker.unblock():
+        assert journal_mode(database) == "delete"
+        assert journal_mode(database, prepare=namespace["use_wal"]) == "wal"
+    assert namespace["MySiteConfig"].name == "mysite"
 
 
 def test_the_celery_sample_names_the_router_and_our_task():
@@ -423,6 +455,8 @@ def test_documented_debugger_lines_are_what_the_emulator_writes(name):
 
 CHECKED = {
     "sample-settings-nested",
+    "sample-sqlite-wal",
+    "sample-sqlite-wal-signal",
     "sample-settings-flat",
     "sample-settings-all",
     "sample-urls",

@@ -3,15 +3,20 @@
 import json
 
 import pytest
+from django.db import connection as db_connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rapidsms.apps.base import AppBase
 from rapidsms.backends.database.models import BackendMessage
 from rapidsms.router import lookup_connections, send
 from rapidsms.router.blocking import BlockingRouter
 
+from rtropo import queue
+from rtropo.conf import get_config
 from rtropo.models import InboundSession, Launch, OutboundMessage
 
-from .conftest import callback_payload, inbound_payload, load_fixture
+from .conftest import SECRET, callback_payload, inbound_payload, load_fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -174,6 +179,69 @@ def test_replies_beyond_batch_size_take_the_launch_path(
     second = OutboundMessage.objects.get(text="second")
     assert second.status == Status.LAUNCHED
     assert len(tropo.launches) == 1
+
+
+class SendsWhileTheQueueIsWorked(AppBase):
+    def handle(self, msg):
+        send("held for the answer", msg.connections)
+        queue.send_queued(get_config("tropo"))
+        return True
+
+
+def test_a_held_reply_is_not_taken_by_a_concurrent_launch(post_session, tropo, settings):
+    settings.RAPIDSMS_ROUTER = BlockingRouter(apps=[SendsWhileTheQueueIsWorked])
+    response = post_session(inbound_payload(text="anything"))
+    assert [m["say"]["value"] for m in messages_in(response)] == ["held for the answer"]
+    assert tropo.launches == []
+    assert OutboundMessage.objects.get().session_id == "3b43948e921da539a358747c389567a8"
+
+
+class SendsThenFails(AppBase):
+    def handle(self, msg):
+        send("on its way", msg.connections)
+        raise RuntimeError("the app broke")
+
+
+def test_an_app_that_fails_keeps_the_session_on_record_and_launches_what_it_sent(
+    post_session, tropo, settings
+):
+    settings.RAPIDSMS_ROUTER = BlockingRouter(apps=[SendsThenFails])
+    settings.DEBUG_PROPAGATE_EXCEPTIONS = True
+    with pytest.raises(RuntimeError, match="the app broke"):
+        post_session(inbound_payload(text="anything"))
+    assert InboundSession.objects.get().text == "anything"
+    assert OutboundMessage.objects.get().status == Status.LAUNCHED
+    assert len(tropo.launches) == 1
+    replay = Client().post(
+        f"/tropo/?secret={SECRET}",
+        data=json.dumps(inbound_payload(text="anything")),
+        content_type="application/json",
+    )
+    assert tropo_document(replay) == [{"hangup": {}}]
+    assert OutboundMessage.objects.count() == 1
+
+
+class Listens(AppBase):
+    in_transaction: list[bool] = []
+
+    def handle(self, msg):
+        self.in_transaction.append(db_connection.in_atomic_block)
+        return True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_apps_run_after_the_session_record_commits_and_leave_the_outbox_alone(
+    post_session, tropo, settings
+):
+    settings.RAPIDSMS_ROUTER = BlockingRouter(apps=[Listens])
+    Listens.in_transaction.clear()
+    with CaptureQueriesContext(db_connection) as queries:
+        response = post_session(inbound_payload(text="thanks"))
+    assert tropo_document(response) == [{"hangup": {}}]
+    assert Listens.in_transaction == [False]
+    assert InboundSession.objects.get().text == "thanks"
+    touched = [q["sql"] for q in queries.captured_queries if "rtropo_outboundmessage" in q["sql"]]
+    assert touched == []
 
 
 # Callbacks
