@@ -2,7 +2,8 @@
 
 ``python -m benchmarks.loadgen --port P --kind tropo --text hello --count N`` POSTs
 inbound SMS to the app over keep-alive connections, ``--concurrency`` at a time,
-and prints one JSON line: requests per second and latency percentiles.
+and prints one JSON line: the time taken, every latency and the errors
+(:func:`combine` turns rounds of them into requests per second and percentiles).
 
 Kinds: ``tropo`` (a Tropo inbound session, a new session id each time, to
 ``--path``), ``http`` (RapidSMS's GenericHttpBackendView form) and ``empty``
@@ -47,7 +48,7 @@ def request_for(kind: str, path: str, text: str, n: int) -> tuple[str, bytes, st
 
 
 def run(port: int, kind: str, path: str, text: str, count: int, concurrency: int) -> dict:
-    """Send ``count`` requests; return timings (seconds) and error count."""
+    """Send ``count`` requests; return the time they took, each latency and the errors."""
     numbers = itertools.count()
     latencies: list[float] = []
     errors = []
@@ -81,15 +82,37 @@ def run(port: int, kind: str, path: str, text: str, count: int, concurrency: int
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - began
-    latencies.sort()
     return {
         "requests": count,
         "errors": len(errors),
         "first_errors": [str(e) for e in errors[:3]],
         "seconds": elapsed,
-        "rps": count / elapsed,
-        "p50_ms": 1000 * latencies[len(latencies) // 2],
-        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        "latencies_ms": [1000 * latency for latency in latencies],
+    }
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """The value below which ``fraction`` of ``values`` lie (nearest rank); None if empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
+
+
+def combine(rounds: list[dict]) -> dict:
+    """One case's figures from its rounds: throughput over their sum, percentiles over all."""
+    latencies = [latency for r in rounds for latency in r["latencies_ms"]]
+    requests = sum(r["requests"] for r in rounds)
+    seconds = sum(r["seconds"] for r in rounds)
+    return {
+        "requests": requests,
+        "rounds": len(rounds),
+        "errors": sum(r["errors"] for r in rounds),
+        "first_errors": [e for r in rounds for e in r["first_errors"]][:3],
+        "seconds": seconds,
+        "rps": requests / seconds,
+        "p50_ms": percentile(latencies, 0.5),
+        "p99_ms": percentile(latencies, 0.99),
     }
 
 

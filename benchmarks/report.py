@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-NAMES = {"tropo": "rapidsms-tropo", "tropo02": "0.2.0", "db": "DatabaseBackend (limit)"}
+NAMES = {
+    "tropo": "rapidsms-tropo",
+    "tropo02": "0.2.0",
+    "db": "DatabaseBackend (limit)",
+    "noop": "no-op backend (router floor)",
+}
+DATABASES = {
+    "sqlite": "SQLite (WAL)",
+    "sqlite-rollback": "SQLite (rollback journal)",
+    "postgresql": "PostgreSQL",
+}
 INBOUND_NAMES = {
     ("/tropo/", "hello"): "Tropo view (message_received)",
     ("/http/", "hello"): "GenericHttpBackendView",
@@ -49,17 +59,18 @@ def targets(results: dict) -> list[dict]:
         )
 
     for db in results["databases"]:
+        if db["inbound_only"]:
+            continue
         label = db["database"]
+        check(
+            "burst ≥ 10x 0.2.0 msgs/s (network delay, as with Tropo)",
+            label,
+            _burst_ratio(db, "burst_delayed", "tropo", main),
+            10,
+            True,
+        )
         for key, where in (("burst", "local emulator"), ("burst_delayed", "network delay")):
             ours = _find(db[key], "tropo", "singles", main)
-            old = _find(db[key], "tropo02", "singles", main)
-            check(
-                f"burst ≥ 10x 0.2.0 msgs/s ({where})",
-                label,
-                _ratio(ours and ours["msgs_per_s"], old and old["msgs_per_s"]),
-                10,
-                True,
-            )
             check(
                 f"launches/message ≤ 0.1, {main} single sends ({where})",
                 label,
@@ -95,6 +106,29 @@ def targets(results: dict) -> list[dict]:
     return found
 
 
+def _burst_ratio(db: dict, key: str, variant: str, count: int) -> float | None:
+    """Messages/s of ``variant`` over 0.2.0's, for ``count`` single sends."""
+    case = _find(db[key], variant, "singles", count)
+    old = _find(db[key], "tropo02", "singles", count)
+    return _ratio(case and case["msgs_per_s"], old and old["msgs_per_s"])
+
+
+def references(results: dict) -> list[dict]:
+    """What 10x 0.2.0 would take without network delay: this package, the limit and the floor."""
+    main = results["sizes"]["burst"]
+    return [
+        {
+            "database": db["database"],
+            **{
+                variant: _burst_ratio(db, "burst", variant, main)
+                for variant in ("tropo", "db", "noop")
+            },
+        }
+        for db in results["databases"]
+        if not db["inbound_only"]
+    ]
+
+
 def _fmt(value, digits=1) -> str:
     if value is None:
         return "n/a"
@@ -124,99 +158,148 @@ def markdown(results: dict) -> str:
         "per request.",
         "",
     ]
-    main = results["sizes"]["burst"]
     for db in results["databases"]:
-        label = db["database"]
-        for key, title in (
-            ("burst", "local emulator"),
-            ("burst_delayed", f"{results['delay_ms']:g} ms network delay"),
-        ):
-            rows = []
-            for case in db[key]:
-                if case["count"] != main:
-                    continue
-                old = _find(db[key], "tropo02", case["shape"], main)
-                limit = _find(db["burst"], "db", case["shape"], main)
-                rows.append(
-                    [
-                        NAMES[case["variant"]],
-                        case["shape"],
-                        case["count"],
-                        case["msgs_per_s"],
-                        case["count"] / case["send_seconds"],
-                        _fmt(case.get("launches_per_msg"), 3),
-                        case["peak_rss_kib"] / 1024,
-                        _ratio(case["msgs_per_s"], old and old["msgs_per_s"]),
-                        _ratio(case["msgs_per_s"], limit and limit["msgs_per_s"]),
-                    ]
-                )
-            out += [f"## Outbound burst, {label}, {title}", ""]
-            out += _table(
+        label = DATABASES.get(db["database"], db["database"])
+        if not db["inbound_only"]:
+            out += _bursts(db, label, results)
+            out += _send_cost(db, label)
+        out += _inbound_table(db, label)
+        if not db["inbound_only"]:
+            out += _conversations(db, label)
+            out += _large_queue(db, label)
+    out += _references(results)
+    out += ["## Targets", ""]
+    out += _table(
+        ["target", "database", "value", "threshold", "result"],
+        [
+            [
+                t["target"],
+                DATABASES.get(t["database"], t["database"]),
+                _fmt(t["value"], 2),
+                t["threshold"],
+                "PASS" if t["passed"] else "FAIL",
+            ]
+            for t in results["targets"]
+        ],
+    )
+    return "\n".join(out)
+
+
+def _bursts(db: dict, label: str, results: dict) -> list[str]:
+    main = results["sizes"]["burst"]
+    out = []
+    for key, title in (
+        ("burst", "local emulator"),
+        ("burst_delayed", f"{results['delay_ms']:g} ms network delay"),
+    ):
+        rows = []
+        for case in db[key]:
+            if case["count"] != main:
+                continue
+            old = _find(db[key], "tropo02", case["shape"], main)
+            limit = _find(db["burst"], "db", case["shape"], main)
+            rows.append(
                 [
-                    "backend",
-                    "shape",
-                    "messages",
-                    "msgs/s",
-                    "send() calls/s",
-                    "launches/msg",
-                    "peak RSS MiB",
-                    "x 0.2.0",
-                    "x limit",
-                ],
-                rows,
+                    NAMES[case["variant"]],
+                    case["shape"],
+                    case["count"],
+                    case["msgs_per_s"],
+                    case["count"] / case["send_seconds"],
+                    _fmt(case.get("launches_per_msg"), 3),
+                    case["peak_rss_kib"] / 1024,
+                    _ratio(case["msgs_per_s"], old and old["msgs_per_s"]),
+                    _ratio(case["msgs_per_s"], limit and limit["msgs_per_s"]),
+                ]
             )
-        cost = db["send_cost"]
-        out += [f"## send() cost per message, {label}", ""]
+        out += [f"## Outbound burst, {label}, {title}", ""]
         out += _table(
-            ["TropoBackend µs", "DatabaseBackend µs", "ratio"],
-            [[cost["tropo_us"], cost["database_us"], cost["ratio"]]],
-        )
-        http = _inbound(db, "/http/", "hello")["rps"]
-        empty = _inbound(db, "/empty/", "hello")["rps"]
-        rows = [
             [
-                INBOUND_NAMES[(c["path"], c["text"])],
-                c["rps"],
-                c["p50_ms"],
-                c["p99_ms"],
-                c["errors"],
-                _ratio(c["rps"], http),
-                _ratio(c["rps"], empty),
-            ]
-            for c in db["inbound"]
-        ]
-        out += [f"## Inbound under gunicorn (1 worker, 4 threads), {label}", ""]
-        out += _table(
-            ["view", "req/s", "p50 ms", "p99 ms", "errors", "x GenericHttp", "x empty view"], rows
-        )
-        conv = db["conversations"]
-        rows = [
-            [
-                name,
-                c["count"],
-                c["replied"],
-                c["replies_per_s"],
-                c["p50_ms"],
-                c["p99_ms"],
-                c["launches"],
-                c["callbacks"],
-            ]
-            for name, c in conv.items()
-        ]
-        out += [f"## Request-reply (inbound POST → reply delivered), {label}", ""]
-        out += _table(
-            ["path", "SMS", "replied", "replies/s", "p50 ms", "p99 ms", "launches", "callbacks"],
+                "backend",
+                "shape",
+                "messages",
+                "msgs/s",
+                "send() calls/s",
+                "launches/msg",
+                "peak RSS MiB",
+                "x 0.2.0",
+                "x limit",
+            ],
             rows,
         )
-        out += [
-            f"Latency p50 launch/inline: "
-            f"{_fmt(_ratio(conv['launch']['p50_ms'], conv['inline']['p50_ms']), 2)}x",
-            "",
+    return out
+
+
+def _send_cost(db: dict, label: str) -> list[str]:
+    cost = db["send_cost"]
+    return [
+        f"## send() cost per message, {label}",
+        "",
+        *_table(
+            ["TropoBackend µs", "DatabaseBackend µs", "ratio"],
+            [[cost["tropo_us"], cost["database_us"], cost["ratio"]]],
+        ),
+    ]
+
+
+def _inbound_table(db: dict, label: str) -> list[str]:
+    http = _inbound(db, "/http/", "hello")["rps"]
+    empty = _inbound(db, "/empty/", "hello")["rps"]
+    rows = [
+        [
+            INBOUND_NAMES[(c["path"], c["text"])],
+            c["rps"],
+            c["p50_ms"],
+            c["p99_ms"],
+            c["errors"],
+            _ratio(c["rps"], http),
+            _ratio(c["rps"], empty),
         ]
-        queue = db["large_queue"]
-        full = queue["full"]
-        out += [f"## Large queue, {label}", ""]
-        out += _table(
+        for c in db["inbound"]
+    ]
+    return [
+        f"## Inbound under gunicorn (1 worker, 4 threads), {label}",
+        "",
+        *_table(
+            ["view", "req/s", "p50 ms", "p99 ms", "errors", "x GenericHttp", "x empty view"], rows
+        ),
+    ]
+
+
+def _conversations(db: dict, label: str) -> list[str]:
+    conv = db["conversations"]
+    rows = [
+        [
+            name,
+            c["count"],
+            c["replied"],
+            c["replies_per_s"],
+            c["p50_ms"],
+            c["p99_ms"],
+            c["launches"],
+            c["callbacks"],
+        ]
+        for name, c in conv.items()
+    ]
+    ratio = _ratio(conv["launch"]["p50_ms"], conv["inline"]["p50_ms"])
+    return [
+        f"## Request-reply (inbound POST → reply delivered), {label}",
+        "",
+        *_table(
+            ["path", "SMS", "replied", "replies/s", "p50 ms", "p99 ms", "launches", "callbacks"],
+            rows,
+        ),
+        f"Latency p50 launch/inline: {_fmt(ratio, 2)}x",
+        "",
+    ]
+
+
+def _large_queue(db: dict, label: str) -> list[str]:
+    queue = db["large_queue"]
+    full = queue["full"]
+    return [
+        f"## Large queue, {label}",
+        "",
+        *_table(
             ["rows", "msgs/s", "launches", "sender peak MiB", "Δ sender MiB", "Δ app MiB"],
             [
                 [
@@ -228,22 +311,22 @@ def markdown(results: dict) -> str:
                     queue["app_delta_mib"],
                 ]
             ],
-        )
-    out += ["## Targets", ""]
-    out += _table(
-        ["target", "database", "value", "threshold", "result"],
-        [
-            [
-                t["target"],
-                t["database"],
-                _fmt(t["value"], 2),
-                t["threshold"],
-                "PASS" if t["passed"] else "FAIL",
-            ]
-            for t in results["targets"]
-        ],
-    )
-    return "\n".join(out)
+        ),
+    ]
+
+
+def _references(results: dict) -> list[str]:
+    rows = [
+        [DATABASES.get(r["database"], r["database"]), r["tropo"], r["db"], r["noop"]]
+        for r in references(results)
+    ]
+    return [
+        "## Reference: x 0.2.0 without network delay, single sends",
+        "",
+        *_table(
+            ["database", "rapidsms-tropo", "DatabaseBackend (limit)", "no-op backend (floor)"], rows
+        ),
+    ]
 
 
 def plot(results: dict, path: Path) -> None:
@@ -260,8 +343,8 @@ def plot(results: dict, path: Path) -> None:
         ("burst_delayed", f"{results['delay_ms']:g} ms network delay"),
     )
     for axis, (key, title) in zip(axes, panels, strict=True):
-        for variant in ("tropo", "tropo02", "db"):
-            source = db["burst"] if variant == "db" else db[key]
+        for variant in ("tropo", "tropo02", "db", "noop"):
+            source = db["burst"] if variant in ("db", "noop") else db[key]
             points = sorted(
                 (c["count"], c["msgs_per_s"])
                 for c in source

@@ -23,13 +23,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import legacy, report, services
+from benchmarks import legacy, loadgen, report, services
 from benchmarks.settings import TOKEN
 
 FULL = {
     "burst": 1000,
     "plot_sizes": [10, 100, 1000],
     "inbound": 2000,
+    "inbound_rounds": 4,
     "conversations": 300,
     "large_queue": 100_000,
 }
@@ -37,11 +38,24 @@ QUICK = {
     "burst": 40,
     "plot_sizes": [10, 40],
     "inbound": 100,
+    "inbound_rounds": 2,
     "conversations": 20,
     "large_queue": 2000,
 }
 SETTLE_PAUSE = 0.2  # seconds for the emulator to record the last answer's deliveries
-VARIANT_PATHS = {"tropo": "/tropo/", "tropo02": "/tropo02/", "db": "/empty/"}
+VARIANT_PATHS = {"tropo": "/tropo/", "tropo02": "/tropo02/", "db": "/empty/", "noop": "/empty/"}
+#: Variants that deliver nothing to the emulator: measured without network delay only.
+LOCAL_ONLY = {"db", "noop"}
+INBOUND_CASES = [
+    ("tropo", "/tropo/", "hello"),
+    ("http", "/http/", "hello"),
+    ("empty", "/empty/", "hello"),
+    ("tropo", "/tropo/", "ping"),
+    ("http", "/http/", "ping"),
+    ("tropo", "/tropo-launch/", "ping"),
+]
+#: The cases of an inbound-only pass (SQLite's rollback journal, for comparison).
+INBOUND_HELLO = [case for case in INBOUND_CASES if case[2] == "hello"]
 
 
 def log(text: str) -> None:
@@ -52,10 +66,19 @@ def log(text: str) -> None:
 class DatabaseRun:
     """Every case on one database, against one emulator host."""
 
-    def __init__(self, label: str, url: str, sizes: dict, args, variants: list[str]):
+    def __init__(
+        self,
+        label: str,
+        url: str,
+        sizes: dict,
+        args,
+        variants: list[str],
+        inbound_only: bool = False,
+    ):
         self.label, self.url, self.sizes, self.args = label, url, sizes, args
         self.variants = variants
-        self.results: dict = {"database": label}
+        self.inbound_only = inbound_only
+        self.results: dict = {"database": label, "inbound_only": inbound_only}
         self.logs = args.results.parent
 
     def run(self) -> dict:
@@ -63,12 +86,23 @@ class DatabaseRun:
         services.run_worker(services.base_env(self.url), "migrate")
         self.emulator = services.EmulatorHost(TOKEN, self.args.delay_ms)
         try:
-            self._local_phase()
-            self._network_phase()
+            if self.inbound_only:
+                self._inbound_phase()
+            else:
+                self._local_phase()
+                self._network_phase()
         finally:
             self.emulator.stop()
             services.drop_database(self.url)
         return self.results
+
+    def _inbound_phase(self) -> None:
+        env = services.base_env(self.url, self.emulator.session_api_url)
+        app = services.AppServer(env, self.logs / f"gunicorn-{self.label}.log")
+        try:
+            self.results["inbound"] = self._inbound(app, INBOUND_HELLO)
+        finally:
+            app.stop()
 
     def _local_phase(self) -> None:
         env = services.base_env(self.url, self.emulator.session_api_url)
@@ -76,7 +110,7 @@ class DatabaseRun:
         try:
             self.results["burst"] = self._bursts(env, app, delayed=False)
             self.results["send_cost"] = self._send_cost(env, app)
-            self.results["inbound"] = self._inbound(app)
+            self.results["inbound"] = self._inbound(app, INBOUND_CASES)
             self.results["conversations"] = self._conversations(app)
             self.results["large_queue"] = self._large_queue(env, app)
         finally:
@@ -107,7 +141,7 @@ class DatabaseRun:
             cases = [case for case in cases if case[2] == main]
         results = []
         for variant, shape, count in cases:
-            if delayed and variant == "db":
+            if delayed and variant in LOCAL_ONLY:
                 continue
             log(f"{self.label}: burst {variant} {shape} x{count}{' delayed' if delayed else ''}")
             self._reset(app.url + VARIANT_PATHS[variant], delayed=delayed)
@@ -146,49 +180,50 @@ class DatabaseRun:
         figures["ratio"] = figures["tropo_us"] / figures["database_us"]
         return figures
 
-    def _inbound(self, app) -> list[dict]:
-        cases = [
-            ("tropo", "/tropo/", "hello"),
-            ("http", "/http/", "hello"),
-            ("empty", "/empty/", "hello"),
-            ("tropo", "/tropo/", "ping"),
-            ("http", "/http/", "ping"),
-            ("tropo", "/tropo-launch/", "ping"),
-        ]
-        count = self.sizes["inbound"]
+    def _inbound(self, app, cases: list[tuple[str, str, str]]) -> list[dict]:
+        """Each case in rounds, interleaved, so that a slow spell of the machine hits all."""
+        rounds = self.sizes["inbound_rounds"]
+        count = self.sizes["inbound"] // rounds
+        measured: dict = {case: [] for case in cases}
+        for number in range(1, rounds + 1):
+            for kind, path, text in cases:
+                log(f"{self.label}: inbound {path} {text!r} x{count}, round {number}/{rounds}")
+                self._reset(app.url + path)
+                measured[(kind, path, text)].append(self._load(app, kind, path, text, count))
         results = []
-        for kind, path, text in cases:
-            log(f"{self.label}: inbound {path} {text!r} x{count}")
-            self._reset(app.url + path)
-            done = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "benchmarks.loadgen",
-                    "--port",
-                    str(app.port),
-                    "--kind",
-                    kind,
-                    "--path",
-                    path,
-                    "--text",
-                    text,
-                    "--count",
-                    str(count),
-                    "--warmup",
-                    str(max(20, count // 20)),
-                ],
-                cwd=services.ROOT,
-                env=services.base_env(self.url),
-                capture_output=True,
-                text=True,
-                check=True,
-                timeout=600,
-            )
-            figures = json.loads(done.stdout.strip().splitlines()[-1])
+        for (kind, path, text), runs in measured.items():
+            figures = loadgen.combine(runs)
             figures.update(kind=kind, path=path, text=text)
             results.append(figures)
         return results
+
+    def _load(self, app, kind: str, path: str, text: str, count: int) -> dict:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.loadgen",
+                "--port",
+                str(app.port),
+                "--kind",
+                kind,
+                "--path",
+                path,
+                "--text",
+                text,
+                "--count",
+                str(count),
+                "--warmup",
+                str(max(20, count // 20)),
+            ],
+            cwd=services.ROOT,
+            env=services.base_env(self.url),
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=600,
+        )
+        return json.loads(done.stdout.strip().splitlines()[-1])
 
     def _conversations(self, app) -> dict:
         results = {}
@@ -201,13 +236,9 @@ class DatabaseRun:
                 "/conversations",
                 {"count": count, "concurrency": 4, "text": "ping", "replies": 1, "timeout": 120},
             )
-            latencies = figures.pop("latencies")
-            figures["p50_ms"] = 1000 * latencies[len(latencies) // 2] if latencies else None
-            figures["p99_ms"] = (
-                1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-                if latencies
-                else None
-            )
+            latencies_ms = [1000 * latency for latency in figures.pop("latencies")]
+            figures["p50_ms"] = loadgen.percentile(latencies_ms, 0.5)
+            figures["p99_ms"] = loadgen.percentile(latencies_ms, 0.99)
             figures["replies_per_s"] = (
                 figures["replied"] / (figures["last_delivery"] - figures["began"])
                 if figures["last_delivery"]
@@ -286,15 +317,18 @@ def main() -> int:
             else services.ROOT / "docs" / "_static" / "benchmark-throughput.png"
         )
     sizes = QUICK if args.quick else FULL
-    variants = ["tropo", "db"]
+    variants = ["tropo", "db", "noop"]
     log("fetching rapidsms-tropo 0.2.0 from PyPI")
     if legacy.fetch(services.CACHE, refetch=args.refetch):
         variants.insert(1, "tropo02")
     else:
         log("rapidsms-tropo 0.2.0 unavailable: its cases are skipped")
-    databases = [("sqlite", "sqlite:" + str(services.CACHE / "bench.sqlite3"))]
+    databases = [("sqlite", "sqlite:" + str(services.CACHE / "bench.sqlite3"), False)]
+    if not args.quick:
+        rollback = "sqlite-rollback:" + str(services.CACHE / "bench-rollback.sqlite3")
+        databases.append(("sqlite-rollback", rollback, True))
     if not (args.quick or args.no_postgres) and services.postgres_available():
-        databases.append(("postgresql", services.POSTGRES_BENCH))
+        databases.append(("postgresql", services.POSTGRES_BENCH, False))
     started = time.time()
     results = {
         "quick": args.quick,
@@ -302,7 +336,8 @@ def main() -> int:
         "sizes": sizes,
         "delay_ms": args.delay_ms,
         "databases": [
-            DatabaseRun(label, url, sizes, args, variants).run() for label, url in databases
+            DatabaseRun(label, url, sizes, args, variants, inbound_only).run()
+            for label, url, inbound_only in databases
         ],
     }
     results["targets"] = report.targets(results)

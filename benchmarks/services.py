@@ -50,10 +50,16 @@ def postgres_available() -> bool:
     return True
 
 
+def sqlite_path(database: str) -> Path | None:
+    """The file of a ``sqlite:`` or ``sqlite-rollback:`` URL; None for PostgreSQL."""
+    scheme, _, path = database.partition(":")
+    return Path(path) if scheme.startswith("sqlite") else None
+
+
 def recreate_database(database: str) -> None:
     """Start from an empty scratch database (SQLite file or PostgreSQL rtropo_bench)."""
-    if database.startswith("sqlite:"):
-        path = Path(database.removeprefix("sqlite:"))
+    path = sqlite_path(database)
+    if path:
         for suffix in ("", "-journal", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
                 Path(str(path) + suffix).unlink()
@@ -68,7 +74,7 @@ def recreate_database(database: str) -> None:
 
 def drop_database(database: str) -> None:
     """Remove the scratch PostgreSQL database (SQLite files stay in the cache)."""
-    if database.startswith("sqlite:"):
+    if sqlite_path(database):
         return
     import psycopg
 

@@ -3,7 +3,9 @@
 Read from the environment so that every process of one run (the app server, the
 sending workers) sees the same database and the same emulator:
 
-- ``BENCH_DATABASE``: ``sqlite:/path/to/file`` or ``postgres://user@host:port/name``;
+- ``BENCH_DATABASE``: ``sqlite:/path/to/file`` (SQLite in WAL mode),
+  ``sqlite-rollback:/path/to/file`` (SQLite's default rollback journal) or
+  ``postgres://user@host:port/name``;
 - ``BENCH_API_URL``: the emulator's Session API URL;
 - ``BENCH_CACHE``: the directory that holds the 0.2.0 package (``rtropo02``).
 """
@@ -32,24 +34,33 @@ INSTALLED_APPS = [
     "rapidsms.backends.database",
     "rapidsms.contrib.handlers",
     "rtropo",
+    "benchmarks.apps.BenchmarksConfig",
 ]
 
 MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
 
 
+#: SQLite journal mode per URL scheme; "" leaves SQLite's default (rollback) journal.
+SQLITE_JOURNALS = {"sqlite:": "WAL", "sqlite-rollback:": ""}
+
+
 def _database(url):
-    if url.startswith("sqlite:"):
-        return {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": url.removeprefix("sqlite:"),
-            "OPTIONS": {"timeout": 30},
-        }
+    for scheme in SQLITE_JOURNALS:
+        if url.startswith(scheme):
+            return {
+                "ENGINE": "django.db.backends.sqlite3",
+                "NAME": url.removeprefix(scheme),
+                "OPTIONS": {"timeout": 30},
+                "CONN_MAX_AGE": 60,
+            }
     return {**postgres_database(url), "CONN_MAX_AGE": 60}
 
 
-DATABASES = {"default": _database(os.environ.get("BENCH_DATABASE", "sqlite:bench.sqlite3"))}
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    DATABASES["default"]["CONN_MAX_AGE"] = 60
+_URL = os.environ.get("BENCH_DATABASE", "sqlite:bench.sqlite3")
+DATABASES = {"default": _database(_URL)}
+BENCH_SQLITE_JOURNAL = next(
+    (mode for scheme, mode in SQLITE_JOURNALS.items() if _URL.startswith(scheme)), ""
+)
 
 TOKEN = "b" * 88
 NUMBER = "+15555550000"
@@ -64,6 +75,7 @@ INSTALLED_BACKENDS = {
     },
     "db": {"ENGINE": "rapidsms.backends.database.DatabaseBackend"},
     "http": {"ENGINE": "rapidsms.backends.database.DatabaseBackend"},
+    "noop": {"ENGINE": "benchmarks.noop_backend.NoopBackend"},
 }
 if CACHE_DIR and os.path.isdir(os.path.join(CACHE_DIR, "rtropo02")):
     INSTALLED_BACKENDS["tropo02"] = {

@@ -97,6 +97,9 @@ def burst(args) -> dict:
         send(text, targets)
     sent = time.time()
     result = {"send_seconds": sent - start, "peak_rss_kib": _peak_rss_kib()}
+    if args.variant == "noop":
+        result.update(seconds=sent - start)
+        return result
     if args.variant == "db":
         from rapidsms.backends.database.models import BackendMessage
 
@@ -241,7 +244,7 @@ CASES = {
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.worker")
     parser.add_argument("case", choices=sorted(CASES))
-    parser.add_argument("--variant", choices=["tropo", "tropo02", "db"], default="tropo")
+    parser.add_argument("--variant", choices=["tropo", "tropo02", "db", "noop"], default="tropo")
     parser.add_argument("--shape", choices=["singles", "multi"], default="singles")
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--warmup", type=int, default=20)

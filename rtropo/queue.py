@@ -209,9 +209,10 @@ def claim_inline(
     """Mark up to ``batch_size`` of these held rows sent in an inbound answer.
 
     The rows beyond ``batch_size`` are made due for the launch path. A row that
-    is no longer ``queued`` (an admin failed it, say) is left as it is.
+    is no longer ``queued`` (an admin failed it, say) is left as it is. Both
+    statements are writes, so on SQLite the first one takes the write lock.
     """
-    with write_transaction():
+    with transaction.atomic():
         make_due(message_ids[config.batch_size :])
         return _mark_sent(
             message_ids[: config.batch_size],

@@ -42,6 +42,11 @@ def test_quick_benchmark_runs_and_reports(tmp_path):
     assert all(case["delivered"] == case["count"] for case in tropo)
     assert all(case["rows_not_sent"] == 0 for case in tropo)
     assert all(case["errors"] == 0 for case in sqlite["inbound"])
+    assert all(case["rounds"] == report["sizes"]["inbound_rounds"] for case in sqlite["inbound"])
+    assert {case["shape"] for case in sqlite["burst"] if case["variant"] == "noop"} == {
+        "singles",
+        "multi",
+    }
     inline = sqlite["conversations"]["inline"]
     assert inline["replied"] == inline["count"]
     assert inline["launches"] == 0
