@@ -14,6 +14,8 @@ def set_sqlite_journal(sender, connection, **kwargs):
 
 
 class BenchmarksConfig(AppConfig):
+    """Connects :func:`set_sqlite_journal` once Django is ready."""
+
     name = "benchmarks"
 
     def ready(self):

@@ -355,7 +355,7 @@ def plot(results: dict, path: Path) -> None:
         axis.set_xscale("log")
         axis.set_yscale("log")
         axis.set_xlabel("burst size (single-recipient sends)")
-        axis.set_title(f"{db['database']}, {title}")
+        axis.set_title(f"{DATABASES.get(db['database'], db['database'])}, {title}")
         axis.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel("messages per second")
     axes[0].legend()

@@ -65,6 +65,8 @@ def enqueue(
 ) -> list[int]:
     """Queue ``text`` for each recipient in one transaction; return the new row ids.
 
+    A single row is one INSERT, which commits by itself outside a transaction.
+
     ``held`` rows are kept for an inline answer: they become due only after
     ``lease`` seconds (or when :func:`claim_inline` or :func:`make_due` lets them
     go), so that no launch takes them meanwhile.
@@ -86,12 +88,15 @@ def enqueue(
         )
         for recipient in recipients
     ]
-    with transaction.atomic(savepoint=False):
-        if connection.features.can_return_rows_from_bulk_insert:
-            OutboundMessage.objects.bulk_create(rows)
-        else:
-            for row in rows:
-                row.save(force_insert=True)
+    if len(rows) == 1:
+        rows[0].save(force_insert=True)
+    else:
+        with transaction.atomic(savepoint=False):
+            if connection.features.can_return_rows_from_bulk_insert:
+                OutboundMessage.objects.bulk_create(rows)
+            else:
+                for row in rows:
+                    row.save(force_insert=True)
     logger.info("Queued message %s for %d recipient(s) on %s", message_id, len(rows), config.name)
     return [row.pk for row in rows]
 
