@@ -139,7 +139,7 @@ def send_queued():
 
 def stop_server(server):
     if server.poll() is None:
-        server.send_signal(signal.SIGINT)
+        server.terminate()
         try:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
