@@ -13,6 +13,7 @@ targets with PASS/FAIL, and draws the throughput plot (by default into
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -96,33 +97,32 @@ class DatabaseRun:
             services.drop_database(self.url)
         return self.results
 
-    def _inbound_phase(self) -> None:
-        env = services.base_env(self.url, self.emulator.session_api_url)
-        app = services.AppServer(env, self.logs / f"gunicorn-{self.label}.log")
+    @contextlib.contextmanager
+    def _app_server(self, api_url: str, log_name: str):
+        """The benchmark project under gunicorn, its launches aimed at ``api_url``."""
+        env = services.base_env(self.url, api_url)
+        app = services.AppServer(env, self.logs / f"gunicorn-{log_name}.log")
         try:
-            self.results["inbound"] = self._inbound(app, INBOUND_HELLO)
+            yield env, app
         finally:
             app.stop()
 
+    def _inbound_phase(self) -> None:
+        with self._app_server(self.emulator.session_api_url, self.label) as (_, app):
+            self.results["inbound"] = self._inbound(app, INBOUND_HELLO)
+
     def _local_phase(self) -> None:
-        env = services.base_env(self.url, self.emulator.session_api_url)
-        app = services.AppServer(env, self.logs / f"gunicorn-{self.label}.log")
-        try:
+        with self._app_server(self.emulator.session_api_url, self.label) as (env, app):
             self.results["burst"] = self._bursts(env, app, delayed=False)
             self.results["send_cost"] = self._send_cost(env, app)
             self.results["inbound"] = self._inbound(app, INBOUND_CASES)
             self.results["conversations"] = self._conversations(app)
             self.results["large_queue"] = self._large_queue(env, app)
-        finally:
-            app.stop()
 
     def _network_phase(self) -> None:
-        env = services.base_env(self.url, self.emulator.delayed_session_api_url)
-        app = services.AppServer(env, self.logs / f"gunicorn-{self.label}-delayed.log")
-        try:
+        delayed_api = self.emulator.delayed_session_api_url
+        with self._app_server(delayed_api, f"{self.label}-delayed") as (env, app):
             self.results["burst_delayed"] = self._bursts(env, app, delayed=True)
-        finally:
-            app.stop()
 
     def _reset(self, app_url: str, delayed: bool = False) -> None:
         """Let the previous case finish its launches, then reset the emulator for the next."""
