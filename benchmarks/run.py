@@ -17,7 +17,6 @@ import contextlib
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -198,32 +197,13 @@ class DatabaseRun:
         return results
 
     def _load(self, app, kind: str, path: str, text: str, count: int) -> dict:
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "benchmarks.loadgen",
-                "--port",
-                str(app.port),
-                "--kind",
-                kind,
-                "--path",
-                path,
-                "--text",
-                text,
-                "--count",
-                str(count),
-                "--warmup",
-                str(max(20, count // 20)),
-            ],
-            cwd=services.ROOT,
-            env=services.base_env(self.url),
-            capture_output=True,
-            text=True,
-            check=True,
+        return services.run_module(
+            "loadgen",
+            services.base_env(self.url),
+            *("--port", str(app.port), "--kind", kind, "--path", path, "--text", text),
+            *("--count", str(count), "--warmup", str(max(20, count // 20))),
             timeout=600,
         )
-        return json.loads(done.stdout.strip().splitlines()[-1])
 
     def _conversations(self, app) -> dict:
         results = {}

@@ -83,10 +83,10 @@ def drop_database(database: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def run_worker(env: dict, *args: str, timeout: float = 900) -> dict:
-    """Run ``python -m benchmarks.worker ARGS``; return the JSON of its last stdout line."""
+def run_module(module: str, env: dict, *args: str, timeout: float = 900) -> dict:
+    """Run ``python -m benchmarks.MODULE ARGS``; return the JSON of its last stdout line."""
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.worker", *args],
+        [sys.executable, "-m", f"benchmarks.{module}", *args],
         env=env,
         cwd=ROOT,
         capture_output=True,
@@ -95,8 +95,13 @@ def run_worker(env: dict, *args: str, timeout: float = 900) -> dict:
         check=False,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"worker {args} failed:\n{done.stderr[-4000:]}")
+        raise RuntimeError(f"{module} {args} failed:\n{done.stderr[-4000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_worker(env: dict, *args: str, timeout: float = 900) -> dict:
+    """Run one case of ``benchmarks.worker`` in a fresh process."""
+    return run_module("worker", env, *args, timeout=timeout)
 
 
 class EmulatorHost:
