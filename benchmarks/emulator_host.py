@@ -24,11 +24,12 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from benchmarks.delay_proxy import DelayProxy
 from rtropo.emulator import Emulator
+from tests.http_stub import JSONHandler
 
 _numbers = itertools.count(1)
 
@@ -83,7 +84,7 @@ def conversations(
     }
 
 
-class ControlHandler(BaseHTTPRequestHandler):
+class ControlHandler(JSONHandler):
     """The benchmarks' side door into the emulator."""
 
     def do_GET(self):
@@ -93,12 +94,12 @@ class ControlHandler(BaseHTTPRequestHandler):
         if url.path == "/wait":
             with contextlib.suppress(TimeoutError):
                 emulator.wait_for_deliveries(int(query["count"]), float(query["timeout"]))
-            self._json(counters(emulator))
+            self.send_json(200, counters(emulator))
         else:
-            self._json({"error": url.path}, 404)
+            self.send_json(404, {"error": url.path})
 
     def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"] or 0)) or b"{}")
+        body = self.read_json()
         emulator = self.server.emulator
         if self.path == "/reset":
             emulator.reset()
@@ -108,22 +109,11 @@ class ControlHandler(BaseHTTPRequestHandler):
                 emulator.app_url = self.server.app_proxy.url + app_url.path
             else:
                 emulator.app_url = body["app_url"]
-            self._json({"reset": True})
+            self.send_json(200, {"reset": True})
         elif self.path == "/conversations":
-            self._json(conversations(emulator, **body))
+            self.send_json(200, conversations(emulator, **body))
         else:
-            self._json({"error": self.path}, 404)
-
-    def _json(self, data, status=200):
-        raw = json.dumps(data).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def log_message(self, format, *args):
-        """Quiet: the benchmarks read the results, not an access log."""
+            self.send_json(404, {"error": self.path})
 
 
 def main() -> None:

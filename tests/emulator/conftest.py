@@ -1,12 +1,13 @@
 import json
 import threading
 import xml.etree.ElementTree as ET
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from rtropo.emulator import running_emulator
+from tests.http_stub import JSONHandler
 
 TOKEN = "a1b2c3d4" * 11
 SHARED_FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -30,24 +31,16 @@ class FakeApp:
         self.arrived = threading.Condition(self.lock)
         app = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JSONHandler):
             def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                payload = json.loads(body)
+                payload = self.read_json()
                 with app.arrived:
                     app.requests.append(
                         {"path": self.path, "headers": dict(self.headers), "payload": payload}
                     )
                     app.arrived.notify_all()
                 status, data = app.respond(payload)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format, *args):
-                pass
+                self.send_body(status, data, "application/json; charset=utf-8")
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

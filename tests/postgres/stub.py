@@ -7,10 +7,11 @@ after the client gave up, but listed: Tropo may still call back), or to be
 listed late (its callback comes after the lease ran out).
 """
 
-import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from tests.http_stub import JSONHandler
 
 
 class SessionAPIStub:
@@ -31,25 +32,13 @@ class SessionAPIStub:
         self.outcomes = {"ok": 0, "http_500": 0, "timeout": 0, "late": 0}
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JSONHandler):
             def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                status, reply = stub.launch(body)
+                status, reply = stub.launch(self.read_json())
                 self.send_json(status, reply)
 
             def do_GET(self):
                 self.send_json(200, stub.visible_references())
-
-            def send_json(self, status, document):
-                data = json.dumps(document).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format, *args):
-                pass
 
         class Server(ThreadingHTTPServer):
             daemon_threads = True
