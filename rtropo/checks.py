@@ -4,7 +4,8 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
-from rtropo.conf import BackendConfig, tropo_backend_names
+from rtropo.backends import tropo_backend_names
+from rtropo.conf import BackendConfig
 
 
 @checks.register()

@@ -16,7 +16,6 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 DEFAULT_API_URL = "https://api.tropo.com/1.0/sessions"
-ENGINE = "rtropo.outgoing.TropoBackend"
 
 _NUMBER_CHARS = re.compile(r"^\+?[\d\s().\-]+$")
 
@@ -95,18 +94,6 @@ def get_config(name: str) -> BackendConfig:
             f"INSTALLED_BACKENDS has no backend named {name!r} (used by the Tropo view)."
         ) from None
     return BackendConfig.from_entry(name, entry)
-
-
-def tropo_backend_names() -> list[str]:
-    """Names of the ``INSTALLED_BACKENDS`` entries whose ENGINE is a Tropo backend."""
-    from rtropo.outgoing import TropoBackend
-
-    names = []
-    for name, entry in (getattr(settings, "INSTALLED_BACKENDS", {}) or {}).items():
-        engine = entry.get("ENGINE")
-        if engine == ENGINE or (isinstance(engine, type) and issubclass(engine, TropoBackend)):
-            names.append(name)
-    return names
 
 
 def _error(name: str, key: str, problem: str) -> ImproperlyConfigured:

@@ -2,7 +2,7 @@
 
 ``send()`` only writes rows; :func:`schedule` (called once they are committed)
 wakes a per-process thread that waits ``launch_delay`` seconds, so that rows
-sent meanwhile share one launch, then runs :func:`rtropo.queue.request_launch`.
+sent meanwhile share one launch, then runs :func:`rtropo.dispatch.request_launch`.
 With ``launch_delay = 0`` the launch runs at once in the caller's thread.
 
 Nothing is lost if the process dies first: the rows are committed and
@@ -20,7 +20,7 @@ import time
 
 from django.db import close_old_connections, connection
 
-from rtropo import queue
+from rtropo import dispatch
 from rtropo.conf import BackendConfig
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class Launcher:
     def schedule(self, config: BackendConfig) -> None:
         """Have a session launched for the due rows of ``config``'s backend."""
         if config.launch_delay == 0:
-            queue.request_launch(config)
+            dispatch.request_launch(config)
             return
         with self._lock:
             self._due[config.name] = config
@@ -79,7 +79,7 @@ class Launcher:
 
 def _launch(config: BackendConfig) -> None:
     try:
-        queue.request_launch(config)
+        dispatch.request_launch(config)
     except Exception:
         logger.exception(
             "Launching for %s failed; tropo_send_queued will retry the rows", config.name

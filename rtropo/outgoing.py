@@ -8,7 +8,7 @@ from django.db import transaction
 from rapidsms.backends.base import BackendBase
 from rapidsms.errors import MessageSendingError
 
-from rtropo import inline, launcher, queue, session_api
+from rtropo import inline, launcher, queue
 from rtropo.conf import BackendConfig, normalise_number
 
 logger = logging.getLogger(__name__)
@@ -24,10 +24,6 @@ class TropoBackend(BackendBase):
     def configure(self, **kwargs):
         """Validate the settings; no I/O, since RapidSMS builds a backend per message."""
         self.config = BackendConfig.from_entry(self.name, kwargs)
-
-    def prepare_request(self, reference: str) -> dict:
-        """The Session API request that launches a session for ``reference``."""
-        return session_api.build_launch_request(self.config, reference)
 
     def send(self, id_, text, identities, context=None):
         """Queue ``text`` for every valid identity; report the invalid ones."""

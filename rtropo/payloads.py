@@ -11,7 +11,7 @@ import json
 
 from rtropo.conf import normalise_number
 from rtropo.exceptions import InvalidPayload
-from rtropo.session_api import REFERENCE_PARAMETER
+from rtropo.reference import REFERENCE_PARAMETER
 
 MAX_TEXT_LENGTH = 10_000
 _MAX_ID_LENGTH = 64

@@ -1,9 +1,11 @@
 """The outbound queue: the only code that changes a message's status.
 
-Every status change happens in a short transaction; the Session API is called
-outside of them. Rows move ``queued`` → ``launched`` (a session was asked for)
-→ ``sent`` (handed to Tropo in a TropoML answer), or end ``failed`` after
-``max_attempts`` launches that came to nothing.
+Every status change happens in a short transaction, and nothing here talks to
+the network: :mod:`rtropo.dispatch` calls the Session API between
+:func:`take_due` and :func:`record_session` (or :func:`release`). Rows move
+``queued`` → ``launched`` (a session was asked for) → ``sent`` (handed to
+Tropo in a TropoML answer), or end ``failed`` after ``max_attempts`` launches
+that came to nothing.
 """
 
 from __future__ import annotations
@@ -12,24 +14,20 @@ import contextlib
 import dataclasses
 import logging
 import random
-import secrets
 from datetime import timedelta
 
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from rtropo import session_api, signals
-from rtropo.conf import BackendConfig, get_config, tropo_backend_names
-from rtropo.exceptions import TropoAPIError
+from rtropo import signals
+from rtropo.conf import BackendConfig
 from rtropo.models import Launch, OutboundMessage
+from rtropo.reference import new_reference
 
 logger = logging.getLogger(__name__)
 
 Status = OutboundMessage.Status
-
-#: How long after its launch a session's callback is still awaited by new sends.
-JOIN_WINDOW = timedelta(seconds=10)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,46 +99,8 @@ def enqueue(
     return [row.pk for row in rows]
 
 
-def join_pending_launch(config: BackendConfig) -> bool:
-    """Count on a pending launch with room to collect this backend's due rows.
-
-    Joining is an UPDATE of the launch row, made after the rows are committed.
-    An answer being written holds that row, so the UPDATE waits for it and then
-    finds the launch answered; an answer written later sees the rows and
-    collects them. Either way no row is stranded.
-
-    Only a launch that took fewer than ``batch_size`` rows has room, and only
-    one younger than :data:`JOIN_WINDOW` plus the time-out: a session whose
-    callback is that late is presumed lost, and waiting for its lease would
-    hold up every later message.
-    """
-    now = timezone.now()
-    return bool(
-        Launch.objects.filter(
-            backend_name=config.name,
-            status=Launch.Status.PENDING,
-            size__lt=config.batch_size,
-            created_at__gt=now - JOIN_WINDOW - timedelta(seconds=config.timeout),
-            expires_at__gt=now,
-        ).update(joined=F("joined") + 1)
-    )
-
-
-def request_launch(config: BackendConfig) -> None:
-    """Make sure sessions will come for all the due rows of this backend.
-
-    Joins a pending launch with room; else launches, again as long as each
-    launch is full; stops at a failed launch (the rows it took back off).
-    """
-    if join_pending_launch(config):
-        return
-    while launch := launch_due(config):
-        if launch.status == Launch.Status.FAILED or launch.size < config.batch_size:
-            return
-
-
-def launch_due(config: BackendConfig, *, include_backing_off: bool = False) -> Launch | None:
-    """Launch one session for up to ``batch_size`` due rows; None when none is due."""
+def take_due(config: BackendConfig, *, include_backing_off: bool = False) -> Launch | None:
+    """Mark up to ``batch_size`` due rows launched in a new launch; None when none is due."""
     now = timezone.now()
     with write_transaction():
         ids = _due_ids(config, None if include_backing_off else now, config.batch_size)
@@ -148,7 +108,7 @@ def launch_due(config: BackendConfig, *, include_backing_off: bool = False) -> L
             return None
         launch = Launch.objects.create(
             backend_name=config.name,
-            reference=secrets.token_urlsafe(32),
+            reference=new_reference(),
             size=len(ids),
             created_at=now,
             expires_at=now + timedelta(seconds=config.lease),
@@ -156,25 +116,16 @@ def launch_due(config: BackendConfig, *, include_backing_off: bool = False) -> L
         OutboundMessage.objects.filter(pk__in=ids).update(
             status=Status.LAUNCHED, launch=launch, attempts=F("attempts") + 1
         )
-    try:
-        session_id = session_api.launch_session(config, launch.reference)
-    except TropoAPIError as exc:
-        logger.warning("Launch %s on %s failed: %s", launch.pk, config.name, exc)
-        release(config, launch, str(exc))
-        launch.status = Launch.Status.FAILED
-        return launch
+    return launch
+
+
+def record_session(launch: Launch, session_id: str) -> None:
+    """Note the session Tropo launched for ``launch`` on it and on its launched rows."""
     Launch.objects.filter(pk=launch.pk).update(session_id=session_id)
     OutboundMessage.objects.filter(launch=launch, status=Status.LAUNCHED).update(
         session_id=session_id
     )
-    logger.info(
-        "Launched session %s (launch %s) for %d message(s) on %s",
-        session_id,
-        launch.pk,
-        len(ids),
-        config.name,
-    )
-    return launch
+    launch.session_id = session_id
 
 
 def claim_for_callback(
@@ -303,42 +254,6 @@ def retry_now(messages) -> int:
     return messages.filter(status__in=[Status.QUEUED, Status.FAILED]).update(
         status=Status.QUEUED, next_attempt_at=timezone.now(), attempts=0
     )
-
-
-@dataclasses.dataclass
-class Progress:
-    """What one run of :func:`send_queued` did."""
-
-    released: int = 0
-    launches: int = 0
-    messages: int = 0
-    failed_launches: int = 0
-
-
-def send_queued(config: BackendConfig, *, include_backing_off: bool = False) -> Progress:
-    """Release expired launches, then launch sessions until no row is due.
-
-    Stops at the first failed launch: Tropo is down, and the rows it took are
-    backing off again.
-    """
-    progress = Progress(released=release_expired(config))
-    while launch := launch_due(config, include_backing_off=include_backing_off):
-        if launch.status == Launch.Status.FAILED:
-            progress.failed_launches += 1
-            break
-        progress.launches += 1
-        progress.messages += launch.size
-    return progress
-
-
-def send_all_queued(
-    names: list[str] | None = None, *, include_backing_off: bool = False
-) -> dict[str, Progress]:
-    """:func:`send_queued` for these Tropo backends (default: all of them), by name."""
-    return {
-        name: send_queued(get_config(name), include_backing_off=include_backing_off)
-        for name in names or tropo_backend_names()
-    }
 
 
 def backoff(config: BackendConfig, attempts: int) -> float:

@@ -1,14 +1,17 @@
 """The Session API client: build a launch, post it, read every reply shape.
 
 ``build_launch_request`` is pure; ``launch_session`` posts through one
-``requests.Session`` per process with the backend's timeout, and either returns
-the new session id or raises :class:`~rtropo.exceptions.TropoAPIError`.
+``requests.Session`` per process (a forked child gets a fresh one, so that it
+shares no pooled socket with its parent) with the backend's timeout, and either
+returns the new session id or raises :class:`~rtropo.exceptions.TropoAPIError`
+chained to its cause.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import xml.etree.ElementTree as ElementTree
 from urllib.parse import parse_qs
@@ -18,17 +21,16 @@ import requests
 from rtropo import __version__
 from rtropo.conf import BackendConfig
 from rtropo.exceptions import TropoAPIError
+from rtropo.reference import REFERENCE_PARAMETER
 
 logger = logging.getLogger(__name__)
-
-REFERENCE_PARAMETER = "rtropo_ref"
 
 _session: requests.Session | None = None
 _session_lock = threading.Lock()
 
 
 def http_session() -> requests.Session:
-    """The process-wide ``requests.Session``, created on first use."""
+    """The process-wide ``requests.Session``, created on first use in each process."""
     global _session
     if _session is None:
         with _session_lock:
@@ -37,6 +39,15 @@ def http_session() -> requests.Session:
                 session.headers["User-Agent"] = f"rapidsms-tropo/{__version__}"
                 _session = session
     return _session
+
+
+def _forget_session_in_child() -> None:
+    global _session, _session_lock
+    _session = None
+    _session_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_session_in_child)
 
 
 def build_launch_request(config: BackendConfig, reference: str) -> dict:
@@ -59,7 +70,7 @@ def launch_session(config: BackendConfig, reference: str) -> str:
     try:
         response = http_session().request(**build_launch_request(config, reference))
     except requests.RequestException as exc:
-        raise TropoAPIError(f"Session API unreachable: {type(exc).__name__}") from None
+        raise TropoAPIError(f"Session API unreachable: {type(exc).__name__}", exc.response) from exc
     return parse_launch_response(response)
 
 

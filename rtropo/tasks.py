@@ -2,10 +2,10 @@
 
 from celery import shared_task
 
-from rtropo import queue
+from rtropo import runner
 
 
 @shared_task(ignore_result=True)
 def send_queued(include_backing_off=False):
     """The work of ``manage.py tropo_send_queued``, for celery beat."""
-    queue.send_all_queued(include_backing_off=include_backing_off)
+    runner.send_all_queued(include_backing_off=include_backing_off)

@@ -259,7 +259,7 @@ def test_the_handler_sample_answers_inline(docs_project, docs_backend, client, d
 def test_the_signal_sample_logs_a_failed_message(
     tropo, db, backend_settings, caplog, django_capture_on_commit_callbacks
 ):
-    from rtropo import queue
+    from rtropo import dispatch, queue
     from rtropo.conf import get_config
     from rtropo.signals import message_failed
 
@@ -273,7 +273,7 @@ def test_the_signal_sample_logs_a_failed_message(
             caplog.at_level(logging.ERROR, logger="myproject.sms"),
             django_capture_on_commit_callbacks(execute=True),
         ):
-            queue.launch_due(config)
+            dispatch.launch_due(config)
     finally:
         message_failed.disconnect(namespace["report_failed_sms"], sender=OutboundMessage)
     assert any(

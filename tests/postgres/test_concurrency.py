@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
-from rtropo import queue
+from rtropo import dispatch, queue
 from rtropo.conf import get_config
 from rtropo.models import Launch, OutboundMessage
 
@@ -62,7 +62,7 @@ class Harness:
 
     def launch_all(self):
         """Launch sessions until no row is due; return the new launches' references."""
-        while queue.launch_due(self.config):
+        while dispatch.launch_due(self.config):
             pass
         return self.stub.references
 
@@ -172,7 +172,7 @@ def test_release_racing_a_late_callback_lets_exactly_one_win(harness):
     requeued = OutboundMessage.objects.filter(status=Status.QUEUED)
     assert set(requeued.values_list("last_error", flat=True)) <= {"lease ran out"}
     assert requeued.count() == sum(released.values())
-    retried = queue.send_queued(h.config, include_backing_off=True)
+    retried = dispatch.send_queued(h.config, include_backing_off=True)
     for reference in h.stub.references[len(references) :]:
         rows = queue.claim_for_callback(h.config, reference, "f" * 32)
         handed_out += [row.text for row in rows]

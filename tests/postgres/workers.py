@@ -84,12 +84,12 @@ def send(texts, done, index):
 
 def launch_loop(done, index):
     """Run send_queued (as cron or celery beat would) until told to stop."""
-    from rtropo import queue
+    from rtropo import dispatch
 
     config = _config()
     totals = {"released": 0, "launches": 0, "messages": 0, "failed_launches": 0}
     while not done.is_set():
-        progress = queue.send_queued(config)
+        progress = dispatch.send_queued(config)
         for key in totals:
             totals[key] += getattr(progress, key)
         time.sleep(0.05)

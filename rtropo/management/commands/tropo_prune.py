@@ -8,6 +8,9 @@ from django.utils import timezone
 from rtropo.models import InboundSession, Launch, OutboundMessage
 from rtropo.queue import write_transaction
 
+#: At ``-v 1`` and more, a progress line after each this many rows of a kind.
+PROGRESS_EVERY = 10_000
+
 
 class Command(BaseCommand):
     help = (
@@ -30,7 +33,7 @@ class Command(BaseCommand):
             "--dry-run", action="store_true", help="Count what would go; delete nothing."
         )
 
-    def handle(self, *args, days, batch_size, dry_run, **options):
+    def handle(self, *args, days, batch_size, dry_run, verbosity=1, **options):
         if days < 1:
             raise CommandError("--days must be at least 1: inbound dedup needs a window.")
         if batch_size < 1:
@@ -55,12 +58,31 @@ class Command(BaseCommand):
         ]
         verb = "would delete" if dry_run else "deleted"
         for label, queryset in targets:
-            count = queryset.count() if dry_run else _delete_in_batches(queryset, batch_size)
-            self.stdout.write(f"{verb} {count} {label} older than {days} day(s)")
+            if dry_run:
+                count = queryset.count()
+            else:
+                report = self._progress_reporter(label) if verbosity >= 1 else None
+                count = _delete_in_batches(queryset, batch_size, report)
+            if verbosity >= 1:
+                self.stdout.write(f"{verb} {count} {label} older than {days} day(s)")
+
+    def _progress_reporter(self, label: str):
+        reported = [0]
+
+        def report(deleted: int):
+            step = deleted // PROGRESS_EVERY
+            if step > reported[0]:
+                reported[0] = step
+                self.stdout.write(f"deleted {deleted} {label} so far…")
+
+        return report
 
 
-def _delete_in_batches(queryset, batch_size: int) -> int:
-    """Delete the rows of ``queryset`` by primary key, one short transaction per batch."""
+def _delete_in_batches(queryset, batch_size: int, on_batch=None) -> int:
+    """Delete the rows of ``queryset`` by primary key, one short transaction per batch.
+
+    ``on_batch(deleted so far)`` is called after each batch.
+    """
     deleted = 0
     while True:
         with write_transaction():
@@ -68,3 +90,5 @@ def _delete_in_batches(queryset, batch_size: int) -> int:
             if not ids:
                 return deleted
             deleted += queryset.filter(pk__in=ids).delete()[0]
+        if on_batch is not None:
+            on_batch(deleted)

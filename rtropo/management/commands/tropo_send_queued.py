@@ -2,14 +2,18 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from rtropo import queue
-from rtropo.conf import tropo_backend_names
+from rtropo import runner
+from rtropo.backends import tropo_backend_names
+
+#: At ``-v 1`` and more, a progress line after each this many messages of a backend.
+PROGRESS_EVERY = 10_000
 
 
 class Command(BaseCommand):
     help = (
         "Launch Tropo sessions for queued messages that are due, and requeue those "
-        "whose callback never came. Run it every minute from cron or celery beat."
+        "whose callback never came. Run it every minute from cron or celery beat; "
+        "-v 0 prints nothing unless a launch failed."
     )
 
     def add_arguments(self, parser):
@@ -25,18 +29,35 @@ class Command(BaseCommand):
             help="Also take messages still backing off after a failed launch.",
         )
 
-    def handle(self, *args, backends=None, now=False, **options):
+    def handle(self, *args, backends=None, now=False, verbosity=1, **options):
         names = tropo_backend_names()
         unknown = sorted(set(backends or ()) - set(names))
         if unknown:
             raise CommandError(f"Not a Tropo backend in INSTALLED_BACKENDS: {', '.join(unknown)}")
+        on_launch = self._progress_reporter() if verbosity >= 1 else None
+        done = runner.send_all_queued(backends, include_backing_off=now, on_launch=on_launch)
         failures = 0
-        for name, progress in queue.send_all_queued(backends, include_backing_off=now).items():
+        for name, progress in done.items():
             failures += progress.failed_launches
-            self.stdout.write(
-                f"{name}: {progress.messages} message(s) in {progress.launches} launch(es), "
-                f"{progress.released} requeued after a missing callback, "
-                f"{progress.failed_launches} failed launch(es)"
-            )
+            if verbosity >= 1:
+                self.stdout.write(
+                    f"{name}: {progress.messages} message(s) in {progress.launches} "
+                    f"launch(es), {progress.released} requeued after a missing callback, "
+                    f"{progress.failed_launches} failed launch(es)"
+                )
         if failures:
             raise CommandError("Tropo refused or did not answer a launch; rows will be retried.")
+
+    def _progress_reporter(self):
+        reported = {}
+
+        def report(name, progress):
+            step = progress.messages // PROGRESS_EVERY
+            if step > reported.get(name, 0):
+                reported[name] = step
+                self.stdout.write(
+                    f"{name}: {progress.messages} message(s) so far "
+                    f"in {progress.launches} launch(es)…"
+                )
+
+        return report

@@ -1,0 +1,33 @@
+"""One run over the Tropo backends: what ``tropo_send_queued``, the Celery task
+and the demo call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rtropo.backends import tropo_backend_names
+from rtropo.conf import get_config
+from rtropo.dispatch import Progress, send_queued
+
+
+def send_all_queued(
+    names: list[str] | None = None,
+    *,
+    include_backing_off: bool = False,
+    on_launch: Callable[[str, Progress], None] | None = None,
+) -> dict[str, Progress]:
+    """:func:`~rtropo.dispatch.send_queued` for these Tropo backends (default: all), by name.
+
+    ``on_launch(name, progress)`` is called after each launch of backend ``name``.
+    """
+    done = {}
+    for name in names or tropo_backend_names():
+        report = None if on_launch is None else _for_backend(on_launch, name)
+        done[name] = send_queued(
+            get_config(name), include_backing_off=include_backing_off, on_launch=report
+        )
+    return done
+
+
+def _for_backend(on_launch: Callable[[str, Progress], None], name: str):
+    return lambda progress: on_launch(name, progress)
