@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from benchmarks.delay_proxy import DelayProxy
 from rtropo.emulator import Emulator
-from tests.http_stub import JSONHandler
+from tests.support.http_stub import JSONHandler
 
 _numbers = itertools.count(1)
 

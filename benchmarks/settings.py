@@ -13,7 +13,7 @@ sending workers) sees the same database and the same emulator:
 import os
 import sys
 
-from tests.settings import postgres_database
+from tests.support.databases import postgres_database
 
 SECRET_KEY = "benchmarks-only"  # noqa: S105 - a throwaway project on loopback
 DEBUG = False

@@ -1,40 +1,13 @@
+"""Fixtures of the unit tests: the Session API intercepted, the Tropo view, settings."""
+
 import copy
 import itertools
 import json
-from pathlib import Path
 
 import pytest
 import responses
-from django.conf import settings
 
-FIXTURES = Path(__file__).with_name("fixtures")
-API_URL = "https://tropo.test/1.0/sessions"
-SECRET = "new-secret"
-
-
-def load_fixture(name):
-    """A shared Tropo payload fixture as a dict."""
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-
-def inbound_payload(text="MYMESSAGE", from_id="15555550001", session_id=None):
-    payload = load_fixture("inbound-sms.json")
-    payload["session"]["initialText"] = text
-    payload["session"]["from"]["id"] = from_id
-    if session_id:
-        payload["session"]["id"] = session_id
-    return payload
-
-
-def callback_payload(reference, token=None, session_id="76b05a0b25127dbf59a4627f6dcd38a7"):
-    payload = load_fixture("launch-callback.json")
-    payload["session"]["id"] = session_id
-    payload["session"]["parameters"] = {
-        "token": token or settings.TOKEN,
-        "action": "create",
-        "rtropo_ref": reference,
-    }
-    return payload
+from tests.support.payloads import API_URL, SECRET
 
 
 class TropoStub:

@@ -3,7 +3,8 @@
 import os
 import tempfile
 from pathlib import Path
-from urllib.parse import urlparse
+
+from tests.support.databases import postgres_database
 
 SECRET_KEY = "tests-only"
 DEBUG = False
@@ -61,19 +62,6 @@ def _database():
             "TEST": {"NAME": str(test_name)},
         }
     return postgres_database(url)
-
-
-def postgres_database(url):
-    """The ``DATABASES`` entry of a ``postgres://user:password@host:port/name`` URL."""
-    parsed = urlparse(url)
-    return {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": parsed.path.lstrip("/") or "test",
-        "USER": parsed.username or "postgres",
-        "PASSWORD": parsed.password or "",
-        "HOST": parsed.hostname or "127.0.0.1",
-        "PORT": parsed.port or 5432,
-    }
 
 
 DATABASES = {"default": _database()}

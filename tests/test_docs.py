@@ -242,7 +242,7 @@ def test_the_sending_sample_queues_and_launches(
 
 
 def test_the_handler_sample_answers_inline(docs_project, docs_backend, client, db):
-    from tests.conftest import inbound_payload
+    from tests.support.payloads import inbound_payload
 
     secret = run_sample("sample-settings-nested")["INSTALLED_BACKENDS"][BACKEND]["config"][
         "inbound_secret"

@@ -21,8 +21,7 @@ from hypothesis import strategies as st
 from rapidsms.router import lookup_connections, send
 
 from rtropo.models import InboundSession, Launch, OutboundMessage
-
-from .conftest import SECRET, load_fixture
+from tests.support.payloads import SECRET, load_fixture
 
 pytestmark = pytest.mark.django_db
 

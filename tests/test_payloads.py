@@ -4,8 +4,7 @@ import pytest
 
 from rtropo.exceptions import InvalidPayload
 from rtropo.payloads import InboundSMS, LaunchCallback, parse_session
-
-from .conftest import load_fixture
+from tests.support.payloads import load_fixture
 
 
 def parse(document):

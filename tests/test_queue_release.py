@@ -11,8 +11,7 @@ from django.utils import timezone
 from rtropo import dispatch, queue, signals
 from rtropo.conf import get_config
 from rtropo.models import Launch, OutboundMessage
-
-from .conftest import callback_payload
+from tests.support.payloads import callback_payload
 
 pytestmark = pytest.mark.django_db
 

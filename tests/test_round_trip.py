@@ -7,8 +7,7 @@ import pytest
 from rapidsms.router import lookup_connections, receive, send
 
 from rtropo.models import Launch, OutboundMessage
-
-from .conftest import callback_payload, inbound_payload
+from tests.support.payloads import callback_payload, inbound_payload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,8 +5,7 @@ import responses
 from rtropo import session_api
 from rtropo.conf import BackendConfig
 from rtropo.exceptions import TropoAPIError
-
-from .conftest import API_URL, FIXTURES
+from tests.support.payloads import API_URL, FIXTURES
 
 TOKEN = "0123abcd" * 11
 CONFIG = BackendConfig.from_entry(

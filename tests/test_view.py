@@ -15,8 +15,7 @@ from rapidsms.router.blocking import BlockingRouter
 from rtropo import dispatch
 from rtropo.conf import get_config
 from rtropo.models import InboundSession, Launch, OutboundMessage
-
-from .conftest import SECRET, callback_payload, inbound_payload, load_fixture
+from tests.support.payloads import SECRET, callback_payload, inbound_payload, load_fixture
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.postgres.stub import SessionAPIStub
+from tests.support.services import skip_or_fail
+from tests.support.session_api_stub import SessionAPIStub
 
 ROOT = Path(__file__).parents[2]
 BROKER = os.environ.get("RTROPO_CELERY_BROKER", "redis://127.0.0.1:6379/9")
@@ -29,12 +30,6 @@ def _redis_reachable() -> bool:
             return sock.recv(16).startswith(b"+PONG")
     except OSError:
         return False
-
-
-def _skip_or_fail(reason: str) -> None:
-    if os.environ.get("RTROPO_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{reason}; RTROPO_REQUIRE_SERVICES=1 forbids skipping", pytrace=False)
-    pytest.skip(reason)
 
 
 def _database_url(db) -> str:
@@ -76,7 +71,7 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
             "run it with DATABASE_URL=postgres://postgres@127.0.0.1:5432/test"
         )
     if not _redis_reachable():
-        _skip_or_fail("the Celery worker test needs Redis at 127.0.0.1:6379")
+        skip_or_fail("the Celery worker test needs Redis at 127.0.0.1:6379")
     from tests.celery_worker.app import app
 
     app.conf.update(broker_url=BROKER, task_default_queue=QUEUE)

@@ -6,8 +6,7 @@ import pytest
 from rapidsms.router import lookup_connections, send
 
 from rtropo.models import InboundSession, OutboundMessage
-
-from ..conftest import callback_payload, inbound_payload
+from tests.support.payloads import callback_payload, inbound_payload
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from rapidsms.router import lookup_connections, send
 
 from rtropo import tasks
 from rtropo.models import Launch, OutboundMessage
-from tests.conftest import callback_payload
+from tests.support.payloads import callback_payload
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rtropo.emulator import running_emulator
-from tests.http_stub import JSONHandler
+from tests.support.http_stub import JSONHandler
 
 TOKEN = "a1b2c3d4" * 11
 SHARED_FIXTURES = Path(__file__).parents[1] / "fixtures"

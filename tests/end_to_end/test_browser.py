@@ -1,9 +1,10 @@
 """The emulator's page in a real headless Chromium: text the app, see the answer."""
 
-import os
 from pathlib import Path
 
 import pytest
+
+from tests.support.services import skip_or_fail
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -24,9 +25,7 @@ pytestmark = pytest.mark.browser
 def browser():
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} is missing (apt-get install chromium)"
-        if os.environ.get("RTROPO_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"RTROPO_REQUIRE_SERVICES=1 but {reason}")
-        pytest.skip(reason)
+        skip_or_fail(reason)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -7,7 +7,8 @@ Tropo calls back concurrently; requests must wait for the write lock and answer
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.end_to_end.conftest import COMMAND_TIMEOUT, assert_no_failures, expect_once
+from tests.support.project import COMMAND_TIMEOUT, assert_no_failures
+from tests.support.stack import expect_once
 
 PHONES = 20
 TEXTS_PER_PHONE = 3

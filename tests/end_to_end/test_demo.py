@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from tests.end_to_end.conftest import DIRECT, EXAMPLE, STARTUP_TIMEOUT, free_port, project_env
+from tests.support.project import DIRECT, EXAMPLE, STARTUP_TIMEOUT, free_port, project_env
 
 DEMO = EXAMPLE / "demo.py"
 READY_LINE = "Press Ctrl-C to stop."

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from tests.end_to_end.conftest import expect_once
+from tests.support.stack import expect_once
 
 PHONES = ("+15555552001", "+15555552002")
 

@@ -1,6 +1,6 @@
 """A phone texts the app and gets the answer: inline (issue 7) or by launch and callback."""
 
-from tests.end_to_end.conftest import expect_once
+from tests.support.stack import expect_once
 
 PHONE = "+15555550101"
 

@@ -1,6 +1,6 @@
 """The app sends through ``rapidsms.router.send``: launch, callback, delivery."""
 
-from tests.end_to_end.conftest import expect_once
+from tests.support.stack import expect_once
 
 BURST = 200
 CALLBACK_LATENCY = 0.5

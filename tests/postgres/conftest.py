@@ -4,6 +4,8 @@ import os
 
 import pytest
 
+from tests.support.services import skip_or_fail
+
 from .report import LINES
 
 
@@ -19,9 +21,7 @@ def _needs_postgres():
         "PostgreSQL concurrency tests need DATABASE_URL=postgres://... "
         "(e.g. postgres://postgres@127.0.0.1:5432/test)"
     )
-    if os.environ.get("RTROPO_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{reason}; RTROPO_REQUIRE_SERVICES=1 forbids skipping", pytrace=False)
-    pytest.skip(reason)
+    skip_or_fail(reason)
 
 
 def pytest_terminal_summary(terminalreporter):

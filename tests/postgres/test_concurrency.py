@@ -18,10 +18,10 @@ from django.db import connection
 from rtropo import dispatch, queue
 from rtropo.conf import get_config
 from rtropo.models import Launch, OutboundMessage
+from tests.support.session_api_stub import SessionAPIStub
 
 from . import workers
 from .report import record
-from .stub import SessionAPIStub
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

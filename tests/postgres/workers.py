@@ -105,7 +105,7 @@ def answer_loop(stub_url, done, index):
     import requests
     from django.test import Client
 
-    from tests.conftest import callback_payload
+    from tests.support.payloads import callback_payload
 
     client = Client()
     answered, texts, hangups = set(), [], 0

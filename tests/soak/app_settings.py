@@ -9,6 +9,6 @@ import os
 
 from demo_project.settings import *  # noqa: F403
 
-from tests.settings import postgres_database
+from tests.support.databases import postgres_database
 
 DATABASES = {"default": postgres_database(os.environ["SOAK_DATABASE_URL"])}

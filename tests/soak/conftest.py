@@ -12,7 +12,7 @@ from urllib.parse import urlparse, urlunparse
 
 import pytest
 
-from tests.end_to_end.conftest import free_port, project_env, run
+from tests.support.project import free_port, project_env, run
 
 from .harness import AppDatabase
 from .report import LINES

@@ -1,6 +1,6 @@
 """The processes and observations of a soak run.
 
-Builds on the end-to-end helpers (``tests.end_to_end.conftest``): the example
+Builds on the end-to-end helpers (``tests.support.project``): the example
 project's environment, ``manage.py`` runner and app server (which can be
 SIGKILLed and started again on the same port and database). Adds senders
 running beside it and a read-only view of the database on SQLite or PostgreSQL.
@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.end_to_end.conftest import EXAMPLE, REPO
+from tests.support.project import EXAMPLE, REPO
 
 
 def _with_example(env: dict) -> dict:

@@ -18,7 +18,7 @@ import time
 import pytest
 
 from rtropo.emulator import Emulator
-from tests.end_to_end.conftest import (
+from tests.support.project import (
     FAILURE_MARKERS,
     NUMBER,
     SECRET,

@@ -11,7 +11,7 @@ import threading
 import time
 from http.server import ThreadingHTTPServer
 
-from tests.http_stub import JSONHandler
+from tests.support.http_stub import JSONHandler
 
 
 class SessionAPIStub:
