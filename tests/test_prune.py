@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from rtropo.management.commands import tropo_prune
 from rtropo.models import InboundSession, Launch, OutboundMessage
 
 pytestmark = pytest.mark.django_db
@@ -141,3 +142,22 @@ def test_unsafe_arguments_are_refused(history, args, problem):
     with pytest.raises(CommandError, match=problem):
         prune(*args)
     assert InboundSession.objects.count() == 2
+
+
+def test_prune_prints_nothing_at_verbosity_0(history):
+    assert prune("--days", "30", "-v", "0") == ""
+    assert not OutboundMessage.objects.filter(pk__in=[m.pk for m in history["old_sent"]]).exists()
+
+
+def test_prune_reports_progress_on_long_runs(history, monkeypatch):
+    monkeypatch.setattr(tropo_prune, "PROGRESS_EVERY", 2)
+    output = prune("--days", "30", "--batch-size", "1")
+    assert output.splitlines()[:2] == [
+        "deleted 2 sent message(s) so far…",
+        "deleted 3 sent message(s) older than 30 day(s)",
+    ]
+
+
+def test_prune_reports_no_progress_at_verbosity_0(history, monkeypatch):
+    monkeypatch.setattr(tropo_prune, "PROGRESS_EVERY", 2)
+    assert prune("--days", "30", "--batch-size", "1", "-v", "0") == ""

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from rtropo import dispatch, queue, signals
 from rtropo.conf import get_config
+from rtropo.management.commands import tropo_send_queued
 from rtropo.models import Launch, OutboundMessage
 from tests.support.payloads import callback_payload
 
@@ -289,3 +290,28 @@ def test_an_inline_claim_leaves_rows_that_a_callback_took(config, tropo):
     assert [row.pk for row in taken] == first + later
     assert queue.claim_inline(settings, later, "i" * 32) == []
     assert OutboundMessage.objects.get(pk=later[0]).session_id == "c" * 32
+
+
+def test_command_prints_nothing_at_verbosity_0(config, tropo):
+    enqueue(config(), "+15555550001", "+15555550002")
+    assert send_queued_command("-v", "0") == ""
+    assert len(tropo.launches) == 1
+
+
+def test_command_reports_progress_on_long_runs(config, tropo, monkeypatch):
+    monkeypatch.setattr(tropo_send_queued, "PROGRESS_EVERY", 2)
+    enqueue(config(batch_size=1), *[f"+1555555000{n}" for n in range(5)])
+    output = send_queued_command()
+    assert output.splitlines() == [
+        "tropo: 2 message(s) so far in 2 launch(es)…",
+        "tropo: 4 message(s) so far in 4 launch(es)…",
+        "tropo: 5 message(s) in 5 launch(es), 0 requeued after a missing callback, "
+        "0 failed launch(es)",
+    ]
+
+
+def test_command_reports_no_progress_at_verbosity_0(config, tropo, monkeypatch):
+    monkeypatch.setattr(tropo_send_queued, "PROGRESS_EVERY", 2)
+    enqueue(config(batch_size=1), *[f"+1555555000{n}" for n in range(5)])
+    assert send_queued_command("-v", "0") == ""
+    assert len(tropo.launches) == 5

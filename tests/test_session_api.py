@@ -1,3 +1,5 @@
+import os
+
 import pytest
 import requests
 import responses
@@ -85,8 +87,31 @@ def test_unreachable_api_raises_without_the_token(error):
     with pytest.raises(TropoAPIError) as raised:
         session_api.launch_session(CONFIG, "ref")
     assert raised.value.response is None
+    assert raised.value.__cause__ is error
     assert TOKEN not in str(raised.value)
+
+
+@responses.activate
+def test_an_error_after_the_reply_began_keeps_the_response():
+    partial = reply(status=200, body="{")
+    error = requests.exceptions.ChunkedEncodingError(response=partial)
+    responses.add(responses.POST, API_URL, body=error)
+    with pytest.raises(TropoAPIError) as raised:
+        session_api.launch_session(CONFIG, "ref")
+    assert raised.value.response is partial
+    assert raised.value.__cause__ is error
 
 
 def test_one_http_session_per_process():
     assert session_api.http_session() is session_api.http_session()
+
+
+def test_a_forked_child_gets_a_session_of_its_own():
+    parent = session_api.http_session()
+    pid = os.fork()
+    if pid == 0:
+        child = session_api.http_session()
+        os._exit(0 if child is not parent and child is session_api.http_session() else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert session_api.http_session() is parent
