@@ -9,7 +9,8 @@ class TropoAPIError(TropoError):
     """The Session API did not launch a session.
 
     ``response`` is the :class:`requests.Response` when Tropo answered (None on a
-    connection error or time-out). The message never carries the token.
+    connection error or time-out); a ``requests`` error that caused it is chained
+    as ``__cause__``. The message never carries the token.
     """
 
     def __init__(self, message, response=None):

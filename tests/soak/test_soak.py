@@ -12,6 +12,7 @@ every row is sent. Every message must reach its phone exactly once.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import logging
 import time
 
@@ -74,114 +75,190 @@ SOAK_TIMEOUT = 300.0
 RECOVERY_RUNS = 40
 
 
-def test_every_message_delivered_once_through_faults_and_kills(workdir, app_database, caplog):
-    caplog.set_level(logging.WARNING, logger="rtropo.emulator")
-    started = time.monotonic()
-    env_for, database = app_database
-    app_port = free_port()
-    emulator = Emulator(f"http://127.0.0.1:{app_port}/tropo/?secret={SECRET}", TOKEN, number=NUMBER)
-    emulator.faults.timeout_seconds = LAUNCH_TIMEOUT_SECONDS
-    emulator.faults.slow_callback_seconds = SLOW_CALLBACK_SECONDS
-    emulator.start()
-    env = env_for(int(emulator.url.rsplit(":", 1)[1]), BACKEND_OPTIONS)
-    server = AppServer(env, app_port, workdir / "server.log")
-    sessions = Sessions(emulator)
-    cron = senders = None
-    kills = []
-    try:
-        server.start()
-        emulator.faults.set_rates(FAULT_RATES, seed=SEED)
-        cron = Cron(env, 1.0, workdir / "cron.log")
-        senders = [
-            Sender(env, text, numbers, count, rate, workdir / f"sender{index}.log")
+class SoakRun:
+    """The emulator, the app server, the cron stand-in and the senders of one run."""
+
+    def __init__(self, workdir, env_for, database):
+        self.workdir = workdir
+        self.env_for = env_for
+        self.database = database
+        self.port = free_port()
+        self.emulator = Emulator(
+            f"http://127.0.0.1:{self.port}/tropo/?secret={SECRET}", TOKEN, number=NUMBER
+        )
+        self.emulator.faults.timeout_seconds = LAUNCH_TIMEOUT_SECONDS
+        self.emulator.faults.slow_callback_seconds = SLOW_CALLBACK_SECONDS
+        self.sessions = Sessions(self.emulator)
+        self.env = self.server = self.cron = None
+        self.senders = []
+
+    def start(self) -> SoakRun:
+        """Start the emulator and the app, then the faults, the cron and the senders."""
+        self.emulator.start()
+        self.env = self.env_for(int(self.emulator.url.rsplit(":", 1)[1]), BACKEND_OPTIONS)
+        self.server = AppServer(self.env, self.port, self.workdir / "server.log")
+        self.server.start()
+        self.emulator.faults.set_rates(FAULT_RATES, seed=SEED)
+        self.cron = Cron(self.env, 1.0, self.workdir / "cron.log")
+        self.senders = [
+            Sender(self.env, text, numbers, count, rate, self.workdir / f"sender{index}.log")
             for index, (text, numbers, count, rate) in enumerate(SENDS)
         ]
-        expected = collections.Counter(key for sender in senders for key in sender.expected())
+        return self
+
+    def expected(self) -> collections.Counter:
+        """Every (number, text) the senders send; each is unique."""
+        expected = collections.Counter(key for s in self.senders for key in s.expected())
         assert max(expected.values()) == 1, "every (number, text) must be unique"
-        total = len(expected)
+        return expected
 
+    def send_through_kills(self, total: int) -> list[dict]:
+        """Kill and restart the app at each share of :data:`KILLS` while the senders run."""
+        kills = []
         for kill in KILLS:
-            _wait_for_rows(database, senders, kill["at"] * total)
-            kills.append(_kill_and_restart(server, emulator, sessions, **kill))
-        for sender in senders:
+            _wait_for_rows(self.database, self.senders, kill["at"] * total)
+            kills.append(_kill_and_restart(self.server, self.emulator, self.sessions, **kill))
+        for sender in self.senders:
             assert sender.wait(timeout=SOAK_TIMEOUT) == 0, sender.log_path.read_text()
-        sent_during_soak = database.statuses()["sent"]
-        assert cron.stop() == 0, cron.log()
+        return kills
 
-        emulator.faults.clear()
-        recovery_runs = _recover(env, database, total)
-        _settle(emulator, sessions, expected)
+    def stop_cron(self) -> None:
+        assert self.cron.stop() == 0, self.cron.log()
 
-        delivered = collections.Counter((d.to, d.text) for d in emulator.deliveries)
-        rows = database.rows()
-        statuses = collections.Counter(status for _, _, status, _ in rows)
-        duplicates = sum(count - 1 for count in delivered.values() if count > 1)
-        lost = [key for key in expected if key not in delivered]
-        unexpected = [key for key in delivered if key not in expected]
-        launches = emulator.launches
-        outcomes = collections.Counter(launch.outcome for launch in launches)
-        tally = sessions.tally()
-        failed_launches = sum(
-            outcomes[kind]
-            for kind in ("http_500", "success_false", "timeout", "timeout_then_callback")
-        )
-        record(
-            "messages",
-            expected=total,
-            rows=len(rows),
-            sent=statuses["sent"],
-            sent_before_recovery=sent_during_soak,
-            not_sent=len(rows) - statuses["sent"],
-            delivered=len(delivered),
-            duplicates=duplicates,
-            lost=len(lost),
-            unexpected=len(unexpected),
-        )
-        record(
-            "launches",
-            total=len(launches),
-            **{kind: count for kind, count in sorted(outcomes.items())},
-            failed_at_launch=failed_launches,
-            no_callback=tally["no_callback"],
-            failing_share=f"{(failed_launches + tally['no_callback']) / len(launches):.0%}",
-        )
-        record(
-            "callbacks",
-            posted=tally["callbacks posted"],
-            duplicate_callback=tally["duplicate_callback"],
-            slow_callback=tally["slow_callback"],
-            to_a_dead_app=tally["callbacks to a dead app"],
-            app_5xx=tally["app 5xx answers"],
-        )
-        record(
-            "retries",
-            retried_rows=sum(1 for *_, attempts in rows if attempts > 1),
-            max_attempts=max(attempts for *_, attempts in rows),
-            recovery_runs=recovery_runs,
-        )
-        for index, kill in enumerate(kills, 1):
-            record(f"kill {index}", **kill)
-        record("elapsed", seconds=f"{time.monotonic() - started:.1f}")
-
-        assert not lost, _explain_lost(database, emulator, lost)
-        assert duplicates == 0, [key for key, count in delivered.items() if count > 1][:10]
-        assert not unexpected, unexpected[:5]
-        assert len(rows) == total
-        assert statuses == {"sent": total}
-        assert tally["app 5xx answers"] == 0, "the app answered a callback with a 5xx"
-        assert any(kill["awaiting_callback"] for kill in kills), kills
-        log = server.log()
-        assert not [marker for marker in FAILURE_MARKERS if marker in log]
-    finally:
-        for sender in senders or ():
+    def stop(self) -> None:
+        """Kill whatever still runs; stop the app and the emulator."""
+        for sender in self.senders:
             if sender.running():
                 sender.process.kill()
                 sender.process.wait()
-        if cron is not None and cron.process.poll() is None:
-            cron.process.kill()
-            cron.process.wait()
-        server.stop()
-        emulator.stop()
+        if self.cron is not None and self.cron.process.poll() is None:
+            self.cron.process.kill()
+            self.cron.process.wait()
+        if self.server is not None:
+            self.server.stop()
+        self.emulator.stop()
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What reached the phones and the database, against what was sent."""
+
+    expected: collections.Counter
+    delivered: collections.Counter
+    rows: list[tuple]
+    launches: list
+    tally: collections.Counter
+
+    @classmethod
+    def of(cls, soak: SoakRun, expected: collections.Counter) -> Outcome:
+        return cls(
+            expected=expected,
+            delivered=collections.Counter((d.to, d.text) for d in soak.emulator.deliveries),
+            rows=soak.database.rows(),
+            launches=soak.emulator.launches,
+            tally=soak.sessions.tally(),
+        )
+
+    @property
+    def statuses(self) -> collections.Counter:
+        return collections.Counter(status for _, _, status, _ in self.rows)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(count - 1 for count in self.delivered.values() if count > 1)
+
+    @property
+    def lost(self) -> list:
+        return [key for key in self.expected if key not in self.delivered]
+
+    @property
+    def unexpected(self) -> list:
+        return [key for key in self.delivered if key not in self.expected]
+
+    @property
+    def launch_outcomes(self) -> collections.Counter:
+        return collections.Counter(launch.outcome for launch in self.launches)
+
+
+def test_every_message_delivered_once_through_faults_and_kills(soak):
+    started = time.monotonic()
+    expected = soak.expected()
+    kills = soak.send_through_kills(len(expected))
+    sent_during_soak = soak.database.statuses()["sent"]
+    soak.stop_cron()
+
+    soak.emulator.faults.clear()
+    recovery_runs = _recover(soak.env, soak.database, len(expected))
+    _settle(soak.emulator, soak.sessions, expected)
+    outcome = Outcome.of(soak, expected)
+    _record_counts(outcome, sent_during_soak, recovery_runs, kills)
+    record("elapsed", seconds=f"{time.monotonic() - started:.1f}")
+
+    assert not outcome.lost, _explain_lost(soak.database, soak.emulator, outcome.lost)
+    assert outcome.duplicates == 0, [k for k, n in outcome.delivered.items() if n > 1][:10]
+    assert not outcome.unexpected, outcome.unexpected[:5]
+    assert len(outcome.rows) == len(expected)
+    assert outcome.statuses == {"sent": len(expected)}
+    assert outcome.tally["app 5xx answers"] == 0, "the app answered a callback with a 5xx"
+    assert any(kill["awaiting_callback"] for kill in kills), kills
+    log = soak.server.log()
+    assert not [marker for marker in FAILURE_MARKERS if marker in log]
+
+
+@pytest.fixture
+def soak(workdir, app_database, caplog):
+    """A running :class:`SoakRun`; whatever still runs is stopped at teardown."""
+    caplog.set_level(logging.WARNING, logger="rtropo.emulator")
+    env_for, database = app_database
+    soak_run = SoakRun(workdir, env_for, database)
+    try:
+        yield soak_run.start()
+    finally:
+        soak_run.stop()
+
+
+def _record_counts(outcome: Outcome, sent_during_soak, recovery_runs, kills) -> None:
+    """Put the run's counts in the terminal summary, pass or fail."""
+    rows, outcomes, tally = outcome.rows, outcome.launch_outcomes, outcome.tally
+    failed_launches = sum(
+        outcomes[kind] for kind in ("http_500", "success_false", "timeout", "timeout_then_callback")
+    )
+    record(
+        "messages",
+        expected=len(outcome.expected),
+        rows=len(rows),
+        sent=outcome.statuses["sent"],
+        sent_before_recovery=sent_during_soak,
+        not_sent=len(rows) - outcome.statuses["sent"],
+        delivered=len(outcome.delivered),
+        duplicates=outcome.duplicates,
+        lost=len(outcome.lost),
+        unexpected=len(outcome.unexpected),
+    )
+    record(
+        "launches",
+        total=len(outcome.launches),
+        **{kind: count for kind, count in sorted(outcomes.items())},
+        failed_at_launch=failed_launches,
+        no_callback=tally["no_callback"],
+        failing_share=f"{(failed_launches + tally['no_callback']) / len(outcome.launches):.0%}",
+    )
+    record(
+        "callbacks",
+        posted=tally["callbacks posted"],
+        duplicate_callback=tally["duplicate_callback"],
+        slow_callback=tally["slow_callback"],
+        to_a_dead_app=tally["callbacks to a dead app"],
+        app_5xx=tally["app 5xx answers"],
+    )
+    record(
+        "retries",
+        retried_rows=sum(1 for *_, attempts in rows if attempts > 1),
+        max_attempts=max(attempts for *_, attempts in rows),
+        recovery_runs=recovery_runs,
+    )
+    for index, kill in enumerate(kills, 1):
+        record(f"kill {index}", **kill)
 
 
 def _wait_for_rows(database, senders, count):
