@@ -1,0 +1,135 @@
+"""No error report or log record carries the inbound secret or the token (issue 13).
+
+The 500s are real: an app that raises, and a database table that is gone. The
+reports are Django's own: the DEBUG page, and the mail that the default
+project's ``mail_admins`` handler (AdminEmailHandler) sends.
+"""
+
+import json
+import logging
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.http import HttpResponseServerError
+from django.test import Client
+from django.utils.log import AdminEmailHandler
+from rapidsms.apps.base import AppBase
+from rapidsms.router.blocking import BlockingRouter
+
+from . import urls
+from .conftest import SECRET, callback_payload, inbound_payload
+
+pytestmark = pytest.mark.django_db
+
+RAW_URI = f"/tropo/?secret={SECRET}"
+
+# The test project's URLs with a plain 500 page: RapidSMS's 500.html needs its own URLs.
+urlpatterns = urls.urlpatterns
+
+
+def handler500(request):
+    return HttpResponseServerError("Server error")
+
+
+class Breaks(AppBase):
+    def handle(self, msg):
+        raise RuntimeError("the app broke")
+
+
+@pytest.fixture
+def post_failing(settings):
+    """POST a session that ends in a 500; return the response."""
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    settings.ROOT_URLCONF = __name__
+    client = Client(raise_request_exception=False)
+
+    def post(payload):
+        response = client.post(
+            f"/tropo/?secret={SECRET}&keep=1",
+            data=json.dumps(payload),
+            content_type="application/json",
+            RAW_URI=RAW_URI,
+        )
+        assert response.status_code == 500
+        return response
+
+    return post
+
+
+@pytest.fixture
+def broken_database():
+    """The launch table is gone (rolled back with the test)."""
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE rtropo_launch RENAME TO rtropo_launch_gone")
+
+
+@pytest.fixture
+def html_mail():
+    """An AdminEmailHandler that also mails the HTML report, with its frame variables."""
+    handler = AdminEmailHandler(include_html=True)
+    handler.setLevel(logging.ERROR)
+    logger = logging.getLogger("django.request")
+    logger.addHandler(handler)
+    yield
+    logger.removeHandler(handler)
+
+
+def failing_requests():
+    """The two forced 500s: an inbound SMS whose app raises, a callback without its table."""
+    return [
+        pytest.param(lambda settings, request: inbound_payload(text="hi"), id="inbound"),
+        pytest.param(
+            lambda settings, request: (
+                request.getfixturevalue("broken_database"),
+                callback_payload("some-reference"),
+            )[1],
+            id="callback",
+        ),
+    ]
+
+
+@pytest.fixture(params=failing_requests())
+def failing_payload(request, settings, tropo):
+    settings.RAPIDSMS_ROUTER = BlockingRouter(apps=[Breaks])
+    return request.param(settings, request)
+
+
+def assert_carries_neither(text, settings):
+    assert SECRET not in text
+    assert settings.TOKEN not in text
+
+
+def test_the_admin_mail_carries_neither_secret_nor_token(
+    post_failing, failing_payload, settings, html_mail
+):
+    settings.DEBUG = False
+    post_failing(failing_payload)
+    assert len(mail.outbox) == 2
+    for message in mail.outbox:
+        assert "QUERY_STRING" in message.body
+        assert "secret=********&keep=1" in message.body
+        assert_carries_neither(message.subject + message.body, settings)
+    [(html, _)] = [alternative for message in mail.outbox for alternative in message.alternatives]
+    assert "message_received" in html
+    assert_carries_neither(html, settings)
+
+
+def test_the_debug_page_carries_neither_secret_nor_token(post_failing, failing_payload, settings):
+    settings.DEBUG = True
+    page = post_failing(failing_payload).content.decode()
+    assert "message_received" in page
+    assert "RAW_URI" in page
+    assert_carries_neither(page, settings)
+
+
+def test_log_records_carry_neither_secret_nor_token(
+    post_failing, failing_payload, settings, caplog
+):
+    post_failing(failing_payload)
+    [error] = [record for record in caplog.records if record.name == "django.request"]
+    assert error.levelno == logging.ERROR
+    for record in caplog.records:
+        assert_carries_neither(record.getMessage(), settings)
+        assert_carries_neither(repr(getattr(record, "request", "")), settings)
+    assert "secret=********" in repr(error.request)
