@@ -96,8 +96,10 @@ def failing_payload(request, settings, tropo):
 
 
 def assert_carries_neither(text, settings):
+    """Neither the secret nor any 16 characters of the token (reports wrap long values)."""
     assert SECRET not in text
-    assert settings.TOKEN not in text
+    fragments = {settings.TOKEN[i : i + 16] for i in range(len(settings.TOKEN) - 15)}
+    assert [fragment for fragment in fragments if fragment in text] == []
 
 
 def test_the_admin_mail_carries_neither_secret_nor_token(
@@ -107,9 +109,9 @@ def test_the_admin_mail_carries_neither_secret_nor_token(
     post_failing(failing_payload)
     assert len(mail.outbox) == 2
     for message in mail.outbox:
+        assert_carries_neither(message.subject + message.body, settings)
         assert "QUERY_STRING" in message.body
         assert "secret=********&keep=1" in message.body
-        assert_carries_neither(message.subject + message.body, settings)
     [(html, _)] = [alternative for message in mail.outbox for alternative in message.alternatives]
     assert "message_received" in html
     assert_carries_neither(html, settings)
@@ -118,9 +120,9 @@ def test_the_admin_mail_carries_neither_secret_nor_token(
 def test_the_debug_page_carries_neither_secret_nor_token(post_failing, failing_payload, settings):
     settings.DEBUG = True
     page = post_failing(failing_payload).content.decode()
+    assert_carries_neither(page, settings)
     assert "message_received" in page
     assert "RAW_URI" in page
-    assert_carries_neither(page, settings)
 
 
 def test_log_records_carry_neither_secret_nor_token(
