@@ -3,13 +3,14 @@
 import json
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from rapidsms.apps.base import AppBase
 from rapidsms.errors import MessageSendingError
 from rapidsms.models import Connection
 from rapidsms.router import get_router
 from rapidsms.router.blocking import BlockingRouter
 
-from rtropo.conf import normalise_number
+from rtropo.conf import BackendConfig, normalise_number
 from rtropo.models import InboundSession, OutboundMessage
 
 from .conftest import callback_payload, inbound_payload
@@ -135,3 +136,10 @@ def test_a_human_session_without_text_is_no_sms(post_session, caplog, settings):
     assert "session.initialText is null" in caplog.text
     assert Records.texts == []
     assert not InboundSession.objects.exists()
+
+
+@pytest.mark.parametrize("number", ["0044 20 7946 0958", "\uff14\uff14\uff12\uff10\uff17\uff19"])
+def test_the_backends_own_number_must_be_an_ascii_international_number(number):
+    entry = {"config": {"messaging_token": "x", "number": number}}
+    with pytest.raises(ImproperlyConfigured, match="'number'"):
+        BackendConfig.from_entry("t", entry)

@@ -15,7 +15,12 @@ from django.http import HttpResponseServerError
 from django.test import Client
 from django.utils.log import AdminEmailHandler
 from rapidsms.apps.base import AppBase
+from rapidsms.router import lookup_connections, send
 from rapidsms.router.blocking import BlockingRouter
+
+from rtropo import queue
+from rtropo.models import OutboundMessage
+from rtropo.payloads import parse_session
 
 from . import urls
 from .conftest import SECRET, callback_payload, inbound_payload
@@ -50,6 +55,7 @@ def post_failing(settings):
             data=json.dumps(payload),
             content_type="application/json",
             RAW_URI=RAW_URI,
+            REQUEST_URI=RAW_URI,
         )
         assert response.status_code == 500
         return response
@@ -123,6 +129,7 @@ def test_the_debug_page_carries_neither_secret_nor_token(post_failing, failing_p
     assert_carries_neither(page, settings)
     assert "message_received" in page
     assert "RAW_URI" in page
+    assert "REQUEST_URI" in page
 
 
 def test_log_records_carry_neither_secret_nor_token(
@@ -135,3 +142,36 @@ def test_log_records_carry_neither_secret_nor_token(
         assert_carries_neither(record.getMessage(), settings)
         assert_carries_neither(repr(getattr(record, "request", "")), settings)
     assert "secret=********" in repr(error.request)
+
+
+def test_a_callbacks_repr_omits_its_token(settings):
+    callback = parse_session(json.dumps(callback_payload("ref")).encode())
+    assert callback.token == settings.TOKEN
+    assert_carries_neither(repr(callback), settings)
+
+
+def test_no_log_line_or_stored_error_carries_secret_token_or_reference(
+    post_session, tropo, settings, caplog, django_capture_on_commit_callbacks
+):
+    caplog.set_level(logging.DEBUG)
+    post_session(inbound_payload(text="ping"))
+    echo = json.dumps({"success": False, "token": settings.TOKEN, "reason": "Invalid token"})
+    tropo.fail_with((200, {}, echo), (500, {}, echo))
+    stored = []
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            send("hello", lookup_connections("tropo", ["+15555550002"]))
+        stored += OutboundMessage.objects.values_list("last_error", flat=True)
+        queue.retry_now(OutboundMessage.objects.all())
+    with django_capture_on_commit_callbacks(execute=True):
+        send("hello", lookup_connections("tropo", ["+15555550003"]))
+    post_session(callback_payload(tropo.references[-1], token="wrong"))
+    post_session(callback_payload(tropo.references[-1]))
+    assert len(tropo.references) == 3
+    stored = " ".join(stored)
+    for text in (caplog.text, stored):
+        assert_carries_neither(text, settings)
+        assert "old-secret" not in text
+        for reference in tropo.references:
+            assert reference not in text
+    assert "Invalid token" in stored
