@@ -3,7 +3,7 @@ import re
 
 import requests
 
-from rtropo.emulator.engine import redact_url
+from rtropo.emulator.redaction import redact_url
 
 from .conftest import HANGUP, TOKEN, load_fixture, message
 

@@ -1,9 +1,10 @@
 import json
 import re
+from urllib.parse import parse_qs
 
 import requests
 
-from rtropo.emulator.engine import redact_url
+from rtropo.emulator.redaction import redact_url
 
 from .conftest import TOKEN, load_fixture, message, xml_reply
 
@@ -56,12 +57,29 @@ def test_plus_in_query_string_must_be_escaped(emulator, app):
     assert session["parameters"]["to"] == " 15555550001"
 
 
-def test_form_post_replies_xml(emulator, app):
-    reply = requests.post(emulator.session_api_url, data={"token": TOKEN, "ref": "7"}, timeout=5)
-    assert reply.headers["Content-Type"] == "application/xml"
-    assert xml_reply(reply.content).findtext("success") == "true"
+def test_form_post_replies_form_encoded(emulator, app):
+    """A form POST is answered form-encoded, whatever Accept says: tropo-webapi-java's
+    ``src/main/java/com/voxeo/tropo/TropoParser.java`` parses the launch reply as
+    ``A=1&B=2`` (see ../shared/fixtures/session-launch-response-form.txt)."""
+    reply = requests.post(
+        emulator.session_api_url,
+        data={"token": TOKEN, "ref": "7"},
+        headers={"Accept": "application/json"},
+        timeout=5,
+    )
+    assert reply.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    fields = parse_qs(reply.text, strict_parsing=True)
+    assert fields.keys() == {"success", "token", "id"}
+    assert fields["success"] == ["true"] and fields["token"] == [TOKEN]
+    assert fields["id"][0].endswith("\n")
     [session] = app.wait_for_requests(1)
+    assert session["id"] == fields["id"][0].strip()
     assert session["parameters"] == {"token": TOKEN, "action": "create", "ref": "7"}
+
+
+def test_refused_form_post_is_form_encoded(emulator):
+    reply = requests.post(emulator.session_api_url, data={"token": "nope"}, timeout=5)
+    assert parse_qs(reply.text) == {"success": ["false"], "reason": ["Invalid token"]}
 
 
 def test_xml_post_with_vars(emulator, app):

@@ -101,22 +101,64 @@ def test_tropoml_parsing():
     doc = {
         "tropo": [
             {"message": {"say": {"value": "hi"}, "to": ["+1", "+2"], "from": "+3"}},
-            {"message": {"say": [{"value": 1}, {"value": "b"}], "to": "+4"}},
+            {"message": {"say": [{"value": 1}, {"value": "b"}], "to": "+4", "name": "m"}},
             {"message": {"to": "+5"}},
             {"message": {"say": {"value": "x"}, "to": []}},
             {"say": {"value": "s"}},
             {"on": {"event": "continue", "next": "/x"}},
+            {"on": {"event": "error", "say": {"value": "oops"}}},
+            {"record": {}},
             {"hangup": None},
         ]
     }
-    actions = tropoml.parse_document(json.dumps(doc).encode())
-    assert actions[0] == tropoml.Message("+1", "+3", "hi", "SMS")
-    assert actions[1] == tropoml.Message("+4", None, "1 b", "SMS")
-    assert isinstance(actions[2], tropoml.Skipped)
-    assert isinstance(actions[3], tropoml.Skipped)
-    assert actions[4] == tropoml.Say("s")
-    assert actions[5] == tropoml.Skipped("on", "verb not supported by the emulator")
-    assert actions[6] == tropoml.Hangup()
+    document = tropoml.parse_document(json.dumps(doc).encode())
+    verbs = document.verbs
+    assert verbs[0] == tropoml.Message("+1", "+3", "hi", "SMS")
+    assert verbs[1] == tropoml.Message("+4", None, "1 b", "SMS", name="m")
+    assert verbs[2] == tropoml.Invalid("message", "message needs a 'say' with a value")
+    assert verbs[3] == tropoml.Invalid("message", "message needs a 'to'")
+    assert verbs[4] == tropoml.Say("s")
+    assert verbs[5] == tropoml.Skipped("record", "verb not supported by the emulator")
+    assert verbs[6] == tropoml.Hangup()
+    assert document.handlers == {
+        "continue": tropoml.On("continue", "/x"),
+        "error": tropoml.On("error", None, ("oops",)),
+    }
+
+
+def test_call_starts_a_text_conversation_only_on_sms():
+    doc = {
+        "tropo": [
+            {"call": {"to": ["+14155550100", "+2"], "network": "SMS", "from": "+3"}},
+            {"call": {"to": "+14155550100", "channel": "TEXT"}},
+            {"call": {"to": "+14155550100"}},
+            {"call": {"network": "SMS"}},
+        ]
+    }
+    verbs = tropoml.parse_document(json.dumps(doc).encode()).verbs
+    assert verbs[0] == tropoml.Call("+14155550100", "+3")
+    assert verbs[1] == tropoml.Call("+14155550100", None)
+    assert verbs[2] == tropoml.Skipped("call", "voice calls are not supported by the emulator")
+    assert verbs[3] == tropoml.Invalid("call", "call needs a 'to'")
+
+
+def test_on_needs_a_known_event():
+    doc = {"tropo": [{"on": {"event": "ring", "next": "/r"}}, {"on": "continue"}]}
+    document = tropoml.parse_document(json.dumps(doc).encode())
+    assert [type(verb) for verb in document.verbs] == [tropoml.Invalid, tropoml.Invalid]
+    assert document.handlers == {}
+
+
+def test_answer_read_in_its_declared_charset():
+    """Tropo read an answer in the charset it declared (../shared/tropo-protocol.md,
+    section 4; tropo.com/docs/webapi/result: accented letters travel ISO-8859-1)."""
+    raw = '{"tropo": [{"say": {"value": "Café"}}]}'.encode("iso-8859-1")
+    document = tropoml.parse_document(raw, "application/json; charset=ISO-8859-1")
+    assert document.verbs == [tropoml.Say("Café")]
+    utf8 = '{"tropo": [{"say": {"value": "Café"}}]}'.encode()
+    assert tropoml.parse_document(utf8, "application/json").verbs == [tropoml.Say("Café")]
+    with pytest.raises(tropoml.TropoMLError, match="unknown charset"):
+        tropoml.parse_document(utf8, "application/json; charset=klingon")
 
 
 @pytest.mark.parametrize("raw", [b"", b"[]", b'{"tropo": {}}', b"\xff", b"nope"])
@@ -126,7 +168,7 @@ def test_tropoml_errors(raw):
 
 
 def test_urls_in_the_debugger_log_hide_query_values():
-    from rtropo.emulator.engine import redact_url
+    from rtropo.emulator.redaction import redact_url
 
     shown = redact_url("http://127.0.0.1:8000/tropo/?secret=s3cr3t-value&x=")
     assert "s3cr3t-value" not in shown
