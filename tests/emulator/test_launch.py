@@ -267,3 +267,56 @@ def test_callbacks_counted(emulator, app):
         emulator.wait_for_session(launch_json(emulator).json()["id"])
     assert emulator.callbacks == 2
     assert [launch.outcome for launch in emulator.launches] == ["created", "created"]
+
+
+def test_call_then_say_texts_the_called_number(emulator, app):
+    """``call`` "initiates an outbound call or a text conversation" and, with network SMS,
+    each ``say`` after it is texted to that number (docs.voxeo.com/webapi/2.0/doc_toc.htm,
+    ``call``; tropo-webapi-python ``samples/OutboundSMS.py``)."""
+    app.answer = {
+        "tropo": [
+            {"call": {"to": "+1 (415) 555-1212", "network": "SMS", "channel": "TEXT"}},
+            {"say": {"value": "Your order shipped."}},
+            {"say": [{"value": "Reply STOP to stop."}]},
+        ]
+    }
+    session_id = launch_json(emulator).json()["id"]
+    emulator.wait_for_session(session_id)
+    assert [(d.to, d.from_, d.text) for d in emulator.deliveries] == [
+        ("+14155551212", "+15555550000", "Your order shipped."),
+        ("+14155551212", "+15555550000", "Reply STOP to stop."),
+    ]
+    log = "\n".join(emulator.debugger_log(session_id))
+    assert "Text conversation with +14155551212 from +15555550000" in log
+
+
+def test_a_voice_call_is_skipped_and_its_say_has_no_caller(emulator, app):
+    app.answer = {"tropo": [{"call": {"to": "+14155551212"}}, {"say": {"value": "hello"}}]}
+    session_id = launch_json(emulator).json()["id"]
+    log = "\n".join(emulator.wait_for_session(session_id))
+    assert emulator.deliveries == []
+    assert "Skipping verb call: voice calls are not supported by the emulator" in log
+    assert "Ignoring say with no caller" in log
+
+
+def test_message_numbers_are_dialled_without_formatting(emulator, app):
+    """Tropo removed spaces, dashes, dots and parentheses before dialling, and a 10-digit
+    number is a US number (docs.voxeo.com/webapi/2.0: "the country code can be omitted
+    for US numbers"; tropo-webapi-java ``samples`` launch with ``numberToDial``
+    "4075551212")."""
+    app.answer = {
+        "tropo": [
+            message("+1 (415) 555-1212", "a"),
+            message("415.555.1213", "b"),
+            message("4075551212", "c"),
+            message("+44 20 7946 0018", "d"),
+        ]
+    }
+    session_id = launch_json(emulator).json()["id"]
+    emulator.wait_for_session(session_id)
+    assert [d.to for d in emulator.deliveries] == [
+        "+14155551212",
+        "+14155551213",
+        "+14075551212",
+        "+442079460018",
+    ]

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from rtropo.emulator import sms, tropoml
 from rtropo.emulator.session_api import LaunchParseError, parse_launch, render_reply, stringify
 
-from .conftest import xml_reply
+from .conftest import SHARED_FIXTURES, xml_reply
 
 
 @pytest.mark.parametrize(
@@ -39,9 +39,33 @@ def test_parts_never_fewer_than_needed(text):
     assert parts * 160 >= len(text) or parts * 70 >= len(text) // 2
 
 
-def test_numbers():
-    assert sms.e164("15555550001") == "+15555550001"
-    assert sms.e164("tel:+1 555-555-0001") == "+15555550001"
+@pytest.mark.parametrize(
+    ("typed", "dialled"),
+    [
+        ("15555550001", "+15555550001"),
+        ("tel:+1 555-555-0001", "+15555550001"),
+        ("+1 (415) 555-1212", "+14155551212"),
+        ("415.555.1212", "+14155551212"),
+        ("4075551212", "+14075551212"),
+        ("+4075551212", "+4075551212"),
+        ("+44 20 7946 0018", "+442079460018"),
+    ],
+)
+def test_numbers_as_tropo_dialled_them(typed, dialled):
+    """In TropoML ``to`` Tropo removed spaces, dashes, dots and parentheses, and a US
+    number may omit its country code (docs.voxeo.com/webapi/2.0, "Sending Text
+    Messages"; ../shared/tropo-protocol.md, section 3)."""
+    assert sms.e164(typed) == dialled
+    assert sms.digits(typed) == dialled[1:]
+    assert sms.dialable(typed)
+
+
+@pytest.mark.parametrize("number", ["Q", "", "+", "+1555abc", "1" * 16])
+def test_not_dialable(number):
+    assert not sms.dialable(number)
+
+
+def test_phone_object():
     assert sms.phone("+15555550001")["id"] == "15555550001"
 
 
@@ -88,6 +112,21 @@ def test_parse_body_sniffed_without_content_type():
 def test_parse_errors(content_type, body):
     with pytest.raises(LaunchParseError):
         parse_launch("POST", "", content_type, body)
+
+
+def test_render_form_reply_as_the_fixture():
+    """../shared/fixtures/session-launch-response-form.txt, as tropo-webapi-java's
+    ``TropoParser.java`` reads it."""
+    fixture = (SHARED_FIXTURES / "session-launch-response-form.txt").read_text().strip()
+    session_id = "0c1d2e3f405162738495a6b7c8d9eaf0\n"
+    content_type, data = render_reply("form", success=True, token="TOKEN", session_id=session_id)
+    assert content_type == "application/x-www-form-urlencoded"
+    assert data.decode() == fixture
+
+
+def test_parse_form_post_replies_form():
+    assert parse_launch("POST", "", None, b"token=T").reply_format == "form"
+    assert parse_launch("GET", "token=T", None, b"").reply_format == "xml"
 
 
 def test_render_xml_escapes():
