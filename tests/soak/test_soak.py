@@ -79,7 +79,9 @@ def test_every_message_delivered_once_through_faults_and_kills(workdir, app_data
     started = time.monotonic()
     env_for, database = app_database
     app_port = free_port()
-    emulator = Emulator(f"http://127.0.0.1:{app_port}/tropo/?secret={SECRET}", TOKEN, number=NUMBER)
+    emulator = Emulator(
+        f"http://127.0.0.1:{app_port}/tropo/?secret={SECRET}", TOKEN, number=NUMBER, history=100_000
+    )
     emulator.faults.timeout_seconds = LAUNCH_TIMEOUT_SECONDS
     emulator.faults.slow_callback_seconds = SLOW_CALLBACK_SECONDS
     emulator.start()
