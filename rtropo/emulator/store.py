@@ -90,7 +90,8 @@ class Store:
         self._sessions = collections.OrderedDict()
         self._launches = collections.deque(maxlen=self.history)
         self._deliveries = collections.deque(maxlen=self.history)
-        self._messages = collections.deque(maxlen=self.history)
+        self._messages = collections.deque()  # numbers, oldest message first
+        self._conversations = collections.OrderedDict()  # number -> deque, least recent first
         self._counters = dict.fromkeys(COUNTERS, 0)
         self.version = 0
 
@@ -145,7 +146,14 @@ class Store:
             "at": at,
             "session_id": session_id,
         }
-        self._messages.append(entry)
+        self._conversations.setdefault(number, collections.deque()).append(entry)
+        self._conversations.move_to_end(number)
+        self._messages.append(number)
+        if len(self._messages) > self.history:
+            oldest = self._messages.popleft()
+            self._conversations[oldest].popleft()
+            if not self._conversations[oldest]:
+                del self._conversations[oldest]
         self._touch()
 
     def count(self, name: str) -> None:
@@ -229,31 +237,23 @@ class Store:
                 "counters": dict(self._counters),
                 "kept": {
                     "sessions": len(self._sessions),
-                    "conversations": len({entry["number"] for entry in self._messages}),
+                    "conversations": len(self._conversations),
                 },
-                "conversations": self._conversations(limit, conversation_offset),
+                "conversations": self._recent_conversations(limit, conversation_offset),
                 "deliveries": [d.as_json() for d in list(self._deliveries)[-limit:]],
                 "sessions": [_session_json(s) for s in reversed(sessions)],
             }
 
-    def _conversations(self, limit, offset):
+    def _recent_conversations(self, limit, offset):
         """The most recently active conversations, each with its newest messages."""
-        conversations = {}
-        skipped = set()
-        for entry in reversed(self._messages):
-            number = entry["number"]
-            if number in skipped:
-                continue
-            if number not in conversations:
-                if len(skipped) < offset:
-                    skipped.add(number)
-                    continue
-                if len(conversations) == limit:
-                    continue
-                conversations[number] = []
-            if len(conversations[number]) < limit:
-                conversations[number].append(dict(entry))
-        return {number: entries[::-1] for number, entries in conversations.items()}
+        numbers = itertools.islice(reversed(self._conversations), offset, offset + limit)
+        return {
+            number: [
+                dict(entry)
+                for entry in itertools.islice(reversed(self._conversations[number]), limit)
+            ][::-1]
+            for number in numbers
+        }
 
 
 def _session_json(session):
