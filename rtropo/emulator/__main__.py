@@ -10,6 +10,14 @@ from .sms import DEFAULT_APP_NUMBER
 from .store import DEFAULT_HISTORY
 
 
+def positive(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def main(argv: list | None = None) -> int:
     """Parse arguments and serve until interrupted."""
     parser = argparse.ArgumentParser(
@@ -28,7 +36,7 @@ def main(argv: list | None = None) -> int:
     )
     parser.add_argument(
         "--history",
-        type=int,
+        type=positive,
         default=DEFAULT_HISTORY,
         help="sessions, launches and messages kept (older ones are forgotten)",
     )
