@@ -101,7 +101,8 @@ def test_app_may_launch_while_handling_inbound(emulator, app):
 
 def test_answer_in_a_declared_charset_is_read_in_it(emulator, app):
     """Tropo read an answer in the charset it declared: an ISO-8859-1 answer's accented
-    letters arrived as such (../shared/tropo-protocol.md, section 4)."""
+    letters arrived as such (../shared/tropo-protocol.md, section 4; Tropo's
+    tropo.com/docs/webapi/result names ISO-8859-1 as the charset of its own JSON)."""
     body = '{"tropo": [{"say": {"value": "Café über"}}]}'.encode("iso-8859-1")
     app.answer = lambda payload: (200, body, "application/json; charset=ISO-8859-1")
     result = emulator.send_sms("+15555550001", "hi")
@@ -111,8 +112,9 @@ def test_answer_in_a_declared_charset_is_read_in_it(emulator, app):
 
 
 def test_a_number_typed_with_formatting_is_one_conversation(emulator, app):
-    """Phones are numbers as Tropo dialled them (docs.voxeo.com/webapi/2.0: US numbers
-    may omit the country code), so one phone is one conversation however it is typed."""
+    """Phones are numbers as Tropo dialled them (tropo.com/docs/webapi/message: formatting
+    removed; docs.voxeo.com/webapi/2.0/message.htm: US numbers may omit the country code),
+    so one phone is one conversation however it is typed."""
     for sender in ("(555) 555-0003", "+1 555 555 0003", "555.555.0003"):
         emulator.send_sms(sender, "hi")
     assert {session["from"]["id"] for session in app.sessions} == {"15555550003"}

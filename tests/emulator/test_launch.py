@@ -270,9 +270,9 @@ def test_callbacks_counted(emulator, app):
 
 
 def test_call_then_say_texts_the_called_number(emulator, app):
-    """``call`` "initiates an outbound call or a text conversation" and, with network SMS,
-    each ``say`` after it is texted to that number (docs.voxeo.com/webapi/2.0/doc_toc.htm,
-    ``call``; tropo-webapi-python ``samples/OutboundSMS.py``)."""
+    """``call`` "initiates an outbound call or a text conversation"; "for SMS and IM
+    conversations, the "to" represents the SMS enabled phone" and the ``say`` verbs after
+    it are texted to it (docs.voxeo.com/webapi/2.0/doc_toc.htm, ``call``)."""
     app.answer = {
         "tropo": [
             {"call": {"to": "+1 (415) 555-1212", "network": "SMS", "channel": "TEXT"}},
@@ -300,10 +300,10 @@ def test_a_voice_call_is_skipped_and_its_say_has_no_caller(emulator, app):
 
 
 def test_message_numbers_are_dialled_without_formatting(emulator, app):
-    """Tropo removed spaces, dashes, dots and parentheses before dialling, and a 10-digit
-    number is a US number (docs.voxeo.com/webapi/2.0: "the country code can be omitted
-    for US numbers"; tropo-webapi-java ``samples`` launch with ``numberToDial``
-    "4075551212")."""
+    """tropo.com/docs/webapi/message: "Phone numbers with formatting (for example +1
+    415-555-1212) will have formatting removed by Tropo prior to dialing";
+    docs.voxeo.com/webapi/2.0/message.htm: "For US numbers, the country code can be
+    omitted" (the SDKs' samples launch with ``numberToDial`` "4075551212")."""
     app.answer = {
         "tropo": [
             message("+1 (415) 555-1212", "a"),

@@ -80,7 +80,8 @@ def test_without_named_verbs_the_result_has_no_actions(emulator, app):
 
 def test_several_named_verbs_report_a_list_and_sequence_counts_results(emulator, app):
     """tropo.com/docs/webapi/result: ``actions`` "will be an array if multiple inputs were
-    requested"; ``sequence`` numbers the results of a session (fixtures/result*.json)."""
+    requested" (tropo-webapi-java ``TropoParser.java``: "actions may be an object or
+    array"); ``sequence`` numbers the results of a session (fixtures/result*.json)."""
     app.answer = {
         "tropo": [named(PHONE, "a", "one"), named("Q", "b", "two"), on("continue", "/r1")]
     }
@@ -100,7 +101,8 @@ def test_several_named_verbs_report_a_list_and_sequence_counts_results(emulator,
 def test_incomplete_fires_when_a_number_cannot_be_reached(emulator, app):
     """tropo.com/docs/webapi/on: "Incomplete fires when the resource's actions were
     unsuccessful, such as a timeout or call failure"; docs.voxeo.com/webapi/2.0/
-    handling_call_failure.htm dials the letter "Q" to show it. With ``next`` Tropo
+    handling_call_failure.htm dials the letter "Q" to show it, and doc_toc.htm: "If the
+    call fails ... the call action is considered incomplete". With ``next`` Tropo
     "stop[s] processing the current document"."""
     app.answer = {
         "tropo": [

@@ -52,9 +52,9 @@ def test_parts_never_fewer_than_needed(text):
     ],
 )
 def test_numbers_as_tropo_dialled_them(typed, dialled):
-    """In TropoML ``to`` Tropo removed spaces, dashes, dots and parentheses, and a US
-    number may omit its country code (docs.voxeo.com/webapi/2.0, "Sending Text
-    Messages"; ../shared/tropo-protocol.md, section 3)."""
+    """tropo.com/docs/webapi/message: formatting "will have formatting removed by Tropo
+    prior to dialing"; docs.voxeo.com/webapi/2.0/message.htm: "For US numbers, the
+    country code can be omitted" (../shared/tropo-protocol.md, section 3)."""
     assert sms.e164(typed) == dialled
     assert sms.digits(typed) == dialled[1:]
     assert sms.dialable(typed)
@@ -190,7 +190,8 @@ def test_on_needs_a_known_event():
 
 def test_answer_read_in_its_declared_charset():
     """Tropo read an answer in the charset it declared (../shared/tropo-protocol.md,
-    section 4; tropo.com/docs/webapi/result: accented letters travel ISO-8859-1)."""
+    section 4; tropo.com/docs/webapi/result: "any encoded data, like accented characters,
+    will be passed to your app as ISO-8859-1 encoded")."""
     raw = '{"tropo": [{"say": {"value": "Café"}}]}'.encode("iso-8859-1")
     document = tropoml.parse_document(raw, "application/json; charset=ISO-8859-1")
     assert document.verbs == [tropoml.Say("Café")]
