@@ -7,6 +7,7 @@ a cross-site form or ``text/plain`` "simple request" cannot be without a CORS pr
 and the emulator answers no preflight.
 """
 
+from email.message import Message
 from urllib.parse import urlsplit
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -27,7 +28,7 @@ def allowed_hosts(bound_host: str, extra: tuple = ()) -> frozenset:
     return LOCAL_HOSTS | {name.lower().strip("[]") for name in names}
 
 
-def refusal(method: str, headers, hosts: frozenset) -> tuple | None:
+def refusal(method: str, headers: Message, hosts: frozenset) -> tuple | None:
     """``(status, reason)`` if a request to the control API or page must be refused."""
     host = headers.get("Host")
     if host is None or host_name(host) not in hosts:

@@ -47,7 +47,7 @@ class EmulatorServer(ThreadingHTTPServer):
         self.page = render_page(hint).encode("utf-8")
         super().__init__(address, EmulatorHandler)
 
-    def handle_error(self, request, client_address):
+    def handle_error(self, request, client_address) -> None:
         """A client that gave up (e.g. during a timeout fault) is not an emulator error."""
         logger.debug("Request from %s failed: %r", client_address, sys.exc_info()[1])
 
@@ -57,7 +57,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
 
     server_version = "TropoEmulator/1.0"
 
-    def do_GET(self):
+    def do_GET(self) -> None:
         url = urlsplit(self.path)
         if url.path in SESSIONS_PATHS:
             self._launch("GET", b"")
@@ -72,7 +72,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         else:
             self._json(404, {"error": f"no route for GET {url.path}"})
 
-    def do_POST(self):
+    def do_POST(self) -> None:
         path = urlsplit(self.path).path
         body = self._body()
         if body is None:
@@ -191,6 +191,6 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, format, *args):
+    def log_message(self, format: str, *args) -> None:
         """Requests at DEBUG, query-string values (a GET launch's token) shortened."""
         logger.debug("%s - %s", self.address_string(), redact_query_values(format % args))
