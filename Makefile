@@ -1,8 +1,23 @@
 # Two commands for a newcomer: `make demo` and `make test` (see README.rst).
-PYTHON ?= python3
+# DJANGO picks the Django of the test run; each one runs on the Python that CI gives it.
 DJANGO ?= 5.2
-VENV ?= .venv-django$(subst .,,$(DJANGO))
+PYTHON_FOR_42 := 3.11
+PYTHON_FOR_52 := 3.11
+PYTHON_FOR_60 := 3.12
+PYTHON_FOR_61 := 3.13
+DJANGO_ID := $(subst .,,$(DJANGO))
+PYTHON_VERSION := $(PYTHON_FOR_$(DJANGO_ID))
+ifeq ($(PYTHON_VERSION),)
+$(error DJANGO=$(DJANGO) is not supported: use 4.2, 5.2, 6.0 or 6.1)
+endif
+# pyenv's interpreter of a version when pyenv has one, else pythonX.Y from PATH.
+python_of = $(shell prefix=$$(pyenv prefix $(1) 2>/dev/null) \
+	&& echo "$$prefix/bin/python$(1)" || echo "python$(1)")
+PYTHON ?= $(call python_of,$(PYTHON_VERSION))
+DEMO_PYTHON ?= $(call python_of,$(PYTHON_FOR_52))
+VENV ?= .venv-django$(DJANGO_ID)
 PY := $(VENV)/bin/python
+DEMO_VENV := .venv-demo
 DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 
 .PHONY: demo test lint docs bench bench-quick clean
@@ -11,13 +26,18 @@ $(VENV)/.installed: requirements/*.txt setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements/test.txt -r requirements/docs.txt \
-		-r requirements/bench.txt \
-		-r requirements/django$(subst .,,$(DJANGO)).txt
+		-r requirements/bench.txt -r requirements/django$(DJANGO_ID).txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
-demo: $(VENV)/.installed
-	$(PY) example/demo.py
+$(DEMO_VENV)/.installed: requirements/demo.txt requirements/base.txt setup.py
+	$(DEMO_PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_VENV)/bin/python -m pip install --quiet -r requirements/demo.txt
+	$(DEMO_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+demo: $(DEMO_VENV)/.installed
+	$(DEMO_VENV)/bin/python example/demo.py
 
 test: $(VENV)/.installed
 	$(PY) -m ruff check .
@@ -32,7 +52,7 @@ bench-quick: $(VENV)/.installed
 	$(PY) benchmarks/run.py --quick
 
 clean:
-	rm -rf .venv-django* docs/_build example/*.sqlite3
+	rm -rf .venv-django* $(DEMO_VENV) docs/_build example/*.sqlite3 build dist
 
 docs: $(VENV)/.installed
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
