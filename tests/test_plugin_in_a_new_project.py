@@ -57,9 +57,11 @@ def new_project(tmp_path_factory):
 
 
 def run_pytest(project):
-    env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL"}}
-    return subprocess.run(  # noqa: S603 - our own interpreter
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"],
+    """The new project's own test run, in its own settings."""
+    unset = {"DJANGO_SETTINGS_MODULE", "DATABASE_URL"}
+    env = {key: value for key, value in os.environ.items() if key not in unset}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
         cwd=project,
         env=env,
         capture_output=True,
