@@ -19,8 +19,12 @@ VENV ?= .venv-django$(DJANGO_ID)
 PY := $(VENV)/bin/python
 DEMO_VENV := .venv-demo
 DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+# QUICK=1 leaves out the slow passes (soak, quick benchmark, browser), which CI runs
+# once, on Django 5.2, rather than on every Django.
+SLOW := --ignore=tests/soak --ignore=tests/test_benchmarks_quick.py -m "not celery and not browser"
+SQLITE_SELECTION := $(if $(QUICK),$(SLOW),-m "not celery")
 
-.PHONY: demo test lint docs bench bench-quick clean
+.PHONY: demo test docs bench bench-quick clean python-path
 
 $(VENV)/.installed: requirements/*.txt setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +46,7 @@ demo: $(DEMO_VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m pytest --ignore=tests/postgres -m "not celery"
+	$(PY) -m pytest --ignore=tests/postgres $(SQLITE_SELECTION)
 	DATABASE_URL=$(DATABASE_URL) $(PY) -m pytest tests/postgres tests/celery_worker
 
 bench: $(VENV)/.installed
@@ -50,6 +54,9 @@ bench: $(VENV)/.installed
 
 bench-quick: $(VENV)/.installed
 	$(PY) benchmarks/run.py --quick
+
+python-path:  # the interpreter DJANGO's environment is made with
+	@echo $(PYTHON)
 
 clean:
 	rm -rf .venv-django* $(DEMO_VENV) docs/_build example/*.sqlite3 build dist
