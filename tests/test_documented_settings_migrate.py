@@ -42,7 +42,7 @@ def test_makemigrations_has_nothing_to_write(source, tmp_path):
     namespace = documented_settings(source)
     apps = [app for app in namespace["INSTALLED_APPS"] if app is not Ellipsis]
     (tmp_path / "project_settings.py").write_text(
-        f"SECRET_KEY = 'x'\n"
+        "SECRET_KEY = 'x'\nUSE_TZ = True\n"
         f"INSTALLED_APPS = {RAPIDSMS_APPS + apps!r}\n"
         f"DEFAULT_AUTO_FIELD = {namespace['DEFAULT_AUTO_FIELD']!r}\n"
         f"INSTALLED_BACKENDS = {namespace['INSTALLED_BACKENDS']!r}\n"
