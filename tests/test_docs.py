@@ -109,7 +109,7 @@ def test_nested_and_flat_settings_give_the_same_config():
     nested = run_sample("sample-settings-nested")
     flat = run_sample("sample-settings-flat")
     assert "rtropo" in nested["INSTALLED_APPS"]
-    assert nested["DEFAULT_AUTO_FIELD"] == "django.db.models.BigAutoField"
+    assert nested["DEFAULT_AUTO_FIELD"] == "django.db.models.AutoField"
     configs = [
         BackendConfig.from_entry(BACKEND, ns["INSTALLED_BACKENDS"][BACKEND])
         for ns in (nested, flat)
@@ -351,8 +351,10 @@ def test_every_console_command_is_known():
             assert (ROOT / command[1]).is_file()
         elif command[:3] == ["pip", "install", "-r"]:
             assert all((ROOT / path).is_file() for path in command[3::2])
+        elif command[:2] == ["git", "clone"]:
+            assert command[2].endswith("/rapidsms-tropo.git")
         elif command[:2] == ["pip", "install"]:
-            assert command[-1].split("[")[0] == "rapidsms-tropo"
+            assert command[-1].split("[")[0] == "./rapidsms-tropo"
             assert 'name="rapidsms-tropo"' in (ROOT / "setup.py").read_text()
         elif command[:2] == ["make", "demo"]:
             assert re.search(r"^demo:", (ROOT / "Makefile").read_text(), flags=re.M)
@@ -361,7 +363,7 @@ def test_every_console_command_is_known():
         else:
             pytest.fail(f"no check for the documented command {command}")
         checked.add(command[0])
-    assert {"python", "gunicorn", "pip", "make", "curl"} <= checked
+    assert {"python", "gunicorn", "pip", "make", "curl", "git"} <= checked
 
 
 def check_emulator_command(args):

@@ -8,11 +8,38 @@ Enable it with ``pytest_plugins = ["rtropo.emulator.testing"]``, then::
         tropo.wait_for_deliveries(1)
 
 Every emulator the factory started is stopped at teardown.
+
+With pytest-django, an SQLite test database that would live in memory (Django's
+default) is given a file in the temporary directory instead: the emulator calls
+the live server while the test runs, and threads sharing one in-memory
+connection fail with "database table is locked".
 """
+
+import os
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from .runner import Emulator
+
+
+def pytest_configure(config):
+    """Give each in-memory SQLite test database of a Django project a file."""
+    if not config.pluginmanager.hasplugin("django"):
+        return
+    from django.conf import settings
+    from django.db import connections
+
+    if not (settings.configured or os.environ.get("DJANGO_SETTINGS_MODULE")):
+        return
+    for connection in connections.all():
+        test = connection.settings_dict["TEST"]
+        if connection.vendor == "sqlite" and connection.creation.is_in_memory_db(
+            test["NAME"] or ":memory:"
+        ):
+            name = f"rtropo-test-{connection.alias}-{os.getpid()}.sqlite3"
+            test["NAME"] = str(Path(tempfile.gettempdir()) / name)
 
 
 @pytest.fixture
