@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from django.db import transaction
 from rapidsms.router import lookup_connections, receive
 
 from rtropo import inbound, inline, queue
@@ -57,7 +56,7 @@ def finish(session: InboundSession, message_ids: list[int]) -> int:
     if not message_ids:
         inbound.mark_routed(session)
         return 0
-    with transaction.atomic():
+    with queue.write_transaction():
         inbound.mark_routed(session)
         return queue.make_due(message_ids)
 

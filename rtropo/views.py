@@ -84,7 +84,7 @@ def _route_inbound(config: BackendConfig, sms: InboundSMS):
         if routing.finish(session, captured.message_ids):
             launcher.schedule(config)
         return tropoml.answer([])
-    with transaction.atomic():
+    with queue.write_transaction():
         inbound.mark_routed(session)
         rows = _answer_inline(config, captured, sms.session_id)
     response = tropoml.answer(_verbs(config, rows))
