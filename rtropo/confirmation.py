@@ -2,7 +2,8 @@
 
 An answer that carries ``message`` verbs names each verb after its row and ends
 with ``on`` handlers whose ``next`` is the messaging URL's path with the
-request's secret and a fresh reference (:class:`ResultRequest`). Only the
+request's secret (:class:`ResultAddress`) and a fresh reference
+(:class:`ResultRequest`). Only the
 reference's digest is stored, on the answered rows. Tropo POSTs its result
 there; :func:`read_result` says what it reports for each row.
 """
@@ -43,17 +44,24 @@ class ResultRequest:
         return digest(self.reference)
 
 
-def request_result(path: str, secret: str) -> ResultRequest:
-    """A new result request for an answer to a request on ``path`` that carried ``secret``.
+@dataclasses.dataclass(frozen=True)
+class ResultAddress:
+    """Where results for answers to one request go: its ``path`` and the ``secret`` it
+    carried (empty when the backend has none); the secret stays out of its repr."""
 
-    The URL is relative (Tropo resolves it against the messaging URL, replacing
-    its query string), so it repeats the secret; ``secret`` may be empty when
-    the backend has none.
-    """
-    reference = secrets.token_urlsafe(32)
-    query = {"secret": secret} if secret else {}
-    query[RESULT_PARAMETER] = reference
-    return ResultRequest(reference, f"{escape_uri_path(path)}?{urlencode(query)}")
+    path: str
+    secret: str = dataclasses.field(repr=False)
+
+    def request_result(self) -> ResultRequest:
+        """A new result request, with a fresh reference, for one answer.
+
+        The URL is relative (Tropo resolves it against the messaging URL,
+        replacing its query string), so it repeats the secret.
+        """
+        reference = secrets.token_urlsafe(32)
+        query = {"secret": self.secret} if self.secret else {}
+        query[RESULT_PARAMETER] = reference
+        return ResultRequest(reference, f"{escape_uri_path(self.path)}?{urlencode(query)}")
 
 
 def verb_name(row_id: int) -> str:

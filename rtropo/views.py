@@ -13,7 +13,7 @@ from rapidsms.router import lookup_connections, receive
 
 from rtropo import confirmation, inbound, inline, launcher, queue, tropoml
 from rtropo.conf import BackendConfig, get_config
-from rtropo.confirmation import ResultRequest
+from rtropo.confirmation import ResultAddress, ResultRequest
 from rtropo.exceptions import InvalidPayload
 from rtropo.payloads import InboundSMS, LaunchCallback, TropoResult, parse_session
 
@@ -29,8 +29,8 @@ def message_received(request, backend_name):
     config = get_config(backend_name)
     if request.method != "POST":
         return _reject(request, config, "method not allowed", HttpResponseNotAllowed(["POST"]))
-    secret = _authenticate(request, config)
-    if secret is None:
+    address = _authenticate(request, config)
+    if address is None:
         return _reject(request, config, "missing or wrong secret", HttpResponse(status=403))
     if request.content_type != "application/json":
         return _reject(request, config, "content type is not JSON", HttpResponse(status=415))
@@ -42,17 +42,10 @@ def message_received(request, backend_name):
         return _reject(request, config, str(exc), HttpResponse(status=400))
     if isinstance(session, TropoResult):
         return _answer_result(request, config, session)
-    result_request = _result_request(request, config, secret)
+    result_request = address.request_result() if config.confirm_delivery else None
     if isinstance(session, LaunchCallback):
         return _answer_callback(request, config, session, result_request)
     return _route_inbound(config, session, result_request)
-
-
-def _result_request(request, config: BackendConfig, secret: str) -> ResultRequest | None:
-    """Where an answer to this request asks for its result; None without confirmation."""
-    if not config.confirm_delivery:
-        return None
-    return confirmation.request_result(request.path, secret)
 
 
 def _answer_callback(
@@ -176,20 +169,21 @@ def _digest(result: ResultRequest | None) -> str:
     return "" if result is None else result.digest
 
 
-def _authenticate(request, config: BackendConfig) -> str | None:
+def _authenticate(request, config: BackendConfig) -> ResultAddress | None:
     """Check the URL's secret, then mask it in the request for every later report.
 
-    Returns the secret the request came with (``""`` when the backend has
-    none), or None when it is missing or wrong.
+    Returns where results of answers to this request go (its path and the
+    secret it came with, if the backend has one), or None when the secret is
+    missing or wrong.
     """
     if not config.inbound_secrets:
-        return ""
+        return ResultAddress(request.path, "")
     given = request.GET.get("secret", "")
     matches = [constant_time_compare(given, secret) for secret in config.inbound_secrets]
     if not any(matches):
         return None
     _mask_secret(request)
-    return given
+    return ResultAddress(request.path, given)
 
 
 def _mask_secret(request) -> None:
