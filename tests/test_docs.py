@@ -236,9 +236,9 @@ def test_the_wire_samples_match_what_the_code_sends():
     answer = json.loads(sample("sample-tropoml-answer"))
     [verb, *handlers] = answer["tropo"]
     message = verb["message"]
+    to, text, name = message["to"], message["say"]["value"], message["name"]
     built = tropoml.answer(
-        [tropoml.message_verb(message["to"], message["say"]["value"], config.number, message["name"])],
-        result_url=handlers[0]["on"]["next"],
+        [tropoml.message_verb(to, text, config.number, name)], result_url=handlers[0]["on"]["next"]
     )
     assert json.loads(built.content) == answer
 
