@@ -68,10 +68,11 @@ def connections(backend_name: str, numbers: list[str]) -> list:
 def _outcome(backend_name: str) -> dict:
     from rtropo.models import Launch, OutboundMessage
 
+    Status = OutboundMessage.Status
     rows = OutboundMessage.objects.filter(backend_name=backend_name)
     return {
         "rows": rows.count(),
-        "rows_not_sent": rows.exclude(status=OutboundMessage.Status.SENT).count(),
+        "rows_not_sent": rows.exclude(status__in=[Status.SENT, Status.CONFIRMED]).count(),
         "launch_rows": Launch.objects.filter(backend_name=backend_name).count(),
     }
 

@@ -9,7 +9,11 @@ from rtropo.models import InboundSession, Launch, OutboundMessage
 
 
 class RecordAdmin(admin.ModelAdmin):
-    """An admin for rows that only the backend writes: no add form, every field read-only."""
+    """An admin for rows that only the backend writes: no add form, every field read-only.
+
+    Fields in ``exclude`` (references and their digests) are neither shown nor
+    reachable by a URL lookup (``?reference__regex=`` would reveal one).
+    """
 
     def has_add_permission(self, request):
         return False
@@ -17,6 +21,29 @@ class RecordAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         excluded = set(self.exclude or ())
         return [f.name for f in self.model._meta.fields if f.name not in excluded]
+
+    def lookup_allowed(self, lookup, value, request=None):
+        """Refuse every URL lookup on an excluded field."""
+        if lookup.split(LOOKUP_SEP)[0] in set(self.exclude or ()):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+
+class UnconfirmedFilter(admin.SimpleListFilter):
+    """Messages with at least one send that Tropo never confirmed (sent twice, perhaps)."""
+
+    title = _("unconfirmed sends")
+    parameter_name = "unconfirmed_sends"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("at least one")), ("no", _("none"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(unconfirmed_count__gt=0)
+        if self.value() == "no":
+            return queryset.filter(unconfirmed_count=0)
+        return queryset
 
 
 @admin.register(OutboundMessage)
@@ -31,9 +58,12 @@ class OutboundMessageAdmin(RecordAdmin):
         "backend_name",
         "created_at",
         "sent_at",
+        "result_at",
+        "unconfirmed_count",
     )
-    list_filter = ("status", "backend_name")
+    list_filter = ("status", UnconfirmedFilter, "backend_name")
     search_fields = ("to_number", "identity", "message_id", "session_id")
+    exclude = ("result_digest",)
     date_hierarchy = "created_at"
     actions = ["retry_now"]
 
@@ -41,7 +71,10 @@ class OutboundMessageAdmin(RecordAdmin):
     def short_text(self, obj):
         return obj.text[:60]
 
-    @admin.action(description=_("Retry now (queued and failed messages)"), permissions=["change"])
+    @admin.action(
+        description=_("Retry now (queued, failed and unconfirmed messages)"),
+        permissions=["change"],
+    )
     def retry_now(self, request, queryset):
         count = queue.retry_now(queryset)
         self.message_user(
@@ -66,12 +99,6 @@ class LaunchAdmin(RecordAdmin):
     list_filter = ("status", "backend_name")
     search_fields = ("session_id",)
     exclude = ("reference",)
-
-    def lookup_allowed(self, lookup, value, request=None):
-        """Refuse every URL lookup on the reference (``?reference__regex=`` would reveal it)."""
-        if lookup.split(LOOKUP_SEP)[0] == "reference":
-            return False
-        return super().lookup_allowed(lookup, value, request)
 
 
 @admin.register(InboundSession)

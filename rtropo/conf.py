@@ -56,6 +56,8 @@ class BackendConfig:
     retry_base: float = 30.0
     retry_cap: float = 3600.0
     inline_replies: bool = True
+    confirm_delivery: bool = True
+    resend_unconfirmed: bool = True
     launch_delay: float = 0.1
     max_body_bytes: int = 64 * 1024
 
@@ -80,6 +82,8 @@ class BackendConfig:
             retry_base=_positive(name, merged, "retry_base", cls.retry_base, float),
             retry_cap=_positive(name, merged, "retry_cap", cls.retry_cap, float),
             inline_replies=_bool(name, merged, "inline_replies", cls.inline_replies),
+            confirm_delivery=_bool(name, merged, "confirm_delivery", cls.confirm_delivery),
+            resend_unconfirmed=_bool(name, merged, "resend_unconfirmed", cls.resend_unconfirmed),
             launch_delay=_positive(
                 name, merged, "launch_delay", cls.launch_delay, float, allow_zero=True
             ),

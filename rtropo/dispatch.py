@@ -98,6 +98,8 @@ class Progress:
     """What one run of :func:`send_queued` did."""
 
     released: int = 0
+    unconfirmed: int = 0
+    resent: int = 0
     launches: int = 0
     messages: int = 0
     failed_launches: int = 0
@@ -109,12 +111,15 @@ def send_queued(
     include_backing_off: bool = False,
     on_launch: Callable[[Progress], None] | None = None,
 ) -> Progress:
-    """Release expired launches, then launch sessions until no row is due.
+    """Release expired launches and sweep unconfirmed rows, then launch until no row is due.
 
-    Stops at the first failed launch: Tropo is down, and the rows it took are
-    backing off again. ``on_launch(progress)`` is called after each launch.
+    Sent rows whose result did not come within the lease become unconfirmed
+    (and, when the backend resends them, due at once). Stops at the first
+    failed launch: Tropo is down, and the rows it took are backing off again.
+    ``on_launch(progress)`` is called after each launch.
     """
     progress = Progress(released=queue.release_expired(config))
+    progress.unconfirmed, progress.resent = queue.expire_unconfirmed(config)
     while launch := launch_due(config, include_backing_off=include_backing_off):
         if launch.status == Launch.Status.FAILED:
             progress.failed_launches += 1

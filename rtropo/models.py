@@ -38,12 +38,18 @@ class Launch(models.Model):
 
 
 class OutboundMessage(models.Model):
-    """One SMS to one recipient, from queued to sent or failed."""
+    """One SMS to one recipient, from queued to sent, then confirmed by Tropo, or failed.
+
+    A row answered with delivery confirmation on keeps the digest of that
+    answer's reference in ``result_digest`` until Tropo's result for it comes.
+    """
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("queued")
         LAUNCHED = "launched", _("launched")
         SENT = "sent", _("sent")
+        CONFIRMED = "confirmed", _("confirmed")
+        UNCONFIRMED = "unconfirmed", _("unconfirmed")
         FAILED = "failed", _("failed")
 
     backend_name = models.CharField(max_length=100)
@@ -53,7 +59,7 @@ class OutboundMessage(models.Model):
     message_id = models.CharField(max_length=64, blank=True)
     in_response_to = models.CharField(max_length=64, blank=True)
     external_id = models.CharField(max_length=64, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
     launch = models.ForeignKey(
@@ -63,11 +69,28 @@ class OutboundMessage(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
+    result_digest = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text=_("SHA-256 of the reference of the answer awaiting Tropo's result."),
+    )
+    result_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When Tropo's result confirmed or failed the row.")
+    )
+    unconfirmed_count = models.PositiveIntegerField(
+        default=0,
+        help_text=_("Sends that Tropo never confirmed (each may have reached the phone)."),
+    )
 
     class Meta:
         indexes = [
             models.Index(fields=["backend_name", "status", "next_attempt_at"]),
             models.Index(fields=["status", "sent_at"]),
+            models.Index(
+                fields=["result_digest"],
+                condition=~models.Q(result_digest=""),
+                name="rtropo_out_result_digest",
+            ),
         ]
 
     def __str__(self):

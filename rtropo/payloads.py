@@ -1,7 +1,8 @@
-"""Turn the session JSON that Tropo POSTs into small typed objects.
+"""Turn the JSON that Tropo POSTs into small typed objects.
 
-Anything that is neither an inbound SMS nor the callback of a launched session
-raises :class:`~rtropo.exceptions.InvalidPayload` with a reason for the log.
+Anything that is neither an inbound SMS, the callback of a launched session nor
+the result of an answer's ``on`` handler raises
+:class:`~rtropo.exceptions.InvalidPayload` with a reason for the log.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from rtropo.reference import REFERENCE_PARAMETER
 
 MAX_TEXT_LENGTH = 10_000
 _MAX_ID_LENGTH = 64
+_MAX_ERROR_LENGTH = 1_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,8 +39,33 @@ class LaunchCallback:
     reference: str | None
 
 
-def parse_session(body: bytes) -> InboundSMS | LaunchCallback:
-    """Parse a request body; raise InvalidPayload saying why it is not a session."""
+@dataclasses.dataclass(frozen=True)
+class ActionResult:
+    """How one verb of an answer ended, as a result reports it (each field may be absent)."""
+
+    name: str | None
+    disposition: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class TropoResult:
+    """The result object Tropo POSTs to an ``on`` handler's ``next`` URL.
+
+    ``actions`` holds the reports of the answer's named verbs; empty when the
+    result carries none.
+    """
+
+    session_id: str
+    complete: bool
+    error: str | None
+    actions: tuple[ActionResult, ...]
+
+
+def parse_session(body: bytes) -> InboundSMS | LaunchCallback | TropoResult:
+    """Parse what Tropo POSTs in a session: its session object, or a result object.
+
+    Raise InvalidPayload saying why the body is neither.
+    """
     try:
         document = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
@@ -47,9 +74,11 @@ def parse_session(body: bytes) -> InboundSMS | LaunchCallback:
         raise InvalidPayload("body is nested too deeply") from None
     except ValueError:
         raise InvalidPayload("body is not JSON") from None
+    if isinstance(document, dict) and "result" in document and "session" not in document:
+        return _result(document["result"])
     session = document.get("session") if isinstance(document, dict) else None
     if not isinstance(session, dict):
-        raise InvalidPayload("body has no 'session' object")
+        raise InvalidPayload("body has no 'session' or 'result' object")
     session_id = _string(session, "id", required=True)
     if len(session_id) > _MAX_ID_LENGTH:
         raise InvalidPayload("session id is too long")
@@ -66,6 +95,40 @@ def _callback(session: dict, session_id: str) -> LaunchCallback:
         session_id=session_id,
         token=_string(parameters, "token", required=True, where="session.parameters"),
         reference=_string(parameters, REFERENCE_PARAMETER, where="session.parameters"),
+    )
+
+
+def _result(result: object) -> TropoResult:
+    if not isinstance(result, dict):
+        raise InvalidPayload("result is not an object")
+    session_id = _string(result, "sessionId", required=True, where="result")
+    if len(session_id) > _MAX_ID_LENGTH:
+        raise InvalidPayload("result.sessionId is too long")
+    complete = result.get("complete", True)
+    if not isinstance(complete, bool):
+        raise InvalidPayload("result.complete is not true or false")
+    error = _string(result, "error", where="result")
+    return TropoResult(
+        session_id=session_id,
+        complete=complete,
+        error=error[:_MAX_ERROR_LENGTH] if error else None,
+        actions=_actions(result.get("actions")),
+    )
+
+
+def _actions(actions: object) -> tuple[ActionResult, ...]:
+    """``actions`` is absent, one object (one named verb) or a list of them."""
+    if actions is None:
+        return ()
+    listed = [actions] if isinstance(actions, dict) else actions
+    if not isinstance(listed, list) or not all(isinstance(a, dict) for a in listed):
+        raise InvalidPayload("result.actions is not an object or a list of objects")
+    return tuple(
+        ActionResult(
+            name=_string(action, "name", where="result.actions"),
+            disposition=_string(action, "disposition", where="result.actions"),
+        )
+        for action in listed
     )
 
 

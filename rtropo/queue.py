@@ -5,7 +5,10 @@ the network: :mod:`rtropo.dispatch` calls the Session API between
 :func:`take_due` and :func:`record_session` (or :func:`release`). Rows move
 ``queued`` → ``launched`` (a session was asked for) → ``sent`` (handed to
 Tropo in a TropoML answer), or end ``failed`` after ``max_attempts`` launches
-that came to nothing.
+that came to nothing. With delivery confirmation a ``sent`` row awaits Tropo's
+result: it becomes ``confirmed``, ``failed`` (Tropo's error), or, with no result
+within ``lease``, ``unconfirmed``, and is then queued again unless the backend
+sets ``resend_unconfirmed: False`` or the row used its ``max_attempts``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from django.utils import timezone
 
 from rtropo import signals
 from rtropo.conf import BackendConfig
+from rtropo.confirmation import ResultReading
 from rtropo.models import Launch, OutboundMessage
 from rtropo.reference import new_reference
 
@@ -129,12 +133,14 @@ def record_session(launch: Launch, session_id: str) -> None:
 
 
 def claim_for_callback(
-    config: BackendConfig, reference: str, session_id: str
+    config: BackendConfig, reference: str, session_id: str, *, result_digest: str = ""
 ) -> list[OutboundMessage] | None:
     """Answer the callback of launch ``reference``: mark its rows sent and return them.
 
     Also takes other due rows of the backend, up to ``batch_size`` in all.
     Returns None when the reference is unknown, expired or already answered.
+    ``result_digest`` (the answer's result reference, hashed) is stored with
+    the rows when the answer asks for a result.
     """
     now = timezone.now()
     with write_transaction():
@@ -156,11 +162,11 @@ def claim_for_callback(
         OutboundMessage.objects.filter(pk__in=extra).update(
             launch=launch, attempts=F("attempts") + 1
         )
-        return _mark_sent(own + extra, session_id)
+        return _mark_sent(own + extra, session_id, result_digest=result_digest)
 
 
 def claim_inline(
-    config: BackendConfig, message_ids: list[int], session_id: str
+    config: BackendConfig, message_ids: list[int], session_id: str, *, result_digest: str = ""
 ) -> list[OutboundMessage]:
     """Mark up to ``batch_size`` of these held rows sent in an inbound answer.
 
@@ -175,7 +181,154 @@ def claim_inline(
             session_id,
             only_queued=True,
             attempts=F("attempts") + 1,
+            result_digest=result_digest,
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class Settled:
+    """What one result did to the rows of its answer (``resent``: queued again)."""
+
+    confirmed: int = 0
+    failed: int = 0
+    unconfirmed: int = 0
+    resent: int = 0
+
+
+def record_result(
+    config: BackendConfig, result_digest: str, session_id: str, reading: ResultReading
+) -> Settled | None:
+    """Apply Tropo's result to the rows of the answer whose reference has this digest.
+
+    Only rows of session ``session_id`` that still await it (``sent``, or
+    ``unconfirmed`` and not sent again) count. One UPDATE sets their verdicts
+    and consumes the reference (clears the digest), in one transaction; a
+    replay finds nothing. Rows the result says nothing of are unconfirmed, as
+    after the lease. Returns None when no row matched.
+    """
+    now = timezone.now()
+    with write_transaction():
+        rows = list(
+            OutboundMessage.objects.filter(
+                backend_name=config.name,
+                result_digest=result_digest,
+                session_id=session_id,
+                status__in=[Status.SENT, Status.UNCONFIRMED],
+            )
+            .select_for_update()
+            .order_by("pk")
+        )
+        if not rows:
+            return None
+        for row in rows:
+            verdict = reading.verdict(row.pk)
+            row.result_digest = ""
+            if verdict.delivered is None:
+                _unconfirm(config, row, "Tropo's result did not report this message", now)
+            else:
+                row.status = Status.CONFIRMED if verdict.delivered else Status.FAILED
+                row.last_error = verdict.error
+                row.result_at = now
+        OutboundMessage.objects.bulk_update(rows, [*_UNCONFIRM_FIELDS, "result_at"])
+    confirmed = [row for row in rows if row.status == Status.CONFIRMED]
+    failed = [row for row in rows if row.status == Status.FAILED]
+    for row in failed:
+        logger.error("Message %s to %s failed: %s", row.pk, row.identity, row.last_error)
+    _announce(signals.message_confirmed, confirmed)
+    _announce_failed(failed)
+    resent, kept = _announce_unconfirmed(config, rows)
+    return Settled(len(confirmed), len(failed), len(kept), len(resent))
+
+
+def result_mismatch(config: BackendConfig, result_digest: str) -> str:
+    """Why a result with this reference digest matched no row (for the log)."""
+    if OutboundMessage.objects.filter(
+        backend_name=config.name, result_digest=result_digest
+    ).exists():
+        return "its sessionId is not the answered session's, or the messages were sent again"
+    return "its reference is unknown or was used already"
+
+
+def expire_unconfirmed(config: BackendConfig) -> tuple[int, int]:
+    """Make sent rows whose result did not come within ``lease`` unconfirmed.
+
+    Each is queued again (due now) unless the backend sets
+    ``resend_unconfirmed: False`` or the row used its ``max_attempts``, and is
+    logged and signalled. Returns (rows unconfirmed, of which sent again).
+    """
+    unconfirmed = resent = 0
+    while batch := _expire_batch(config):
+        unconfirmed += len(batch)
+        resent += sum(1 for row in batch if row.status == Status.QUEUED)
+    return unconfirmed, resent
+
+
+def _expire_batch(config: BackendConfig) -> list[OutboundMessage]:
+    now = timezone.now()
+    with write_transaction():
+        rows = list(
+            OutboundMessage.objects.filter(
+                backend_name=config.name,
+                status=Status.SENT,
+                sent_at__lte=now - timedelta(seconds=config.lease),
+            )
+            .exclude(result_digest="")
+            .select_for_update(skip_locked=True)
+            .order_by("pk")[: config.batch_size]
+        )
+        for row in rows:
+            _unconfirm(config, row, "Tropo sent no result within the lease", now)
+        OutboundMessage.objects.bulk_update(rows, _UNCONFIRM_FIELDS)
+    _announce_unconfirmed(config, rows)
+    return rows
+
+
+_UNCONFIRM_FIELDS = [
+    "status",
+    "unconfirmed_count",
+    "last_error",
+    "next_attempt_at",
+    "launch",
+    "session_id",
+    "result_digest",
+]
+
+
+def _unconfirm(config: BackendConfig, row: OutboundMessage, reason: str, now) -> None:
+    """Mark ``row`` unconfirmed for ``reason``; queue it again when the backend resends."""
+    if row.status == Status.SENT:
+        row.unconfirmed_count += 1
+    row.last_error = reason
+    if config.resend_unconfirmed and row.attempts < config.max_attempts:
+        row.status = Status.QUEUED
+        row.next_attempt_at = now
+        row.launch = None
+        row.session_id = ""
+        row.result_digest = ""
+    else:
+        row.status = Status.UNCONFIRMED
+
+
+def _announce_unconfirmed(config: BackendConfig, rows: list[OutboundMessage]):
+    """Log and signal the rows :func:`_unconfirm` changed; return (resent, kept) rows."""
+    resent = [row for row in rows if row.status == Status.QUEUED]
+    kept = [row for row in rows if row.status == Status.UNCONFIRMED]
+    if config.resend_unconfirmed:
+        keeping = f"not sending it again: it used its {config.max_attempts} attempts"
+    else:
+        keeping = "not sending it again (resend_unconfirmed is off)"
+    for outcome, changed in (("sending it again", resent), (keeping, kept)):
+        for row in changed:
+            logger.warning(
+                "Message %s to %s is unconfirmed (%s): %s",
+                row.pk,
+                row.identity,
+                row.last_error,
+                outcome,
+            )
+    _announce(signals.message_unconfirmed, resent, resent=True)
+    _announce(signals.message_unconfirmed, kept, resent=False)
+    return resent, kept
 
 
 def make_due(message_ids: list[int]) -> int:
@@ -232,7 +385,7 @@ def release(config: BackendConfig, launch: Launch, error: str) -> int:
             row.attempts,
             error,
         )
-    _announce(signals.message_failed, failed, reason=error)
+    _announce_failed(failed)
     return len(rows)
 
 
@@ -257,9 +410,9 @@ def release_expired(config: BackendConfig) -> int:
 
 
 def retry_now(messages) -> int:
-    """Make queued and failed rows of ``messages`` due now, with fresh attempts."""
-    return messages.filter(status__in=[Status.QUEUED, Status.FAILED]).update(
-        status=Status.QUEUED, next_attempt_at=timezone.now(), attempts=0
+    """Make queued, failed and unconfirmed rows of ``messages`` due now, with fresh attempts."""
+    return messages.filter(status__in=[Status.QUEUED, Status.FAILED, Status.UNCONFIRMED]).update(
+        status=Status.QUEUED, next_attempt_at=timezone.now(), attempts=0, result_digest=""
     )
 
 
@@ -302,6 +455,17 @@ def _mark_sent(
     marked = list(rows.filter(status=Status.SENT, session_id=session_id).order_by("pk"))
     _announce(signals.message_sent, marked)
     return marked
+
+
+def _announce_failed(rows: list[OutboundMessage]) -> None:
+    """Send ``message_failed`` for each row, with its error as ``reason``."""
+
+    def announce():
+        for row in rows:
+            signals.message_failed.send(sender=OutboundMessage, message=row, reason=row.last_error)
+
+    if rows:
+        transaction.on_commit(announce)
 
 
 def _announce(signal, rows: list[OutboundMessage], **kwargs) -> None:

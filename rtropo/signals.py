@@ -1,11 +1,24 @@
-"""Signals sent once per message when it reaches a terminal status.
+"""Signals sent once per message when its status changes for good or needs attention.
 
-Both are sent with ``sender=OutboundMessage`` and ``message=<the row>``, after
-the status change has been committed. ``message_failed`` also passes
-``reason``, the last error text.
+Each is sent with ``sender=OutboundMessage`` and ``message=<the row>``, after
+the status change has been committed:
+
+``message_sent``
+    handed to Tropo in an answer (final when delivery confirmation is off);
+``message_confirmed``
+    Tropo's result reported the message delivered;
+``message_failed``
+    it will not be sent: launches came to nothing, or Tropo's result reported
+    a failure; ``reason`` is the last error text;
+``message_unconfirmed``
+    no result came for it within the lease, or the result left it out: it may
+    or may not have reached the phone; ``resent`` says whether it is queued
+    to be sent again.
 """
 
 from django.dispatch import Signal
 
 message_sent = Signal()
+message_confirmed = Signal()
 message_failed = Signal()
+message_unconfirmed = Signal()

@@ -10,10 +10,11 @@ from django.http import HttpResponse, HttpResponseNotAllowed, QueryDict
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 
-from rtropo import inbound, inline, launcher, queue, routing, tropoml
+from rtropo import confirmation, inbound, inline, launcher, queue, routing, tropoml
 from rtropo.conf import BackendConfig, get_config
+from rtropo.confirmation import ResultAddress, ResultRequest
 from rtropo.exceptions import InvalidPayload
-from rtropo.payloads import InboundSMS, LaunchCallback, parse_session
+from rtropo.payloads import InboundSMS, LaunchCallback, TropoResult, parse_session
 
 logger = logging.getLogger(__name__)
 
@@ -23,11 +24,12 @@ _MASK = "********"
 @csrf_exempt
 @transaction.non_atomic_requests
 def message_received(request, backend_name):
-    """Handle an inbound SMS or the callback of a session we launched."""
+    """Handle an inbound SMS, the callback of a session we launched, or an answer's result."""
     config = get_config(backend_name)
     if request.method != "POST":
         return _reject(request, config, "method not allowed", HttpResponseNotAllowed(["POST"]))
-    if not _authenticate(request, config):
+    address = _authenticate(request, config)
+    if address is None:
         return _reject(request, config, "missing or wrong secret", HttpResponse(status=403))
     if request.content_type != "application/json":
         return _reject(request, config, "content type is not JSON", HttpResponse(status=415))
@@ -37,12 +39,17 @@ def message_received(request, backend_name):
         return _reject(request, config, "body too large", HttpResponse(status=413))
     except InvalidPayload as exc:
         return _reject(request, config, str(exc), HttpResponse(status=400))
+    if isinstance(session, TropoResult):
+        return _answer_result(request, config, session)
+    result_request = address.request_result() if config.confirm_delivery else None
     if isinstance(session, LaunchCallback):
-        return _answer_callback(request, config, session)
-    return _route_inbound(config, session)
+        return _answer_callback(request, config, session, result_request)
+    return _route_inbound(config, session, result_request)
 
 
-def _answer_callback(request, config: BackendConfig, callback: LaunchCallback):
+def _answer_callback(
+    request, config: BackendConfig, callback: LaunchCallback, result: ResultRequest | None
+):
     if not constant_time_compare(callback.token, config.messaging_token):
         response = tropoml.answer([], status=403)
         return _reject(
@@ -50,7 +57,9 @@ def _answer_callback(request, config: BackendConfig, callback: LaunchCallback):
         )
     rows = None
     if callback.reference:
-        rows = queue.claim_for_callback(config, callback.reference, callback.session_id)
+        rows = queue.claim_for_callback(
+            config, callback.reference, callback.session_id, result_digest=_digest(result)
+        )
     if rows is None:
         logger.warning(
             "Callback %s on %s names no pending launch (unknown, expired or answered): hangup",
@@ -61,13 +70,43 @@ def _answer_callback(request, config: BackendConfig, callback: LaunchCallback):
     logger.info(
         "Callback %s on %s: answering %d message(s)", callback.session_id, config.name, len(rows)
     )
-    response = tropoml.answer(_verbs(config, rows))
+    response = _answer(config, rows, result)
     if queue.has_due(config):
         response.after_sent(lambda: launcher.schedule(config))
     return response
 
 
-def _route_inbound(config: BackendConfig, sms: InboundSMS):
+def _answer_result(request, config: BackendConfig, result: TropoResult):
+    """Settle the rows of the answer whose result this is; hang up in every case."""
+    reference = request.GET.get(confirmation.RESULT_PARAMETER, "")
+    if not reference:
+        response = tropoml.answer([], status=403)
+        return _reject(request, config, f"result {result.session_id} has no reference", response)
+    digest = confirmation.digest(reference)
+    reading = confirmation.read_result(result)
+    settled = queue.record_result(config, digest, result.session_id, reading)
+    if settled is None:
+        reason = queue.result_mismatch(config, digest)
+        response = tropoml.answer([], status=403)
+        return _reject(
+            request, config, f"result {result.session_id} confirms nothing: {reason}", response
+        )
+    logger.info(
+        "Result of session %s on %s: %d confirmed, %d failed, %d unconfirmed, %d to send again",
+        result.session_id,
+        config.name,
+        settled.confirmed,
+        settled.failed,
+        settled.unconfirmed,
+        settled.resent,
+    )
+    response = tropoml.answer([])
+    if settled.resent:
+        response.after_sent(lambda: launcher.schedule(config))
+    return response
+
+
+def _route_inbound(config: BackendConfig, sms: InboundSMS, result: ResultRequest | None):
     recorded, session = inbound.record(config, sms)
     if not recorded.to_route:
         logger.warning("Inbound session %s %s: hangup", sms.session_id, _REPEAT[recorded])
@@ -86,8 +125,7 @@ def _route_inbound(config: BackendConfig, sms: InboundSMS):
         return tropoml.answer([])
     with queue.write_transaction():
         inbound.mark_routed(session)
-        rows = _answer_inline(config, captured, sms.session_id)
-    response = tropoml.answer(_verbs(config, rows))
+        rows, response = _answer_inline(config, captured, sms.session_id, result)
     if len(rows) < len(captured.message_ids):
         response.after_sent(lambda: launcher.schedule(config))
     return response
@@ -100,29 +138,56 @@ _REPEAT = {
 }
 
 
-def _answer_inline(config: BackendConfig, captured: inline.Capture, session_id: str):
-    if not captured.message_ids:
-        return []
-    rows = queue.claim_inline(config, captured.message_ids, session_id)
+def _answer_inline(
+    config: BackendConfig,
+    captured: inline.Capture,
+    session_id: str,
+    result: ResultRequest | None,
+):
+    """Claim the rows this request queued; return them and the answer that carries them."""
+    rows = []
+    if captured.message_ids:
+        rows = queue.claim_inline(
+            config, captured.message_ids, session_id, result_digest=_digest(result)
+        )
     if rows:
         logger.info("Inbound session %s: answering %d message(s) inline", session_id, len(rows))
-    return rows
+    return rows, _answer(config, rows, result)
 
 
-def _verbs(config: BackendConfig, rows) -> list[dict]:
-    return [tropoml.message_verb(row.to_number, row.text, config.number) for row in rows]
+def _answer(config: BackendConfig, rows, result: ResultRequest | None) -> tropoml.Answer:
+    """The TropoML answer that sends ``rows``, asking for its result when ``result`` is set."""
+    if result is None or not rows:
+        verbs = [tropoml.message_verb(row.to_number, row.text, config.number) for row in rows]
+        return tropoml.answer(verbs)
+    verbs = [
+        tropoml.message_verb(
+            row.to_number, row.text, config.number, name=confirmation.verb_name(row.pk)
+        )
+        for row in rows
+    ]
+    return tropoml.answer(verbs, result_url=result.url)
 
 
-def _authenticate(request, config: BackendConfig) -> bool:
-    """Check the URL's secret, then mask it in the request for every later report."""
+def _digest(result: ResultRequest | None) -> str:
+    return "" if result is None else result.digest
+
+
+def _authenticate(request, config: BackendConfig) -> ResultAddress | None:
+    """Check the URL's secret, then mask it in the request for every later report.
+
+    Returns where results of answers to this request go (its path and the
+    secret it came with, if the backend has one), or None when the secret is
+    missing or wrong.
+    """
     if not config.inbound_secrets:
-        return True
+        return ResultAddress(request.path, "")
     given = request.GET.get("secret", "")
     matches = [constant_time_compare(given, secret) for secret in config.inbound_secrets]
     if not any(matches):
-        return False
+        return None
     _mask_secret(request)
-    return True
+    return ResultAddress(request.path, given)
 
 
 def _mask_secret(request) -> None:

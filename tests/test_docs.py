@@ -121,6 +121,18 @@ def test_nested_and_flat_settings_give_the_same_config():
     )
 
 
+#: Keys the all-keys sample shows at their default: the recommended value is the default.
+DEFAULTS_SHOWN = {
+    "messaging_token",
+    "number",
+    "api_url",
+    "timeout",
+    "inline_replies",
+    "confirm_delivery",
+    "resend_unconfirmed",
+}
+
+
 def test_the_all_keys_sample_sets_every_key_to_a_non_default():
     entry = run_sample("sample-settings-all")["INSTALLED_BACKENDS"][BACKEND]
     config = BackendConfig.from_entry(BACKEND, entry)
@@ -130,7 +142,7 @@ def test_the_all_keys_sample_sets_every_key_to_a_non_default():
     defaults = BackendConfig(name=BACKEND, messaging_token="t", number="+1555")
     unchanged = {
         field
-        for field in fields - {"messaging_token", "number", "api_url", "timeout", "inline_replies"}
+        for field in fields - DEFAULTS_SHOWN
         if getattr(config, field) == getattr(defaults, field)
     }
     assert unchanged == set()
@@ -222,9 +234,12 @@ def test_the_wire_samples_match_what_the_code_sends():
     launch = json.loads(sample("sample-launch-body"))
     assert launch.keys() == session_api.build_launch_request(config, "ref")["json"].keys()
     answer = json.loads(sample("sample-tropoml-answer"))
-    [verb, _hangup] = answer["tropo"]
-    text, to = verb["message"]["say"]["value"], verb["message"]["to"]
-    built = tropoml.answer([tropoml.message_verb(to, text, config.number)])
+    [verb, *handlers] = answer["tropo"]
+    message = verb["message"]
+    to, text, name = message["to"], message["say"]["value"], message["name"]
+    built = tropoml.answer(
+        [tropoml.message_verb(to, text, config.number, name)], result_url=handlers[0]["on"]["next"]
+    )
     assert json.loads(built.content) == answer
 
 
@@ -252,7 +267,7 @@ def test_the_handler_sample_answers_inline(docs_project, docs_backend, client, d
         data=json.dumps(inbound_payload("hello Ada")),
         content_type="application/json",
     )
-    [verb, _hangup] = response.json()["tropo"]
+    [verb] = [verb for verb in response.json()["tropo"] if "message" in verb]
     assert verb["message"]["say"]["value"] == "Hello, Ada!"
 
 

@@ -28,7 +28,7 @@ def test_a_forged_inbound_without_a_secret_gets_a_hangup_and_the_reply_goes_to_t
     assert (row.status, row.to_number, row.text) == ("launched", "+15555550001", "pong")
     [reference] = tropo.references
     callback = post_session(callback_payload(reference), secret=None)
-    [verb] = tropo_document(callback)[:-1]
+    [verb] = [verb for verb in tropo_document(callback) if "message" in verb]
     assert verb["message"]["to"] == "+15555550001"
     assert verb["message"]["say"] == {"value": "pong"}
     assert OutboundMessage.objects.get().status == "sent"
@@ -36,7 +36,8 @@ def test_a_forged_inbound_without_a_secret_gets_a_hangup_and_the_reply_goes_to_t
 
 def test_with_a_secret_the_reply_still_rides_inline(post_session, tropo):
     response = post_session(inbound_payload(text="ping"))
-    assert [verb["message"]["say"]["value"] for verb in tropo_document(response)[:-1]] == ["pong"]
+    messages = [verb["message"] for verb in tropo_document(response) if "message" in verb]
+    assert [message["say"]["value"] for message in messages] == ["pong"]
     assert tropo.launches == []
     assert InboundSession.objects.count() == 1
 

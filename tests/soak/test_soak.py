@@ -41,6 +41,9 @@ BACKEND_OPTIONS = {
     "retry_cap": 2,
     "max_attempts": 10_000,  # nothing fails terminally
     "batch_size": 10,  # many launches: one per ten rows at most
+    # Exactly-once needs at-most-once answers: with confirmation a kill after Tropo
+    # read an answer makes its rows unconfirmed and resends them (at-least-once).
+    "confirm_delivery": False,
 }
 LAUNCH_TIMEOUT_SECONDS = 0.8  # the emulator's timeout faults outlast the backend's timeout
 SLOW_CALLBACK_SECONDS = 1.0

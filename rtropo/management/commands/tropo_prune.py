@@ -1,4 +1,4 @@
-"""Delete old sent messages, finished launches and inbound dedup records."""
+"""Delete old sent and confirmed messages, finished launches and inbound dedup records."""
 
 from datetime import timedelta
 
@@ -14,9 +14,9 @@ PROGRESS_EVERY = 10_000
 
 class Command(BaseCommand):
     help = (
-        "Delete sent messages, answered or failed launches without messages, and "
-        "inbound dedup records older than --days, in batches. Queued, launched and "
-        "failed messages are kept for an operator."
+        "Delete sent and confirmed messages, answered or failed launches without "
+        "messages, and inbound dedup records older than --days, in batches. Queued, "
+        "launched, failed and unconfirmed messages are kept for an operator."
     )
 
     def add_arguments(self, parser):
@@ -43,7 +43,8 @@ class Command(BaseCommand):
             (
                 "sent message(s)",
                 OutboundMessage.objects.filter(
-                    status=OutboundMessage.Status.SENT, sent_at__lt=cutoff
+                    status__in=[OutboundMessage.Status.SENT, OutboundMessage.Status.CONFIRMED],
+                    sent_at__lt=cutoff,
                 ),
             ),
             (

@@ -45,6 +45,11 @@ class Command(BaseCommand):
                     f"launch(es), {progress.released} requeued after a missing callback, "
                     f"{progress.failed_launches} failed launch(es)"
                 )
+            if verbosity >= 1 and progress.unconfirmed:
+                self.stdout.write(
+                    f"{name}: {progress.unconfirmed} message(s) unconfirmed by Tropo, "
+                    f"{progress.resent} of them sent again"
+                )
         if failures:
             raise CommandError("Tropo refused or did not answer a launch; rows will be retried.")
 
