@@ -23,7 +23,7 @@ test: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest --ignore=tests/postgres -m "not celery"
-	DATABASE_URL=$(DATABASE_URL) $(PY) -m pytest tests/postgres tests/celery_worker
+	DATABASE_URL=$(DATABASE_URL) $(PY) -m pytest tests/postgres tests/celery_worker tests/faults
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run.py

@@ -76,7 +76,7 @@ class FaultRun:
                 process.process.kill()
                 process.process.wait()
         if self.supervisor is not None:
-            self.supervisor.disarm()
+            self.supervisor.stop()
         if self.server is not None:
             self.server.stop()
         self.emulator.stop()

@@ -38,10 +38,15 @@ class Supervisor:
         self._thread.start()
         return self
 
+    def stop(self) -> None:
+        """Stop watching; the server is left as it is."""
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
     def disarm(self) -> None:
         """Stop watching; leave a server without kill points running."""
-        self._stopping.set()
-        self._thread.join()
+        self.stop()
         if self.server.process.poll() is None and not self.armed:
             return
         if self.server.process.poll() is None:
