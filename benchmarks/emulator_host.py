@@ -106,7 +106,7 @@ class ControlHandler(JSONHandler):
             app_url = urlsplit(body["app_url"])
             if body.get("delayed"):
                 self.server.app_proxy.target = (app_url.hostname, app_url.port)
-                emulator.app_url = self.server.app_proxy.url + app_url.path
+                emulator.app_url = f"{self.server.app_proxy.url}{app_url.path}?{app_url.query}"
             else:
                 emulator.app_url = body["app_url"]
             self.send_json(200, {"reset": True})

@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 
 FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "inbound-sms.json"
 PHONES = 50
+SECRET = "bench-inbound-secret"  # noqa: S105 - the inbound_secret of the benchmark project
 TEMPLATE = FIXTURE.read_text(encoding="utf-8")
 
 
@@ -43,7 +44,7 @@ def request_for(kind: str, path: str, text: str, n: int) -> tuple[str, bytes, st
     if kind == "http":
         body = urlencode({"identity": "+" + sender, "text": text}).encode()
         return "/http/", body, "application/x-www-form-urlencoded"
-    target = "/empty/" if kind == "empty" else path
+    target = "/empty/" if kind == "empty" else f"{path}?secret={SECRET}"
     return target, tropo_body(text, sender), "application/json"
 
 

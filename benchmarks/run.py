@@ -130,7 +130,7 @@ class DatabaseRun:
             log(f"{self.label}: previous case did not settle: {settled}")
             self.results.setdefault("unsettled", []).append(settled)
         time.sleep(SETTLE_PAUSE)
-        self.emulator.reset(app_url, delayed=delayed)
+        self.emulator.reset(f"{app_url}?secret={loadgen.SECRET}", delayed=delayed)
 
     def _bursts(self, env: dict, app, delayed: bool) -> list[dict]:
         main = self.sizes["burst"]

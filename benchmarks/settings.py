@@ -13,6 +13,7 @@ sending workers) sees the same database and the same emulator:
 import os
 import sys
 
+from benchmarks.loadgen import SECRET
 from tests.support.databases import postgres_database
 
 SECRET_KEY = "benchmarks-only"  # noqa: S105 - a throwaway project on loopback
@@ -65,7 +66,13 @@ BENCH_SQLITE_JOURNAL = next(
 TOKEN = "b" * 88
 NUMBER = "+15555550000"
 API_URL = os.environ.get("BENCH_API_URL", "http://127.0.0.1:9/1.0/sessions")
-_TROPO = {"messaging_token": TOKEN, "number": NUMBER, "api_url": API_URL, "timeout": 30.0}
+_TROPO = {
+    "messaging_token": TOKEN,
+    "number": NUMBER,
+    "api_url": API_URL,
+    "timeout": 30.0,
+    "inbound_secret": SECRET,
+}
 
 INSTALLED_BACKENDS = {
     "tropo": {"ENGINE": "rtropo.outgoing.TropoBackend", "config": dict(_TROPO)},

@@ -212,6 +212,7 @@ def main(argv=None):
                 number=config.number,
                 host=args.host,
                 port=args.emulator_port,
+                hint='The demo app understands "ping" (it answers "pong") and "echo <words>".',
             )
         )
         server = start_project(args.host, args.port)

@@ -1,6 +1,7 @@
 """Django admin for the outbound queue and the launches."""
 
 from django.contrib import admin, messages
+from django.db.models.constants import LOOKUP_SEP
 from django.utils.translation import gettext_lazy as _
 
 from rtropo import queue
@@ -33,7 +34,7 @@ class OutboundMessageAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description=_("Retry now (queued and failed messages)"))
+    @admin.action(description=_("Retry now (queued and failed messages)"), permissions=["change"])
     def retry_now(self, request, queryset):
         count = queue.retry_now(queryset)
         self.message_user(
@@ -54,6 +55,12 @@ class LaunchAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def lookup_allowed(self, lookup, value, request=None):
+        """Refuse every URL lookup on the reference (``?reference__regex=`` would reveal it)."""
+        if lookup.split(LOOKUP_SEP)[0] == "reference":
+            return False
+        return super().lookup_allowed(lookup, value, request)
 
 
 @admin.register(InboundSession)

@@ -22,7 +22,8 @@ def check_backends(app_configs=None, **kwargs):
             messages.append(
                 checks.Warning(
                     f"Tropo backend {name!r} has no 'inbound_secret': anyone who learns "
-                    "the messaging URL can inject inbound SMS.",
+                    "the messaging URL can inject inbound SMS, so replies to inbound SMS "
+                    "are never answered inline but launched to the number.",
                     hint="Set 'inbound_secret' and add ?secret=<it> to the URL at Tropo.",
                     id="rtropo.W001",
                 )

@@ -17,22 +17,25 @@ from django.core.exceptions import ImproperlyConfigured
 
 DEFAULT_API_URL = "https://api.tropo.com/1.0/sessions"
 
-_NUMBER_CHARS = re.compile(r"^\+?[\d\s().\-]+$")
+_NUMBER_CHARS = re.compile(r"^\+?[0-9 \t().\-]+$")
 
 
 def normalise_number(value: object) -> str | None:
     """Return ``value`` as ``+`` and digits, or None when it is not a phone number.
 
-    Accepts digits with an optional leading ``+`` and the formatting characters
-    people write (spaces, dashes, dots, parentheses). E.164 allows at most 15
-    digits; fewer than 3 is no number at all.
+    Accepts ASCII digits with an optional leading ``+`` and the formatting
+    characters people write (spaces, dashes, dots, parentheses). Other digits
+    (Arabic-Indic, fullwidth, ...) are refused. A number must start with its
+    country code, which never begins with ``0``: a national ``0…`` or an
+    ``00…`` international prefix is refused rather than guessed at. E.164
+    allows at most 15 digits; fewer than 3 is no number at all.
     """
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str) or not _NUMBER_CHARS.match(value.strip()):
         return None
-    digits = re.sub(r"\D", "", value)
-    if not 3 <= len(digits) <= 15:
+    digits = re.sub(r"[^0-9]", "", value)
+    if not 3 <= len(digits) <= 15 or digits.startswith("0"):
         return None
     return "+" + digits
 

@@ -19,7 +19,7 @@ _MAX_ID_LENGTH = 64
 
 @dataclasses.dataclass(frozen=True)
 class InboundSMS:
-    """A text from a phone to the app."""
+    """A text from a phone to the app; ``text`` may be empty (phones send empty SMS)."""
 
     session_id: str
     text: str
@@ -70,7 +70,9 @@ def _callback(session: dict, session_id: str) -> LaunchCallback:
 
 
 def _inbound(session: dict, session_id: str) -> InboundSMS:
-    text = _string(session, "initialText", required=True)
+    if session.get("initialText") is None:
+        raise InvalidPayload("session.initialText is null: a session without text is no SMS")
+    text = _string(session, "initialText", required=True, allow_empty=True)
     if len(text) > MAX_TEXT_LENGTH:
         raise InvalidPayload("session.initialText is too long")
     from_number = _number(session, "from", required=True)
@@ -96,12 +98,30 @@ def _number(session: dict, key: str, *, required: bool = False) -> str | None:
     return number
 
 
-def _string(mapping: dict, key: str, *, required: bool = False, where: str = "session"):
+def _string(
+    mapping: dict,
+    key: str,
+    *,
+    required: bool = False,
+    allow_empty: bool = False,
+    where: str = "session",
+):
     value = mapping.get(key)
     if value is None and not required:
         return None
-    if not isinstance(value, str) or (required and not value):
+    if not isinstance(value, str) or (required and not value and not allow_empty):
         raise InvalidPayload(f"{where}.{key} is missing or not a string")
     if "\x00" in value:
         raise InvalidPayload(f"{where}.{key} contains a NUL character")
+    if not _encodable(value):
+        raise InvalidPayload(f"{where}.{key} is not valid Unicode (a lone surrogate)")
     return value
+
+
+def _encodable(value: str) -> bool:
+    """Whether ``value`` can be stored and logged as UTF-8 (JSON allows lone surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import unquote_plus
 
 from django.db import transaction
-from django.http import HttpResponse, HttpResponseNotAllowed
+from django.http import HttpResponse, HttpResponseNotAllowed, QueryDict
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 from rapidsms.router import lookup_connections, receive
@@ -17,6 +18,8 @@ from rtropo.payloads import InboundSMS, LaunchCallback, parse_session
 
 logger = logging.getLogger(__name__)
 
+_MASK = "********"
+
 
 @csrf_exempt
 @transaction.non_atomic_requests
@@ -25,15 +28,14 @@ def message_received(request, backend_name):
     config = get_config(backend_name)
     if request.method != "POST":
         return _reject(request, config, "method not allowed", HttpResponseNotAllowed(["POST"]))
-    if not _secret_ok(request, config):
+    if not _authenticate(request, config):
         return _reject(request, config, "missing or wrong secret", HttpResponse(status=403))
     if request.content_type != "application/json":
         return _reject(request, config, "content type is not JSON", HttpResponse(status=415))
-    body = _read_body(request, config.max_body_bytes)
-    if body is None:
-        return _reject(request, config, "body too large", HttpResponse(status=413))
     try:
-        session = parse_session(body)
+        session = parse_session(_read_body(request, config.max_body_bytes))
+    except _BodyTooLarge:
+        return _reject(request, config, "body too large", HttpResponse(status=413))
     except InvalidPayload as exc:
         return _reject(request, config, str(exc), HttpResponse(status=400))
     if isinstance(session, LaunchCallback):
@@ -77,7 +79,7 @@ def _route_inbound(config: BackendConfig, sms: InboundSMS):
         "to": sms.to_number,
         "tropo_account_id": sms.account_id,
     }
-    if not config.inline_replies:
+    if not config.inline_replies or not config.inbound_secrets:
         receive(sms.text, connection, fields=fields)
         return tropoml.answer([])
     with inline.capture(config.name) as captured:
@@ -107,23 +109,55 @@ def _verbs(config: BackendConfig, rows) -> list[dict]:
     return [tropoml.message_verb(row.to_number, row.text, config.number) for row in rows]
 
 
-def _secret_ok(request, config: BackendConfig) -> bool:
+def _authenticate(request, config: BackendConfig) -> bool:
+    """Check the URL's secret, then mask it in the request for every later report."""
     if not config.inbound_secrets:
         return True
     given = request.GET.get("secret", "")
     matches = [constant_time_compare(given, secret) for secret in config.inbound_secrets]
-    return any(matches)
+    if not any(matches):
+        return False
+    _mask_secret(request)
+    return True
 
 
-def _read_body(request, limit: int) -> bytes | None:
+def _mask_secret(request) -> None:
+    """Replace the ``secret`` query value wherever the request copies the query string.
+
+    Error reports (the DEBUG page, AdminEmailHandler mail) and log records show
+    ``request.GET``, the URL and ``request.META``, where servers copy the query
+    string (``QUERY_STRING``, ``RAW_URI``, ``REQUEST_URI``, ...).
+    """
+    pairs = request.META.get("QUERY_STRING", "").split("&")
+    secret_pairs = sorted((pair for pair in pairs if _is_secret_pair(pair)), key=len, reverse=True)
+    for key, value in list(request.META.items()):
+        if isinstance(value, str):
+            for pair in secret_pairs:
+                value = value.replace(pair, f"{pair.partition('=')[0]}={_MASK}")
+            request.META[key] = value
+    request.GET = QueryDict(request.META.get("QUERY_STRING", ""), encoding=request.encoding)
+
+
+def _is_secret_pair(pair: str) -> bool:
+    name, _, value = pair.partition("=")
+    return bool(value) and unquote_plus(name) == "secret"
+
+
+class _BodyTooLarge(Exception):
+    """The request body is over ``max_body_bytes``."""
+
+
+def _read_body(request, limit: int) -> bytes:
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         declared = 0
     if declared > limit:
-        return None
+        raise _BodyTooLarge
     body = request.read(limit + 1)
-    return None if len(body) > limit else body
+    if len(body) > limit:
+        raise _BodyTooLarge
+    return body
 
 
 def _reject(request, config: BackendConfig, reason: str, response: HttpResponse):

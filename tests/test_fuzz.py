@@ -139,7 +139,7 @@ def broken_inbound(draw):
             [
                 (("session", "id"), not_strings | st.just("") | st.just(DELETE)),
                 (("session", "id"), st.text(min_size=65, max_size=200)),
-                (("session", "initialText"), not_strings | st.just("") | st.just(DELETE)),
+                (("session", "initialText"), not_strings | st.just(DELETE)),
                 (("session", "initialText"), huge_strings),
                 (("session", "from"), not_objects | st.just(DELETE)),
                 (("session", "from", "id"), not_strings | bad_numbers | st.just(DELETE)),

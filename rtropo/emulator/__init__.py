@@ -7,11 +7,15 @@ Standard library only; it shares no code with the backend, they meet over HTTP::
         tropo.wait_for_deliveries(1)
 """
 
-from .engine import Delivery, InboundResult, LaunchRecord, WaitTimeout
+from .engine import InboundResult
 from .faults import FAULT_KINDS, Faults
 from .runner import Emulator, running_emulator
+from .sms import DEFAULT_APP_NUMBER
+from .store import DEFAULT_HISTORY, Delivery, LaunchRecord, WaitTimeout
 
 __all__ = [
+    "DEFAULT_APP_NUMBER",
+    "DEFAULT_HISTORY",
     "FAULT_KINDS",
     "Delivery",
     "Emulator",

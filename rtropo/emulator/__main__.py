@@ -6,18 +6,41 @@ import sys
 import threading
 
 from .runner import Emulator
+from .sms import DEFAULT_APP_NUMBER
+from .store import DEFAULT_HISTORY
 
 
-def main(argv=None):
+def positive(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def main(argv: list | None = None) -> int:
     """Parse arguments and serve until interrupted."""
     parser = argparse.ArgumentParser(
         prog="python -m rtropo.emulator", description="Run a local Tropo WebAPI emulator."
     )
     parser.add_argument("--app-url", required=True, help="the app's Tropo messaging URL")
     parser.add_argument("--token", required=True, help="the app's messaging token")
-    parser.add_argument("--number", default="+15555550000", help="the app's phone number")
+    parser.add_argument("--number", default=DEFAULT_APP_NUMBER, help="the app's phone number")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8085)
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        help="another Host name the page and control API answer to (repeatable)",
+    )
+    parser.add_argument(
+        "--history",
+        type=positive,
+        default=DEFAULT_HISTORY,
+        help="sessions, launches and messages kept (older ones are forgotten)",
+    )
+    parser.add_argument("--hint", default="", help="what to text the app, shown on the page")
     parser.add_argument(
         "--enforce-rate", action="store_true", help="at most one SMS per second per sender"
     )
@@ -33,6 +56,9 @@ def main(argv=None):
         host=args.host,
         port=args.port,
         enforce_rate=args.enforce_rate,
+        history=args.history,
+        allowed_hosts=tuple(args.allowed_host),
+        hint=args.hint,
     )
     emulator.start()
     print(f"Tropo emulator page: {emulator.url}/", flush=True)

@@ -1,64 +1,36 @@
-"""The session engine: launches, callbacks, TropoML execution, delivery, debugger log."""
+"""The session engine: launches, callbacks, TropoML execution, result posts, delivery.
 
-import copy
+Every debugger line of a session is written here (``self._log``), in the words of
+Tropo's Application Debugger.
+"""
+
 import json
 import logging
 import secrets
 import threading
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
-from collections import deque
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
 
-from . import sms, tropoml
+from . import events, sms, tropoml
 from .faults import Faults
+from .redaction import redact, redact_parameters, redact_url
+from .session_api import LaunchRequest
+from .store import DEFAULT_HISTORY, Delivery, LaunchRecord, Session, Store, utc_timestamp
 
 logger = logging.getLogger(__name__)
 
 STATE_LIMIT = 200
+#: Documents one session may run (its first answer and the answers to its results).
+MAX_DOCUMENTS = 50
 INBOUND_HEADERS = {"CSeq": "1 INVITE", "Content-Type": "application/sdp"}
-
-
-class WaitTimeout(AssertionError, TimeoutError):
-    """A ``wait_for_*`` call did not see what it waited for in time."""
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One SMS Tropo sent: numbers carry "+"; ``delivered_at`` is a ``time.time()``."""
-
-    session_id: str
-    to: str
-    from_: str
-    text: str
-    parts: int
-    delivered_at: float
-    network: str = "SMS"
-
-    def as_json(self):
-        data = asdict(self)
-        data["from"] = data.pop("from_")
-        return data
-
-
-@dataclass(frozen=True)
-class LaunchRecord:
-    """One Session API request: ``outcome`` is "created", a fault kind or a refusal."""
-
-    received_at: float
-    reply_format: str
-    params: dict
-    outcome: str
-    session_id: str | None
 
 
 @dataclass(frozen=True)
 class InboundResult:
     """What ``send_sms`` did: the session, the app's HTTP status (None: unreachable)
-    and the deliveries its answer made."""
+    and the deliveries its answers made."""
 
     session_id: str
     status: int | None
@@ -76,34 +48,14 @@ class LaunchReply:
 
 
 @dataclass
-class Session:
-    """A session and its Application Debugger lines."""
+class Outcome:
+    """How a document's verbs ended: the event to fire, its error, the named verbs'
+    reports and the SMS sent. ``event`` "stopped" means the emulator is shutting down."""
 
-    id: str
-    kind: str
-    created_at: float
-    caller: str | None = None
-    ended: bool = False
-    lines: list = field(default_factory=list)
-
-
-def utc_timestamp(when=None):
-    """ISO-8601 UTC with milliseconds and "Z", as in Tropo session objects."""
-    moment = datetime.fromtimestamp(time.time() if when is None else when, tz=timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def redact(token):
-    """A token shortened for logs: at most four characters and a quarter of it."""
-    return f"{token[: min(4, len(token) // 4)]}…" if token else "<none>"
-
-
-def redact_url(url):
-    """``url`` with every query value shortened: a messaging URL often carries a secret."""
-    parts = urllib.parse.urlsplit(url)
-    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
-    shown = "&".join(f"{key}={redact(value)}" for key, value in query)
-    return urllib.parse.urlunsplit(parts._replace(query=shown))
+    event: str = "continue"
+    error: str | None = None
+    actions: list = field(default_factory=list)
+    deliveries: list = field(default_factory=list)
 
 
 class Engine:
@@ -111,14 +63,15 @@ class Engine:
 
     def __init__(
         self,
-        app_url,
-        token,
-        number="+15555550000",
-        account_id="12345",
-        enforce_rate=False,
-        rate_interval=1.0,
-        callback_timeout=10.0,
-        faults=None,
+        app_url: str,
+        token: str,
+        number: str = sms.DEFAULT_APP_NUMBER,
+        account_id: str = "12345",
+        enforce_rate: bool = False,
+        rate_interval: float = 1.0,
+        callback_timeout: float = 10.0,
+        faults: Faults | None = None,
+        history: int = DEFAULT_HISTORY,
     ):
         self.app_url = app_url
         self.token = token
@@ -128,25 +81,16 @@ class Engine:
         self.rate_interval = rate_interval
         self.callback_timeout = callback_timeout
         self.faults = faults or Faults()
+        self.store = Store(history)
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
         self._stopping = threading.Event()
         self._threads = set()
-        self._clear_records()
-
-    def _clear_records(self):
-        self._sessions = {}
-        self._launches = []
-        self._deliveries = []
-        self._conversation = []
-        self._callbacks = 0
-        self._inbound = 0
         self._next_slot = {}
 
     # -- launches ---------------------------------------------------------------
 
-    def launch(self, request):
+    def launch(self, request: LaunchRequest) -> tuple:
         """Handle a parsed launch; return ``(LaunchReply, start)``.
 
         ``start`` is None or a callable the HTTP layer calls after replying; it runs
@@ -207,12 +151,9 @@ class Engine:
         return None
 
     def _record_launch(self, request, outcome, session_id):
-        record = LaunchRecord(
-            time.time(), request.reply_format, request.params, outcome, session_id
+        self.store.add_launch(
+            LaunchRecord(time.time(), request.reply_format, request.params, outcome, session_id)
         )
-        with self._changed:
-            self._launches.append(record)
-            self._changed.notify_all()
 
     def _run_launched(self, session, payload):
         fault = self.faults.draw("callback")
@@ -226,31 +167,19 @@ class Engine:
             if self._stopping.wait(fault.seconds):
                 return
         for _ in range(2 if kind == "duplicate_callback" else 1):
-            with self._lock:
-                self._callbacks += 1
-            _, actions = self._post(session, payload)
-            if actions is not None:
-                self._execute(session, actions)
+            self.store.count("callbacks")
+            _, document = self._post(session, self.app_url, payload)
+            if document is not None:
+                self._converse(session, document)
         self._end(session)
 
     # -- inbound ----------------------------------------------------------------
 
-    def send_sms(self, from_number, text):
-        """Deliver an SMS from a phone to the app, run its answer, return InboundResult."""
+    def send_sms(self, from_number: str, text: str) -> InboundResult:
+        """Deliver an SMS from a phone to the app, run its answers, return InboundResult."""
         caller = sms.e164(from_number)
-        session = self._new_session("inbound", caller=caller)
-        with self._changed:
-            self._inbound += 1
-            self._conversation.append(
-                {
-                    "number": caller,
-                    "direction": "inbound",
-                    "text": text,
-                    "at": time.time(),
-                    "session_id": session.id,
-                }
-            )
-            self._changed.notify_all()
+        session = self._new_session("inbound", caller=caller, call_id=secrets.token_hex(16))
+        self.store.add_inbound(session, text)
         self._log(
             session,
             f"Matched application URL {redact_url(self.app_url)} for inbound SMS "
@@ -263,89 +192,113 @@ class Engine:
                 "timestamp": utc_timestamp(session.created_at),
                 "userType": "HUMAN",
                 "initialText": text,
-                "callId": secrets.token_hex(16),
+                "callId": session.call_id,
                 "to": sms.phone(self.number),
                 "from": sms.phone(caller),
                 "headers": dict(INBOUND_HEADERS),
             }
         }
-        status, actions = self._post(session, payload)
-        deliveries = self._execute(session, actions, caller=caller) if actions is not None else []
+        status, document = self._post(session, self.app_url, payload)
+        deliveries = self._converse(session, document) if document is not None else []
         self._end(session)
         return InboundResult(session.id, status, tuple(deliveries))
 
-    # -- talking to the app -------------------------------------------------------
+    # -- running documents ----------------------------------------------------------
 
-    def _post(self, session, payload):
-        """POST a session object to the app; return ``(status, actions or None)``."""
-        url = self.app_url
-        shown_url = redact_url(url)
-        shown = copy.deepcopy(payload)
-        params = shown["session"].get("parameters")
-        if params and "token" in params:
-            params["token"] = redact(params["token"])
-        shown = json.dumps(shown, ensure_ascii=False)
-        self._log(
-            session, f"Sending TropoML Payload on Session {session.id} [url={shown_url}]: {shown}"
-        )
-        request = urllib.request.Request(  # noqa: S310 - the app URL is configured by the user
-            url,
-            data=json.dumps(payload).encode("utf-8"),
-            headers={"Content-Type": "application/json", "Accept": "application/json"},
-            method="POST",
-        )
-        try:
-            with self._opener.open(request, timeout=self.callback_timeout) as response:
-                status, raw = response.status, response.read()
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            self._log(
-                session, f"Received non-2XX status code on Session {session.id} code={exc.code}"
-            )
-            return exc.code, None
-        except OSError as exc:
-            self._log(
-                session,
-                f"Failed to reach application URL {shown_url} on Session {session.id}: {exc}",
-            )
-            return None, None
-        if not 200 <= status < 300:
-            self._log(
-                session, f"Received non-2XX status code on Session {session.id} code={status}"
-            )
-            return status, None
-        text = raw.decode("utf-8", errors="replace")
-        self._log(session, f"Received new TropoML document from {shown_url}: {text}")
-        try:
-            return status, tropoml.parse_document(raw)
-        except tropoml.TropoMLError as exc:
-            self._log(session, f"Invalid TropoML document on Session {session.id}: {exc}")
-            return status, None
-
-    def _execute(self, session, actions, caller=None):
+    def _converse(self, session, document):
+        """Run ``document`` and the documents its result posts bring; return the SMS sent."""
         deliveries = []
-        for action in actions:
-            if isinstance(action, tropoml.Hangup):
-                self._log(session, "Hangup: ending session")
-                break
-            if isinstance(action, tropoml.Message):
-                delivery = self._deliver(
-                    session, action.to, action.from_, action.text, action.network
-                )
-            elif isinstance(action, tropoml.Say):
-                if caller is None:
-                    self._log(
-                        session, f"Ignoring say with no caller in this session: {action.text!r}"
+        for _ in range(MAX_DOCUMENTS):
+            outcome = self._run_verbs(session, document)
+            deliveries += outcome.deliveries
+            if outcome.event == "stopped":
+                return deliveries
+            route = events.route(document.handlers, outcome.event)
+            for text in route.says:
+                delivery = self._say(session, text)
+                if delivery is not None:
+                    deliveries.append(delivery)
+            if route.next is None:
+                if route.hangup_next:
+                    answer = self._post_result(
+                        session, route.hangup_next, "hangup", events.DISCONNECTED, outcome
                     )
-                    continue
-                delivery = self._deliver(session, caller, self.number, action.text, "SMS")
-            else:
-                self._log(session, f"Skipping verb {action.verb}: {action.reason}")
-                continue
-            if delivery is None:
-                break
-            deliveries.append(delivery)
+                    if answer is not None and answer.verbs:
+                        self._log(session, "Session disconnected: not running the answer")
+                return deliveries
+            document = self._post_result(session, route.next, route.event, events.ANSWERED, outcome)
+            if document is None:
+                return deliveries
+        self._log(session, f"Too many documents ({MAX_DOCUMENTS}): ending session")
         return deliveries
+
+    def _run_verbs(self, session, document):
+        outcome = Outcome()
+        for verb in document.verbs:
+            if isinstance(verb, tropoml.Hangup):
+                self._log(session, "Hangup: ending session")
+                outcome.event = "hangup"
+                return outcome
+            if isinstance(verb, tropoml.Skipped):
+                self._log(session, f"Skipping verb {verb.verb}: {verb.reason}")
+                continue
+            if isinstance(verb, tropoml.Invalid):
+                self._log(session, f"Invalid verb {verb.verb}: {verb.reason}")
+                event, outcome.error = "error", outcome.error or verb.reason
+            else:
+                event = self._run_verb(session, verb, outcome)
+            if event == "stopped":
+                outcome.event = event
+                return outcome
+            if event != "continue":
+                handler = document.handlers.get(event)
+                if handler is not None and handler.next:
+                    outcome.event = event
+                    return outcome
+                for text in handler.says if handler else ():
+                    delivery = self._say(session, text)
+                    if delivery is not None:
+                        outcome.deliveries.append(delivery)
+        return outcome
+
+    def _run_verb(self, session, verb, outcome):
+        """Run a message, call or say verb; return the event it fires."""
+        if isinstance(verb, tropoml.Say) and session.caller is None:
+            self._log(session, f"Ignoring say with no caller in this session: {verb.text!r}")
+            return "continue"
+        to = verb.to if isinstance(verb, tropoml.Message | tropoml.Call) else session.caller
+        if not sms.dialable(to):
+            self._log(session, f"Cannot reach {to!r}: not a phone number")
+            self._report(outcome, verb, "FAILED")
+            return "incomplete"
+        if isinstance(verb, tropoml.Call):
+            session.caller = sms.e164(verb.to)
+            session.app_number = sms.e164(verb.from_ or self.number)
+            session.call_id = session.call_id or secrets.token_hex(16)
+            self._log(session, f"Text conversation with {session.caller} from {session.app_number}")
+            self._report(outcome, verb, "SUCCESS")
+            return "continue"
+        if isinstance(verb, tropoml.Message):
+            delivery = self._deliver(session, verb.to, verb.from_, verb.text, verb.network)
+        else:
+            delivery = self._say(session, verb.text)
+        if delivery is None:
+            return "stopped"
+        outcome.deliveries.append(delivery)
+        self._report(outcome, verb, "SUCCESS")
+        return "continue"
+
+    @staticmethod
+    def _report(outcome, verb, disposition):
+        if verb.name is not None:
+            outcome.actions.append(events.ActionReport(verb.name, disposition))
+
+    def _say(self, session, text):
+        """Text the other end of the session's conversation; None if there is none."""
+        if session.caller is None:
+            self._log(session, f"Ignoring say with no caller in this session: {text!r}")
+            return None
+        return self._deliver(session, session.caller, session.app_number, text, "SMS")
 
     def _deliver(self, session, to, sender, text, network):
         """Send one SMS, waiting for the sender's rate slot; None if stopped meanwhile."""
@@ -361,38 +314,109 @@ class Engine:
         delivery = Delivery(
             session.id, to, sender, text, sms.count_parts(text), time.time(), network
         )
-        with self._changed:
-            self._deliveries.append(delivery)
-            self._conversation.append(
-                {
-                    "number": to,
-                    "direction": "outbound",
-                    "text": text,
-                    "at": delivery.delivered_at,
-                    "session_id": session.id,
-                }
-            )
-            self._changed.notify_all()
+        self.store.add_delivery(delivery)
         self._log(session, f"Delivered SMS to {to} from {sender} ({delivery.parts} part(s))")
         return delivery
 
+    # -- talking to the app -------------------------------------------------------
+
+    def _post_result(self, session, target, event, state, outcome):
+        """POST the result of ``event`` to ``target``; return the answer or None."""
+        url = events.resolve_next(self.app_url, target)
+        session.results += 1
+        payload = events.result_object(
+            session_id=session.id,
+            call_id=session.call_id,
+            state=state,
+            duration=time.time() - session.created_at,
+            sequence=session.results,
+            event=event,
+            error=outcome.error,
+            actions=outcome.actions,
+        )
+        fault = self.faults.draw("result")
+        kind = fault.kind if fault else None
+        if kind == "session_died":
+            self._log(session, "Fault session_died: the session ended before its result")
+            return None
+        if kind == "result_refused":
+            self._log(session, f"Fault result_refused: {redact_url(url)} refused the result")
+            return None
+        if kind == "result_http_500":
+            self._log(session, "Fault result_http_500: the app's answer becomes HTTP 500")
+        self.store.count("results")
+        _, document = self._post(session, url, payload, fault_status=500 if kind else None)
+        return document
+
+    def _post(self, session, url, payload, fault_status=None):
+        """POST a session or result object to the app; return ``(status, Document or None)``.
+
+        ``fault_status`` replaces the app's answer by that HTTP status (a fault).
+        """
+        shown_url = redact_url(url)
+        if "result" in payload:
+            shown = json.dumps(payload, ensure_ascii=False)
+            self._log(session, f"Sending result on Session {session.id} [url={shown_url}]: {shown}")
+        else:
+            shown = _shown_session(payload)
+            self._log(
+                session,
+                f"Sending TropoML Payload on Session {session.id} [url={shown_url}]: {shown}",
+            )
+        request = urllib.request.Request(  # noqa: S310 - the app URL is configured by the user
+            url,
+            data=json.dumps(payload).encode("utf-8"),
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+            method="POST",
+        )
+        try:
+            with self._opener.open(request, timeout=self.callback_timeout) as response:
+                status, raw = response.status, response.read()
+                content_type = response.headers.get("Content-Type")
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            status = exc.code
+        except OSError as exc:
+            self._log(
+                session,
+                f"Failed to reach application URL {shown_url} on Session {session.id}: {exc}",
+            )
+            return None, None
+        status = fault_status or status
+        if not 200 <= status < 300:
+            self._log(
+                session, f"Received non-2XX status code on Session {session.id} code={status}"
+            )
+            return status, None
+        try:
+            document = tropoml.parse_document(raw, content_type)
+        except tropoml.TropoMLError as exc:
+            self._log(session, f"Invalid TropoML document on Session {session.id}: {exc}")
+            return status, None
+        text = raw.decode(tropoml.charset(content_type))
+        self._log(session, f"Received new TropoML document from {shown_url}: {text}")
+        return status, document
+
     # -- sessions and logs --------------------------------------------------------
 
-    def _new_session(self, kind, caller=None):
-        session = Session(secrets.token_hex(16), kind, time.time(), caller)
-        with self._lock:
-            self._sessions[session.id] = session
+    def _new_session(self, kind, caller=None, call_id=None):
+        session = Session(
+            secrets.token_hex(16),
+            kind,
+            time.time(),
+            caller=caller,
+            app_number=self.number,
+            call_id=call_id,
+        )
+        self.store.add_session(session)
         return session
 
     def _end(self, session):
         self._log(session, "Session ended")
-        with self._changed:
-            session.ended = True
-            self._changed.notify_all()
+        self.store.end(session)
 
     def _log(self, session, text):
-        with self._lock:
-            session.lines.append((time.time(), text))
+        self.store.log(session, text)
         logger.info("[%s] %s", session.id, text)
 
     def _spawn(self, target, *args):
@@ -410,99 +434,61 @@ class Engine:
             self._threads.add(thread)
         thread.start()
 
-    def debugger_log(self, session_id):
-        """The session's lines as ``"<timestamp> <text>"`` (the id may keep its newline)."""
-        with self._lock:
-            session = self._sessions.get(session_id.strip())
-            lines = list(session.lines) if session else []
-        return [f"{utc_timestamp(when)} {text}" for when, text in lines]
-
     # -- records ----------------------------------------------------------------
 
-    @property
-    def deliveries(self):
-        with self._lock:
-            return list(self._deliveries)
+    def debugger_log(self, session_id: str) -> list:
+        """The session's lines as ``"<timestamp> <text>"`` (the id may keep its newline)."""
+        return self.store.debugger_log(session_id)
 
     @property
-    def launches(self):
-        with self._lock:
-            return list(self._launches)
+    def deliveries(self) -> list:
+        return self.store.deliveries
 
     @property
-    def callbacks(self):
-        with self._lock:
-            return self._callbacks
+    def launches(self) -> list:
+        return self.store.launches
 
-    def wait_for_deliveries(self, count, timeout=10.0):
-        """Block until at least ``count`` deliveries exist; return them all."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while len(self._deliveries) < count:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    seen = [f"{d.to}: {d.text!r}" for d in self._deliveries]
-                    raise WaitTimeout(
-                        f"expected at least {count} deliveries within {timeout}s, "
-                        f"got {len(seen)}: {seen}"
-                    )
-                self._changed.wait(remaining)
-            return list(self._deliveries)
+    @property
+    def callbacks(self) -> int:
+        return self.store.counter("callbacks")
 
-    def wait_for_session(self, session_id, timeout=10.0):
+    def wait_for_deliveries(self, count: int, timeout: float = 10.0) -> list:
+        """Block until at least ``count`` SMS were delivered; return the kept deliveries."""
+        return self.store.wait_for_deliveries(count, timeout)
+
+    def wait_for_session(self, session_id: str, timeout: float = 10.0) -> list:
         """Block until the session has ended; return its debugger log."""
-        with self._changed:
-            session = self._sessions.get(session_id.strip())
-            if session is None:
-                raise KeyError(f"no session {session_id.strip()!r}")
-            if not self._changed.wait_for(lambda: session.ended, timeout):
-                raise WaitTimeout(f"session {session.id} still running after {timeout}s")
-        return self.debugger_log(session_id)
+        return self.store.wait_for_session(session_id, timeout)
 
-    def state(self, limit=STATE_LIMIT):
-        """A JSON-ready snapshot for the page; lists keep their ``limit`` newest entries."""
-        with self._lock:
-            conversations = {}
-            for entry in self._conversation:
-                conversations.setdefault(entry["number"], deque(maxlen=limit)).append(dict(entry))
-            sessions = list(self._sessions.values())[-limit:]
-            return {
-                "number": self.number,
-                "app_url": redact_url(self.app_url),
-                "conversations": {number: list(items) for number, items in conversations.items()},
-                "deliveries": [d.as_json() for d in self._deliveries[-limit:]],
-                "sessions": [
-                    {
-                        "id": s.id,
-                        "kind": s.kind,
-                        "caller": s.caller,
-                        "created_at": s.created_at,
-                        "ended": s.ended,
-                        "log": [f"{utc_timestamp(when)} {text}" for when, text in s.lines],
-                    }
-                    for s in sessions
-                ],
-                "counters": {
-                    "launches": len(self._launches),
-                    "sessions": len(self._sessions),
-                    "callbacks": self._callbacks,
-                    "inbound": self._inbound,
-                    "deliveries": len(self._deliveries),
-                },
-                "faults": self.faults.snapshot(),
-            }
+    def state(
+        self, limit: int = STATE_LIMIT, offset: int = 0, conversation_offset: int = 0
+    ) -> dict:
+        """A JSON-ready snapshot for the page and the state API (see ``Store.snapshot``)."""
+        snapshot = self.store.snapshot(limit, offset, conversation_offset)
+        snapshot.update(
+            number=self.number, app_url=redact_url(self.app_url), faults=self.faults.snapshot()
+        )
+        return snapshot
 
-    def reset(self):
+    def reset(self) -> None:
         """Forget sessions, launches, deliveries, counters, rate slots and faults."""
-        with self._changed:
-            self._clear_records()
-            self._changed.notify_all()
+        self.store.clear()
+        with self._lock:
+            self._next_slot.clear()
         self.faults.clear()
 
-    def shutdown(self, timeout=5.0):
+    def shutdown(self, timeout: float = 5.0) -> None:
         """Wake any waiting session and join the session threads."""
         self._stopping.set()
         with self._lock:
             threads = list(self._threads)
         for thread in threads:
             thread.join(timeout)
+
+
+def _shown_session(payload):
+    """The session object for the debugger, its launch parameters shortened."""
+    session = dict(payload["session"])
+    if "parameters" in session:
+        session["parameters"] = redact_parameters(session["parameters"])
+    return json.dumps({"session": session}, ensure_ascii=False)

@@ -13,6 +13,14 @@ Callback faults (drawn once per launched session):
 - ``no_callback``: the launch succeeds but the app is never called back.
 - ``duplicate_callback``: the same session object is POSTed twice; both answers are executed.
 - ``slow_callback``: the callback waits ``slow_callback_seconds`` first.
+
+Result faults (drawn once per result object an ``on`` handler's ``next`` is to get):
+
+- ``result_refused``: the result POST is refused (as a connection refused or reset): the
+  app gets nothing and the session ends.
+- ``result_http_500``: the result is POSTed, but the app's answer becomes an HTTP 500:
+  the answer is not run and the session ends.
+- ``session_died``: the session dies before its result is sent: no result, no answer.
 """
 
 import random
@@ -21,8 +29,9 @@ from dataclasses import dataclass
 
 LAUNCH_FAULTS = ("http_500", "success_false", "timeout", "timeout_then_callback")
 CALLBACK_FAULTS = ("no_callback", "duplicate_callback", "slow_callback")
-FAULT_KINDS = LAUNCH_FAULTS + CALLBACK_FAULTS
-_STAGES = {"launch": LAUNCH_FAULTS, "callback": CALLBACK_FAULTS}
+RESULT_FAULTS = ("result_refused", "result_http_500", "session_died")
+FAULT_KINDS = LAUNCH_FAULTS + CALLBACK_FAULTS + RESULT_FAULTS
+_STAGES = {"launch": LAUNCH_FAULTS, "callback": CALLBACK_FAULTS, "result": RESULT_FAULTS}
 _TIMED = {"timeout": "timeout_seconds", "timeout_then_callback": "timeout_seconds"}
 
 
@@ -37,7 +46,12 @@ class Fault:
 class Faults:
     """Thread-safe fault settings shared by the session engine and the HTTP API."""
 
-    def __init__(self, timeout_seconds=5.0, slow_callback_seconds=2.0, seed=None):
+    def __init__(
+        self,
+        timeout_seconds: float = 5.0,
+        slow_callback_seconds: float = 2.0,
+        seed: int | None = None,
+    ):
         self._lock = threading.Lock()
         self._queued = []
         self._rates = {}
@@ -45,8 +59,8 @@ class Faults:
         self.timeout_seconds = timeout_seconds
         self.slow_callback_seconds = slow_callback_seconds
 
-    def queue(self, kind, count=1, seconds=None):
-        """Make the next ``count`` launches (or callbacks) of this stage fail with ``kind``.
+    def queue(self, kind: str, count: int = 1, seconds: float | None = None) -> None:
+        """Make the next ``count`` launches (callbacks, results) of this stage fail with ``kind``.
 
         ``seconds`` overrides the wait of timed kinds for these occurrences only.
         """
@@ -54,7 +68,7 @@ class Faults:
         with self._lock:
             self._queued.extend([(kind, seconds)] * count)
 
-    def set_rates(self, rates, seed=None):
+    def set_rates(self, rates: dict, seed: int | None = None) -> None:
         """Replace the random rates (``{"http_500": 0.1}``); ``seed`` reseeds the RNG."""
         for kind, rate in rates.items():
             _check_kind(kind)
@@ -65,13 +79,13 @@ class Faults:
             if seed is not None:
                 self._rng.seed(seed)
 
-    def clear(self):
+    def clear(self) -> None:
         """Drop queued faults and rates."""
         with self._lock:
             self._queued.clear()
             self._rates = {}
 
-    def configure(self, spec):
+    def configure(self, spec: dict) -> None:
         """Apply a JSON-style spec, as ``POST /emulator/api/faults`` takes it.
 
         Keys (all optional, applied in this order): ``clear`` (bool), ``timeout_seconds``,
@@ -93,7 +107,7 @@ class Faults:
         for item in queued:
             self.queue(item["kind"], int(item.get("count", 1)), item.get("seconds"))
 
-    def snapshot(self):
+    def snapshot(self) -> dict:
         """Current settings as a JSON-ready dict."""
         with self._lock:
             return {
@@ -103,8 +117,8 @@ class Faults:
                 "slow_callback_seconds": self.slow_callback_seconds,
             }
 
-    def draw(self, stage):
-        """The fault for the next event of ``stage`` ("launch" or "callback"), or None.
+    def draw(self, stage: str) -> Fault | None:
+        """The fault for the next event of ``stage`` ("launch", "callback", "result"), or None.
 
         A queued fault of that stage wins (first queued first); otherwise each kind of
         the stage with a rate is tried in a fixed order against the seeded RNG.

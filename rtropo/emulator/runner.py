@@ -2,10 +2,13 @@
 
 import contextlib
 import threading
+from collections.abc import Iterator
 
-from .engine import Engine
+from .engine import Engine, InboundResult
 from .faults import Faults
 from .server import EmulatorServer
+from .sms import DEFAULT_APP_NUMBER
+from .store import DEFAULT_HISTORY
 
 
 class Emulator:
@@ -13,20 +16,27 @@ class Emulator:
 
     ``enforce_rate`` limits each sending number to one SMS per ``rate_interval``
     seconds (Tropo's US long-code rate is one a second). ``faults`` is the fault
-    injection control (see ``rtropo.emulator.faults``).
+    injection control (see ``rtropo.emulator.faults``). ``history`` is how many
+    sessions, launches, deliveries and conversation messages are kept (the oldest are
+    forgotten; counters keep counting). The page and control API answer to the local
+    host names, ``host`` and ``allowed_hosts``; ``hint`` is shown on the page above
+    the send form (what the app understands).
     """
 
     def __init__(
         self,
-        app_url,
-        token,
-        number="+15555550000",
-        host="127.0.0.1",
-        port=0,
-        enforce_rate=False,
-        account_id="12345",
-        rate_interval=1.0,
-        callback_timeout=10.0,
+        app_url: str,
+        token: str,
+        number: str = DEFAULT_APP_NUMBER,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        enforce_rate: bool = False,
+        account_id: str = "12345",
+        rate_interval: float = 1.0,
+        callback_timeout: float = 10.0,
+        history: int = DEFAULT_HISTORY,
+        allowed_hosts: tuple = (),
+        hint: str = "",
     ):
         self.faults = Faults()
         self.engine = Engine(
@@ -38,16 +48,21 @@ class Emulator:
             rate_interval=rate_interval,
             callback_timeout=callback_timeout,
             faults=self.faults,
+            history=history,
         )
         self._address = (host, port)
+        self._allowed_hosts = tuple(allowed_hosts)
+        self._hint = hint
         self._server = None
         self._thread = None
 
-    def start(self):
+    def start(self) -> "Emulator":
         """Bind and serve in a daemon thread; return self."""
         if self._server is not None:
             raise RuntimeError("emulator already started")
-        self._server = EmulatorServer(self._address, self.engine)
+        self._server = EmulatorServer(
+            self._address, self.engine, allowed_hosts=self._allowed_hosts, hint=self._hint
+        )
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -57,7 +72,7 @@ class Emulator:
         self._thread.start()
         return self
 
-    def stop(self):
+    def stop(self) -> None:
         """Stop serving, wake waiting sessions and close the socket."""
         if self._server is None:
             return
@@ -67,14 +82,14 @@ class Emulator:
         self._thread.join()
         self._server = self._thread = None
 
-    def __enter__(self):
+    def __enter__(self) -> "Emulator":
         return self.start()
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info) -> None:
         self.stop()
 
     @property
-    def url(self):
+    def url(self) -> str:
         """Base URL, e.g. ``http://127.0.0.1:54321`` (needs a started emulator)."""
         if self._server is None:
             raise RuntimeError("emulator not started")
@@ -82,66 +97,67 @@ class Emulator:
         return f"http://{host}:{port}"
 
     @property
-    def session_api_url(self):
+    def session_api_url(self) -> str:
         """The Session API endpoint to configure in the backend."""
         return f"{self.url}/1.0/sessions"
 
     @property
-    def app_url(self):
+    def app_url(self) -> str:
         """The app's messaging URL; may be changed while running."""
         return self.engine.app_url
 
     @app_url.setter
-    def app_url(self, value):
+    def app_url(self, value: str) -> None:
         self.engine.app_url = value
 
     @property
-    def number(self):
+    def number(self) -> str:
         """The app's phone number, with "+"."""
         return self.engine.number
 
     @property
-    def deliveries(self):
-        """Delivered SMS so far, oldest first (a copy)."""
+    def deliveries(self) -> list:
+        """The last ``history`` delivered SMS, oldest first (a copy)."""
         return self.engine.deliveries
 
     @property
-    def launches(self):
-        """Session API requests so far (``LaunchRecord`` objects, refused ones included)."""
+    def launches(self) -> list:
+        """The last ``history`` Session API requests (``LaunchRecord``, refused ones included)."""
         return self.engine.launches
 
     @property
-    def callbacks(self):
+    def callbacks(self) -> int:
         """How many launched-session callbacks were POSTed to the app."""
         return self.engine.callbacks
 
-    def send_sms(self, from_number, text):
+    def send_sms(self, from_number: str, text: str) -> InboundResult:
         """A phone texts the app; blocks until its answer ran; returns ``InboundResult``."""
         return self.engine.send_sms(from_number, text)
 
-    def wait_for_deliveries(self, count, timeout=10.0):
-        """Wait for at least ``count`` deliveries; return all; raise WaitTimeout if late."""
+    def wait_for_deliveries(self, count: int, timeout: float = 10.0) -> list:
+        """Wait until ``count`` SMS were delivered in all; return the kept deliveries;
+        raise WaitTimeout if late."""
         return self.engine.wait_for_deliveries(count, timeout)
 
-    def wait_for_session(self, session_id, timeout=10.0):
+    def wait_for_session(self, session_id: str, timeout: float = 10.0) -> list:
         """Wait until a session ended (its answer fully run); return its debugger log."""
         return self.engine.wait_for_session(session_id, timeout)
 
-    def debugger_log(self, session_id):
+    def debugger_log(self, session_id: str) -> list:
         """Application Debugger lines of one session."""
         return self.engine.debugger_log(session_id)
 
-    def state(self):
+    def state(self) -> dict:
         """The snapshot served at ``/emulator/api/state``."""
         return self.engine.state()
 
-    def reset(self):
+    def reset(self) -> None:
         """Forget everything recorded and clear faults."""
         self.engine.reset()
 
 
 @contextlib.contextmanager
-def running_emulator(**kwargs):
+def running_emulator(**kwargs) -> Iterator[Emulator]:
     """Run an ``Emulator(**kwargs)`` (free port by default) for the duration of a block."""
     emulator = Emulator(**kwargs)
     emulator.start()

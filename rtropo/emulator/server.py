@@ -2,37 +2,52 @@
 
 - ``GET|POST /1.0/sessions``: Tropo's Session API (launch).
 - ``GET /``: the web page.
-- ``GET /emulator/api/state``: conversations, deliveries, sessions with logs, counters.
+- ``GET /emulator/api/state``: conversations, deliveries, sessions with logs, counters;
+  ``?limit=&offset=&conversation_offset=`` page through them.
 - ``POST /emulator/api/inbound``: ``{"from": "+1555...", "text": "hi"}`` delivers an SMS to the app.
 - ``GET|POST /emulator/api/faults``: read or change fault injection (see ``Faults.configure``).
 - ``POST /emulator/api/reset``: forget everything recorded.
+
+Everything but the Session API is guarded (see ``guard``).
 """
 
 import json
 import logging
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
-from .page import PAGE
+from . import guard
+from .engine import STATE_LIMIT, Engine
+from .page import render_page
+from .redaction import redact_query_values
 from .session_api import LaunchParseError, parse_launch, render_reply
 
 logger = logging.getLogger(__name__)
 
 SESSIONS_PATHS = ("/1.0/sessions", "/1.0/sessions/")
 MAX_BODY = 1024 * 1024
+#: Connections the kernel queues while every handler thread is starting (default 5).
+REQUEST_QUEUE_SIZE = 1024
+MAX_STATE_LIMIT = 1000
 
 
 class EmulatorServer(ThreadingHTTPServer):
-    """A threaded server bound to an Engine (a launch may overlap its own callback)."""
+    """A threaded server bound to an Engine (a launch may overlap its own callback).
+
+    ``allowed_hosts`` are the ``Host`` names the page and control API answer to.
+    """
 
     daemon_threads = True
+    request_queue_size = REQUEST_QUEUE_SIZE
 
-    def __init__(self, address, engine):
+    def __init__(self, address: tuple, engine: Engine, allowed_hosts: tuple = (), hint: str = ""):
         self.engine = engine
+        self.allowed_hosts = guard.allowed_hosts(address[0], allowed_hosts)
+        self.page = render_page(hint).encode("utf-8")
         super().__init__(address, EmulatorHandler)
 
-    def handle_error(self, request, client_address):
+    def handle_error(self, request, client_address) -> None:
         """A client that gave up (e.g. during a timeout fault) is not an emulator error."""
         logger.debug("Request from %s failed: %r", client_address, sys.exc_info()[1])
 
@@ -42,26 +57,30 @@ class EmulatorHandler(BaseHTTPRequestHandler):
 
     server_version = "TropoEmulator/1.0"
 
-    def do_GET(self):
-        path = urlsplit(self.path).path
-        if path in SESSIONS_PATHS:
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        if url.path in SESSIONS_PATHS:
             self._launch("GET", b"")
-        elif path in ("/", "/index.html"):
-            self._send(200, "text/html; charset=utf-8", PAGE.encode("utf-8"))
-        elif path == "/emulator/api/state":
-            self._json(200, self.server.engine.state())
-        elif path == "/emulator/api/faults":
+        elif self._refused("GET"):
+            return
+        elif url.path in ("/", "/index.html"):
+            self._send(200, "text/html; charset=utf-8", self.server.page)
+        elif url.path == "/emulator/api/state":
+            self._state(url.query)
+        elif url.path == "/emulator/api/faults":
             self._json(200, self.server.engine.faults.snapshot())
         else:
-            self._json(404, {"error": f"no route for GET {path}"})
+            self._json(404, {"error": f"no route for GET {url.path}"})
 
-    def do_POST(self):
+    def do_POST(self) -> None:
         path = urlsplit(self.path).path
         body = self._body()
         if body is None:
             return
         if path in SESSIONS_PATHS:
             self._launch("POST", body)
+        elif self._refused("POST"):
+            return
         elif path == "/emulator/api/inbound":
             self._inbound(body)
         elif path == "/emulator/api/faults":
@@ -71,6 +90,15 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self._json(200, {"reset": True})
         else:
             self._json(404, {"error": f"no route for POST {path}"})
+
+    def _refused(self, method):
+        refusal = guard.refusal(method, self.headers, self.server.allowed_hosts)
+        if refusal is None:
+            return False
+        status, reason = refusal
+        logger.warning("Refused %s %s: %s", method, urlsplit(self.path).path, reason)
+        self._json(status, {"error": reason})
+        return True
 
     def _launch(self, method, body):
         engine = self.server.engine
@@ -92,6 +120,25 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         self._send(reply.status, content_type, data)
         if start:
             start()
+
+    def _state(self, query):
+        values = parse_qs(query)
+        try:
+            limit, offset, conversation_offset = (
+                int(values.get(name, [default])[0])
+                for name, default in (
+                    ("limit", STATE_LIMIT),
+                    ("offset", 0),
+                    ("conversation_offset", 0),
+                )
+            )
+        except ValueError:
+            self._json(400, {"error": "limit and offsets must be integers"})
+            return
+        if not (0 < limit <= MAX_STATE_LIMIT and offset >= 0 and conversation_offset >= 0):
+            self._json(400, {"error": f"limit must be 1 to {MAX_STATE_LIMIT}, offsets >= 0"})
+            return
+        self._json(200, self.server.engine.state(limit, offset, conversation_offset))
 
     def _inbound(self, body):
         try:
@@ -140,8 +187,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, format, *args):
-        logger.debug("%s - %s", self.address_string(), format % args)
+    def log_message(self, format: str, *args) -> None:
+        """Requests at DEBUG, query-string values (a GET launch's token) shortened."""
+        logger.debug("%s - %s", self.address_string(), redact_query_values(format % args))

@@ -3,14 +3,15 @@
 Tropo took a launch as a GET query string or a POST body in JSON, form or XML
 (``<session><token>..</token><var name="k" value="v"/></session>``). ``token`` and
 ``action`` may come from the query string or the body (the body wins); every other
-parameter is a launch parameter and is echoed to the app as a string. A JSON POST
-gets a JSON reply; a GET, form or XML POST gets an XML reply.
+parameter is a launch parameter and is echoed to the app as a string. The reply takes
+the request's form: a JSON POST gets JSON, a form POST gets a form-encoded body
+(``success=true&token=...&id=...``), a GET or an XML POST gets XML.
 """
 
 import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 from xml.sax.saxutils import escape
 
 
@@ -28,7 +29,7 @@ class LaunchRequest:
     params: dict = field(default_factory=dict)
 
 
-def stringify(value):
+def stringify(value: object) -> str:
     """A launch parameter value as Tropo echoed it: always a string, Java-style.
 
     ``True`` becomes "true", ``None`` "null", numbers their text, lists and objects
@@ -45,7 +46,7 @@ def stringify(value):
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def parse_launch(method, query, content_type, body):
+def parse_launch(method: str, query: str, content_type: str | None, body: bytes) -> LaunchRequest:
     """Parse one launch request; raise LaunchParseError on an unreadable body."""
     values = dict(parse_qsl(query, keep_blank_values=True))
     reply_format = "xml"
@@ -57,6 +58,7 @@ def parse_launch(method, query, content_type, body):
         elif kind == "xml":
             values.update(_parse_xml(body))
         else:
+            reply_format = "form"
             values.update(parse_qsl(_decode(body), keep_blank_values=True))
     token = values.pop("token", None)
     action = values.pop("action", None)
@@ -68,12 +70,22 @@ def parse_launch(method, query, content_type, body):
     )
 
 
-def render_reply(reply_format, *, success, token=None, session_id=None, reason=None):
+def render_reply(
+    reply_format: str,
+    *,
+    success: bool,
+    token: str | None = None,
+    session_id: str | None = None,
+    reason: str | None = None,
+) -> tuple:
     """The reply body: ``(content_type, bytes)``. ``session_id`` keeps its trailing newline."""
     fields = {"success": success, "token": token, "id": session_id, "reason": reason}
     fields = {key: value for key, value in fields.items() if value is not None}
     if reply_format == "json":
         return "application/json", json.dumps(fields).encode("utf-8")
+    if reply_format == "form":
+        encoded = urlencode({key: stringify(value) for key, value in fields.items()})
+        return "application/x-www-form-urlencoded", encoded.encode("utf-8")
     parts = [f"<{key}>{escape(stringify(value))}</{key}>" for key, value in fields.items()]
     document = "<?xml version='1.0' encoding='UTF-8'?><session>" + "".join(parts) + "</session>"
     return "application/xml", document.encode("utf-8")

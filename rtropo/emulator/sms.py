@@ -1,6 +1,10 @@
 """SMS facts the emulator needs: phone number forms and message part counting."""
 
 import math
+import re
+
+#: The app's number when none is given (a US 555 number: never a real phone).
+DEFAULT_APP_NUMBER = "+15555550000"
 
 # GSM 03.38 default alphabet (one septet each) and its extension table (two septets each:
 # the escape character plus the character itself).
@@ -11,9 +15,12 @@ GSM_BASIC = (
 GSM_EXTENSION = "^{}\\[~]|€\f"
 _GSM_BASIC = frozenset(GSM_BASIC)
 _GSM_EXTENSION = frozenset(GSM_EXTENSION)
+_FORMATTING = str.maketrans("", "", " -.()\t")
+_DIALABLE = re.compile(r"\+\d{1,15}")
+US_NATIONAL_LENGTH = 10
 
 
-def count_parts(text):
+def count_parts(text: str) -> int:
     """Number of SMS a carrier bills for ``text``.
 
     Text that fits the GSM 7-bit alphabet is counted in septets (extension characters
@@ -32,20 +39,34 @@ def count_parts(text):
     return math.ceil(length / part)
 
 
-def digits(number):
-    """A number as Tropo wrote it in session objects: country code, no "+" (``15555550001``)."""
+def e164(number: object) -> str:
+    """A number as Tropo dialled it: "+", country code, no formatting (``+14155551212``).
+
+    Spaces, dashes, dots and parentheses are removed and a ``tel:`` prefix dropped; a
+    10-digit number without "+" is a US number (``4075551212`` is ``+14075551212``).
+    """
     number = str(number).strip()
     if number.lower().startswith("tel:"):
         number = number[4:]
-    return number.lstrip("+").replace(" ", "").replace("-", "")
+    number = number.translate(_FORMATTING)
+    if number.startswith("+"):
+        return number
+    if len(number) == US_NATIONAL_LENGTH and number.isdigit():
+        return "+1" + number
+    return "+" + number
 
 
-def e164(number):
-    """A number with its "+" (``+15555550001``), as delivery records show it."""
-    return "+" + digits(number)
+def digits(number: object) -> str:
+    """A number as Tropo wrote it in session objects: country code, no "+" (``15555550001``)."""
+    return e164(number)[1:]
 
 
-def phone(number):
+def dialable(number: object) -> bool:
+    """Whether Tropo could text ``number``: up to 15 digits once formatting is removed."""
+    return bool(_DIALABLE.fullmatch(e164(number)))
+
+
+def phone(number: object) -> dict:
     """Tropo's ``to``/``from`` object for an SMS endpoint."""
     number = digits(number)
     return {"id": number, "e164Id": number, "name": None, "channel": "TEXT", "network": "SMS"}

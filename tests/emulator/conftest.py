@@ -12,6 +12,7 @@ from tests.support.http_stub import JSONHandler
 TOKEN = "a1b2c3d4" * 11
 SHARED_FIXTURES = Path(__file__).parents[1] / "fixtures"
 HANGUP = {"tropo": [{"hangup": {}}]}
+JSON_UTF8 = "application/json; charset=utf-8"
 
 
 def message(to, text, sender="+15555550000"):
@@ -19,14 +20,18 @@ def message(to, text, sender="+15555550000"):
 
 
 class FakeApp:
-    """A tiny app server: records each POSTed session object and answers TropoML.
+    """A tiny app server: records each POSTed session or result object and answers TropoML.
 
-    ``answer`` is a TropoML dict, raw bytes, or a callable ``(payload) -> (status, body)``.
+    ``answer`` is a TropoML dict, raw bytes, or a callable ``(payload) -> (status, body)``
+    or ``(status, body, content_type)``, given to requests under the messaging URL's path;
+    ``routes`` maps a request path (with its query) to an answer for that path only; any
+    other path is answered with a hangup.
     """
 
     def __init__(self):
         self.requests = []
         self.answer = HANGUP
+        self.routes = {}
         self.lock = threading.Lock()
         self.arrived = threading.Condition(self.lock)
         app = self
@@ -39,8 +44,8 @@ class FakeApp:
                         {"path": self.path, "headers": dict(self.headers), "payload": payload}
                     )
                     app.arrived.notify_all()
-                status, data = app.respond(payload)
-                self.send_body(status, data, "application/json; charset=utf-8")
+                status, data, content_type = app.respond(self.path, payload)
+                self.send_body(status, data, content_type)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -49,24 +54,36 @@ class FakeApp:
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
 
-    def respond(self, payload):
-        answer = self.answer
+    def respond(self, path, payload):
+        default = self.answer if path.startswith("/tropo/?") else HANGUP
+        answer = self.routes.get(path, default)
         if callable(answer):
-            return answer(payload)
+            answer = answer(payload)
+            return answer if len(answer) == 3 else (*answer, JSON_UTF8)
         if isinstance(answer, bytes):
-            return 200, answer
-        return 200, json.dumps(answer).encode()
+            return 200, answer, JSON_UTF8
+        return 200, json.dumps(answer).encode(), JSON_UTF8
 
     @property
     def sessions(self):
         with self.lock:
-            return [r["payload"]["session"] for r in self.requests]
+            return [r["payload"]["session"] for r in self.requests if "session" in r["payload"]]
+
+    @property
+    def results(self):
+        """``(path, result object)`` of every result POSTed, in order."""
+        with self.lock:
+            return [
+                (r["path"], r["payload"]["result"])
+                for r in self.requests
+                if "result" in r["payload"]
+            ]
 
     def wait_for_requests(self, count, timeout=5.0):
         with self.arrived:
             if not self.arrived.wait_for(lambda: len(self.requests) >= count, timeout):
                 raise AssertionError(f"app got {len(self.requests)} requests, wanted {count}")
-            return [r["payload"]["session"] for r in self.requests]
+        return self.sessions
 
 
 @pytest.fixture

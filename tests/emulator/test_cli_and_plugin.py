@@ -26,8 +26,24 @@ def run(args, **kwargs):
 def test_cli_help():
     result = run(["-m", "rtropo.emulator", "--help"])
     assert result.returncode == 0, result.stderr
-    for option in ("--app-url", "--token", "--number", "--host", "--port", "--enforce-rate"):
+    for option in (
+        "--app-url",
+        "--token",
+        "--number",
+        "--host",
+        "--port",
+        "--allowed-host",
+        "--history",
+        "--hint",
+        "--enforce-rate",
+    ):
         assert option in result.stdout
+
+
+def test_cli_history_must_be_positive():
+    result = run(["-m", "rtropo.emulator", "--app-url", "u", "--token", "T", "--history", "0"])
+    assert result.returncode == 2
+    assert "must be at least 1" in result.stderr
 
 
 def test_emulator_imports_without_django_or_pytest():
@@ -67,7 +83,8 @@ def test_pytest_plugin_fixture(tmp_path):
 def test_cli_serves_until_interrupted():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-W", "error", "-m", "rtropo.emulator", "--port", "0"]
-    command += ["--app-url", "http://127.0.0.1:1/", "--token", "T"]
+    command += ["--app-url", "http://127.0.0.1:1/", "--token", "T", "--hint", "Text ping"]
+    command += ["--allowed-host", "tropo.test", "--history", "10"]
     with subprocess.Popen(  # noqa: S603 - our own interpreter
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     ) as process:
@@ -75,7 +92,11 @@ def test_cli_serves_until_interrupted():
             page_line = process.stdout.readline()
             assert page_line.startswith("Tropo emulator page: http://127.0.0.1:")
             url = page_line.split(": ", 1)[1].strip()
-            assert 'id="sms-form"' in requests.get(url, timeout=5).text
+            page = requests.get(url, headers={"Host": "tropo.test"}, timeout=5).text
+            assert 'id="sms-form"' in page
+            assert '<p id="sms-hint">Text ping</p>' in page
+            state = requests.get(url + "emulator/api/state", timeout=5).json()
+            assert state["history"] == 10
         finally:
             process.send_signal(signal.SIGINT)
             _, stderr = process.communicate(timeout=10)

@@ -51,6 +51,9 @@ def test_unknown_kind_and_bad_rate_rejected():
         "no_callback",
         "duplicate_callback",
         "slow_callback",
+        "result_refused",
+        "result_http_500",
+        "session_died",
     }
 
 

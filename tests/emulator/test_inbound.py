@@ -3,7 +3,7 @@ import re
 
 import requests
 
-from rtropo.emulator.engine import redact_url
+from rtropo.emulator.redaction import redact_url
 
 from .conftest import HANGUP, TOKEN, load_fixture, message
 
@@ -97,3 +97,25 @@ def test_app_may_launch_while_handling_inbound(emulator, app):
     assert result.status == 200
     [delivery] = emulator.wait_for_deliveries(1)
     assert (delivery.to, delivery.from_, delivery.text) == ("+15555550001", "+15555550000", "pong")
+
+
+def test_answer_in_a_declared_charset_is_read_in_it(emulator, app):
+    """Tropo read an answer in the charset it declared: an ISO-8859-1 answer's accented
+    letters arrived as such (../shared/tropo-protocol.md, section 4; Tropo's
+    tropo.com/docs/webapi/result names ISO-8859-1 as the charset of its own JSON)."""
+    body = '{"tropo": [{"say": {"value": "Café über"}}]}'.encode("iso-8859-1")
+    app.answer = lambda payload: (200, body, "application/json; charset=ISO-8859-1")
+    result = emulator.send_sms("+15555550001", "hi")
+    assert [d.text for d in result.deliveries] == ["Café über"]
+    log = emulator.debugger_log(result.session_id)
+    assert any("Received new TropoML document" in line and "Café über" in line for line in log)
+
+
+def test_a_number_typed_with_formatting_is_one_conversation(emulator, app):
+    """Phones are numbers as Tropo dialled them (tropo.com/docs/webapi/message: formatting
+    removed; docs.voxeo.com/webapi/2.0/message.htm: US numbers may omit the country code),
+    so one phone is one conversation however it is typed."""
+    for sender in ("(555) 555-0003", "+1 555 555 0003", "555.555.0003"):
+        emulator.send_sms(sender, "hi")
+    assert {session["from"]["id"] for session in app.sessions} == {"15555550003"}
+    assert list(emulator.state()["conversations"]) == ["+15555550003"]

@@ -1,9 +1,10 @@
 import json
 import re
+from urllib.parse import parse_qs
 
 import requests
 
-from rtropo.emulator.engine import redact_url
+from rtropo.emulator.redaction import redact_url
 
 from .conftest import TOKEN, load_fixture, message, xml_reply
 
@@ -56,12 +57,29 @@ def test_plus_in_query_string_must_be_escaped(emulator, app):
     assert session["parameters"]["to"] == " 15555550001"
 
 
-def test_form_post_replies_xml(emulator, app):
-    reply = requests.post(emulator.session_api_url, data={"token": TOKEN, "ref": "7"}, timeout=5)
-    assert reply.headers["Content-Type"] == "application/xml"
-    assert xml_reply(reply.content).findtext("success") == "true"
+def test_form_post_replies_form_encoded(emulator, app):
+    """A form POST is answered form-encoded, whatever Accept says: tropo-webapi-java's
+    ``src/main/java/com/voxeo/tropo/TropoParser.java`` parses the launch reply as
+    ``A=1&B=2`` (see ../shared/fixtures/session-launch-response-form.txt)."""
+    reply = requests.post(
+        emulator.session_api_url,
+        data={"token": TOKEN, "ref": "7"},
+        headers={"Accept": "application/json"},
+        timeout=5,
+    )
+    assert reply.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    fields = parse_qs(reply.text, strict_parsing=True)
+    assert fields.keys() == {"success", "token", "id"}
+    assert fields["success"] == ["true"] and fields["token"] == [TOKEN]
+    assert fields["id"][0].endswith("\n")
     [session] = app.wait_for_requests(1)
+    assert session["id"] == fields["id"][0].strip()
     assert session["parameters"] == {"token": TOKEN, "action": "create", "ref": "7"}
+
+
+def test_refused_form_post_is_form_encoded(emulator):
+    reply = requests.post(emulator.session_api_url, data={"token": "nope"}, timeout=5)
+    assert parse_qs(reply.text) == {"success": ["false"], "reason": ["Invalid token"]}
 
 
 def test_xml_post_with_vars(emulator, app):
@@ -249,3 +267,56 @@ def test_callbacks_counted(emulator, app):
         emulator.wait_for_session(launch_json(emulator).json()["id"])
     assert emulator.callbacks == 2
     assert [launch.outcome for launch in emulator.launches] == ["created", "created"]
+
+
+def test_call_then_say_texts_the_called_number(emulator, app):
+    """``call`` "initiates an outbound call or a text conversation"; "for SMS and IM
+    conversations, the "to" represents the SMS enabled phone" and the ``say`` verbs after
+    it are texted to it (docs.voxeo.com/webapi/2.0/doc_toc.htm, ``call``)."""
+    app.answer = {
+        "tropo": [
+            {"call": {"to": "+1 (415) 555-1212", "network": "SMS", "channel": "TEXT"}},
+            {"say": {"value": "Your order shipped."}},
+            {"say": [{"value": "Reply STOP to stop."}]},
+        ]
+    }
+    session_id = launch_json(emulator).json()["id"]
+    emulator.wait_for_session(session_id)
+    assert [(d.to, d.from_, d.text) for d in emulator.deliveries] == [
+        ("+14155551212", "+15555550000", "Your order shipped."),
+        ("+14155551212", "+15555550000", "Reply STOP to stop."),
+    ]
+    log = "\n".join(emulator.debugger_log(session_id))
+    assert "Text conversation with +14155551212 from +15555550000" in log
+
+
+def test_a_voice_call_is_skipped_and_its_say_has_no_caller(emulator, app):
+    app.answer = {"tropo": [{"call": {"to": "+14155551212"}}, {"say": {"value": "hello"}}]}
+    session_id = launch_json(emulator).json()["id"]
+    log = "\n".join(emulator.wait_for_session(session_id))
+    assert emulator.deliveries == []
+    assert "Skipping verb call: voice calls are not supported by the emulator" in log
+    assert "Ignoring say with no caller" in log
+
+
+def test_message_numbers_are_dialled_without_formatting(emulator, app):
+    """tropo.com/docs/webapi/message: "Phone numbers with formatting (for example +1
+    415-555-1212) will have formatting removed by Tropo prior to dialing";
+    docs.voxeo.com/webapi/2.0/message.htm: "For US numbers, the country code can be
+    omitted" (the SDKs' samples launch with ``numberToDial`` "4075551212")."""
+    app.answer = {
+        "tropo": [
+            message("+1 (415) 555-1212", "a"),
+            message("415.555.1213", "b"),
+            message("4075551212", "c"),
+            message("+44 20 7946 0018", "d"),
+        ]
+    }
+    session_id = launch_json(emulator).json()["id"]
+    emulator.wait_for_session(session_id)
+    assert [d.to for d in emulator.deliveries] == [
+        "+14155551212",
+        "+14155551213",
+        "+14075551212",
+        "+442079460018",
+    ]

@@ -38,6 +38,7 @@ def test_inbound_endpoint_and_state(emulator, app):
         "launches": 0,
         "sessions": 1,
         "callbacks": 0,
+        "results": 0,
         "inbound": 1,
         "deliveries": 1,
     }
@@ -56,19 +57,22 @@ def test_inbound_endpoint_and_state(emulator, app):
 def test_inbound_endpoint_rejects_bad_body(emulator):
     url = emulator.url + "/emulator/api/inbound"
     assert requests.post(url, json={"text": "no from"}, timeout=5).status_code == 400
-    assert requests.post(url, data=b"nope", timeout=5).status_code == 400
+    not_json = requests.post(
+        url, data=b"nope", headers={"Content-Type": "application/json"}, timeout=5
+    )
+    assert not_json.status_code == 400
 
 
 def test_unknown_route_404(emulator):
     assert requests.get(emulator.url + "/nope", timeout=5).status_code == 404
-    assert requests.post(emulator.url + "/nope", timeout=5).status_code == 404
+    assert requests.post(emulator.url + "/nope", json={}, timeout=5).status_code == 404
 
 
 def test_reset(emulator, app):
     app.answer = {"tropo": [message("+15555550001", "x")]}
     emulator.send_sms("+15555550001", "hi")
     emulator.faults.queue("http_500")
-    requests.post(emulator.url + "/emulator/api/reset", timeout=5)
+    requests.post(emulator.url + "/emulator/api/reset", json={}, timeout=5)
     assert emulator.deliveries == []
     assert emulator.state()["counters"]["sessions"] == 0
     assert emulator.faults.snapshot()["queued"] == []

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from rtropo.emulator import sms, tropoml
 from rtropo.emulator.session_api import LaunchParseError, parse_launch, render_reply, stringify
 
-from .conftest import xml_reply
+from .conftest import SHARED_FIXTURES, xml_reply
 
 
 @pytest.mark.parametrize(
@@ -39,9 +39,33 @@ def test_parts_never_fewer_than_needed(text):
     assert parts * 160 >= len(text) or parts * 70 >= len(text) // 2
 
 
-def test_numbers():
-    assert sms.e164("15555550001") == "+15555550001"
-    assert sms.e164("tel:+1 555-555-0001") == "+15555550001"
+@pytest.mark.parametrize(
+    ("typed", "dialled"),
+    [
+        ("15555550001", "+15555550001"),
+        ("tel:+1 555-555-0001", "+15555550001"),
+        ("+1 (415) 555-1212", "+14155551212"),
+        ("415.555.1212", "+14155551212"),
+        ("4075551212", "+14075551212"),
+        ("+4075551212", "+4075551212"),
+        ("+44 20 7946 0018", "+442079460018"),
+    ],
+)
+def test_numbers_as_tropo_dialled_them(typed, dialled):
+    """tropo.com/docs/webapi/message: formatting "will have formatting removed by Tropo
+    prior to dialing"; docs.voxeo.com/webapi/2.0/message.htm: "For US numbers, the
+    country code can be omitted" (../shared/tropo-protocol.md, section 3)."""
+    assert sms.e164(typed) == dialled
+    assert sms.digits(typed) == dialled[1:]
+    assert sms.dialable(typed)
+
+
+@pytest.mark.parametrize("number", ["Q", "", "+", "+1555abc", "1" * 16])
+def test_not_dialable(number):
+    assert not sms.dialable(number)
+
+
+def test_phone_object():
     assert sms.phone("+15555550001")["id"] == "15555550001"
 
 
@@ -90,6 +114,21 @@ def test_parse_errors(content_type, body):
         parse_launch("POST", "", content_type, body)
 
 
+def test_render_form_reply_as_the_fixture():
+    """../shared/fixtures/session-launch-response-form.txt, as tropo-webapi-java's
+    ``TropoParser.java`` reads it."""
+    fixture = (SHARED_FIXTURES / "session-launch-response-form.txt").read_text().strip()
+    session_id = "0c1d2e3f405162738495a6b7c8d9eaf0\n"
+    content_type, data = render_reply("form", success=True, token="TOKEN", session_id=session_id)
+    assert content_type == "application/x-www-form-urlencoded"
+    assert data.decode() == fixture
+
+
+def test_parse_form_post_replies_form():
+    assert parse_launch("POST", "", None, b"token=T").reply_format == "form"
+    assert parse_launch("GET", "token=T", None, b"").reply_format == "xml"
+
+
 def test_render_xml_escapes():
     content_type, data = render_reply("xml", success=False, reason="a<b")
     assert content_type == "application/xml"
@@ -101,22 +140,65 @@ def test_tropoml_parsing():
     doc = {
         "tropo": [
             {"message": {"say": {"value": "hi"}, "to": ["+1", "+2"], "from": "+3"}},
-            {"message": {"say": [{"value": 1}, {"value": "b"}], "to": "+4"}},
+            {"message": {"say": [{"value": 1}, {"value": "b"}], "to": "+4", "name": "m"}},
             {"message": {"to": "+5"}},
             {"message": {"say": {"value": "x"}, "to": []}},
             {"say": {"value": "s"}},
             {"on": {"event": "continue", "next": "/x"}},
+            {"on": {"event": "error", "say": {"value": "oops"}}},
+            {"record": {}},
             {"hangup": None},
         ]
     }
-    actions = tropoml.parse_document(json.dumps(doc).encode())
-    assert actions[0] == tropoml.Message("+1", "+3", "hi", "SMS")
-    assert actions[1] == tropoml.Message("+4", None, "1 b", "SMS")
-    assert isinstance(actions[2], tropoml.Skipped)
-    assert isinstance(actions[3], tropoml.Skipped)
-    assert actions[4] == tropoml.Say("s")
-    assert actions[5] == tropoml.Skipped("on", "verb not supported by the emulator")
-    assert actions[6] == tropoml.Hangup()
+    document = tropoml.parse_document(json.dumps(doc).encode())
+    verbs = document.verbs
+    assert verbs[0] == tropoml.Message("+1", "+3", "hi", "SMS")
+    assert verbs[1] == tropoml.Message("+4", None, "1 b", "SMS", name="m")
+    assert verbs[2] == tropoml.Invalid("message", "message needs a 'say' with a value")
+    assert verbs[3] == tropoml.Invalid("message", "message needs a 'to'")
+    assert verbs[4] == tropoml.Say("s")
+    assert verbs[5] == tropoml.Skipped("record", "verb not supported by the emulator")
+    assert verbs[6] == tropoml.Hangup()
+    assert document.handlers == {
+        "continue": tropoml.On("continue", "/x"),
+        "error": tropoml.On("error", None, ("oops",)),
+    }
+
+
+def test_call_starts_a_text_conversation_only_on_sms():
+    doc = {
+        "tropo": [
+            {"call": {"to": ["+14155550100", "+2"], "network": "SMS", "from": "+3"}},
+            {"call": {"to": "+14155550100", "channel": "TEXT"}},
+            {"call": {"to": "+14155550100"}},
+            {"call": {"network": "SMS"}},
+        ]
+    }
+    verbs = tropoml.parse_document(json.dumps(doc).encode()).verbs
+    assert verbs[0] == tropoml.Call("+14155550100", "+3")
+    assert verbs[1] == tropoml.Call("+14155550100", None)
+    assert verbs[2] == tropoml.Skipped("call", "voice calls are not supported by the emulator")
+    assert verbs[3] == tropoml.Invalid("call", "call needs a 'to'")
+
+
+def test_on_needs_a_known_event():
+    doc = {"tropo": [{"on": {"event": "ring", "next": "/r"}}, {"on": "continue"}]}
+    document = tropoml.parse_document(json.dumps(doc).encode())
+    assert [type(verb) for verb in document.verbs] == [tropoml.Invalid, tropoml.Invalid]
+    assert document.handlers == {}
+
+
+def test_answer_read_in_its_declared_charset():
+    """Tropo read an answer in the charset it declared (../shared/tropo-protocol.md,
+    section 4; tropo.com/docs/webapi/result: "any encoded data, like accented characters,
+    will be passed to your app as ISO-8859-1 encoded")."""
+    raw = '{"tropo": [{"say": {"value": "Café"}}]}'.encode("iso-8859-1")
+    document = tropoml.parse_document(raw, "application/json; charset=ISO-8859-1")
+    assert document.verbs == [tropoml.Say("Café")]
+    utf8 = '{"tropo": [{"say": {"value": "Café"}}]}'.encode()
+    assert tropoml.parse_document(utf8, "application/json").verbs == [tropoml.Say("Café")]
+    with pytest.raises(tropoml.TropoMLError, match="unknown charset"):
+        tropoml.parse_document(utf8, "application/json; charset=klingon")
 
 
 @pytest.mark.parametrize("raw", [b"", b"[]", b'{"tropo": {}}', b"\xff", b"nope"])
@@ -126,7 +208,7 @@ def test_tropoml_errors(raw):
 
 
 def test_urls_in_the_debugger_log_hide_query_values():
-    from rtropo.emulator.engine import redact_url
+    from rtropo.emulator.redaction import redact_url
 
     shown = redact_url("http://127.0.0.1:8000/tropo/?secret=s3cr3t-value&x=")
     assert "s3cr3t-value" not in shown

@@ -84,7 +84,10 @@ class SoakRun:
         self.database = database
         self.port = free_port()
         self.emulator = Emulator(
-            f"http://127.0.0.1:{self.port}/tropo/?secret={SECRET}", TOKEN, number=NUMBER
+            f"http://127.0.0.1:{self.port}/tropo/?secret={SECRET}",
+            TOKEN,
+            number=NUMBER,
+            history=100_000,
         )
         self.emulator.faults.timeout_seconds = LAUNCH_TIMEOUT_SECONDS
         self.emulator.faults.slow_callback_seconds = SLOW_CALLBACK_SECONDS

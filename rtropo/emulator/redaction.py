@@ -1,0 +1,38 @@
+"""Shortening secrets for logs, the state API and the page.
+
+Tokens, launch parameters (an app's references) and query-string values of URLs (a
+messaging URL often carries a secret) are shown by their first few characters only.
+"""
+
+import re
+import urllib.parse
+
+_QUERY_VALUE = re.compile(r"([?&][^=&\s\"']*=)([^&\s\"']+)")
+
+
+def redact(value: str | None) -> str:
+    """A secret shortened: at most four characters, and at most a quarter of it, then "…"."""
+    return f"{value[: min(4, len(value) // 4)]}…" if value else "<none>"
+
+
+def redact_url(url: str) -> str:
+    """``url`` with every query value shortened."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    shown = "&".join(f"{key}={redact(value)}" for key, value in query)
+    return urllib.parse.urlunsplit(parts._replace(query=shown))
+
+
+def redact_parameters(parameters: dict) -> dict:
+    """Launch parameters with every value but ``action`` shortened."""
+    return {
+        key: value if key == "action" else redact(str(value)) for key, value in parameters.items()
+    }
+
+
+def redact_query_values(text: str) -> str:
+    """``text`` (a request line, say) with every ``?key=value`` or ``&key=value`` value
+    shortened."""
+    return _QUERY_VALUE.sub(
+        lambda match: match.group(1) + redact(urllib.parse.unquote_plus(match.group(2))), text
+    )

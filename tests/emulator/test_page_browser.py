@@ -1,0 +1,69 @@
+"""The page in a real headless Chromium: long texts wrap, empty texts show, and a day of
+sessions behind it does not grow the page."""
+
+import time
+from pathlib import Path
+
+import pytest
+
+from rtropo.emulator import running_emulator
+from rtropo.emulator.page import PAGE_SIZE
+from rtropo.emulator.store import Session
+
+from .conftest import TOKEN
+
+CHROMIUM = Path("/usr/bin/chromium")
+DAY_OF_SESSIONS = 20_000
+#: Elements of the page around the rows: header, form, pagers, section titles.
+FRAME_ELEMENTS = 60
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def page():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            tab = browser.new_page(viewport={"width": 1280, "height": 800})
+            tab.set_default_timeout(15_000)
+            yield tab
+        finally:
+            browser.close()
+
+
+def test_a_long_unbroken_text_wraps_and_an_empty_one_shows(page, emulator, app):
+    emulator.send_sms("+15555550001", "x" * 170)
+    emulator.send_sms("+15555550001", "")
+    page.goto(emulator.url + "/")
+    page.locator(".bubble.empty").wait_for()
+    assert page.locator(".bubble.empty").inner_text() == "(empty SMS)"
+    send = page.locator("#sms-send").bounding_box()
+    assert send["x"] + send["width"] <= 1280
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+
+
+def test_a_day_of_sessions_renders_one_page(page, app):
+    with running_emulator(app_url=app.url, token=TOKEN, history=DAY_OF_SESSIONS) as tropo:
+        store = tropo.engine.store
+        now = time.time()
+        for index in range(DAY_OF_SESSIONS):
+            session = Session(f"{index:032x}", "inbound", now, caller=f"+1555{index:07d}")
+            store.add_session(session)
+            store.add_inbound(session, "ping")
+            store.log(session, "Session ended")
+        page.goto(tropo.url + "/")
+        page.locator(".session").first.wait_for()
+        assert page.locator(".session").count() == PAGE_SIZE
+        assert page.locator(".conversation").count() == PAGE_SIZE
+        elements = page.evaluate("document.getElementsByTagName('*').length")
+        assert elements <= FRAME_ELEMENTS + 6 * PAGE_SIZE * 2
+        page.click("#sessions-older")
+        page.locator("#sessions-shown", has_text=f"{PAGE_SIZE + 1}-").wait_for()
+        assert page.locator(".session").count() == PAGE_SIZE
