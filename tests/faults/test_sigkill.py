@@ -112,6 +112,7 @@ def record_counts(run: FaultRun, outcome: Outcome, kills, recovery_runs, elapsed
         answered_200=sum(1 for t in outcome.texted if t.status == 200),
         recorded=len(outcome.recorded),
         accepted=len(outcome.accepted),
+        never_recorded=len(outcome.texted) - len(outcome.accepted),  # Tropo got no 200
         reached_apps=sum(1 for text in outcome.accepted if outcome.received[text]),
         lost=len(outcome.inbound_lost),
         repeats=outcome.inbound_repeats,
