@@ -8,8 +8,19 @@ from rtropo import queue
 from rtropo.models import InboundSession, Launch, OutboundMessage
 
 
+class RecordAdmin(admin.ModelAdmin):
+    """An admin for rows that only the backend writes: no add form, every field read-only."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        excluded = set(self.exclude or ())
+        return [f.name for f in self.model._meta.fields if f.name not in excluded]
+
+
 @admin.register(OutboundMessage)
-class OutboundMessageAdmin(admin.ModelAdmin):
+class OutboundMessageAdmin(RecordAdmin):
     list_display = (
         "id",
         "to_number",
@@ -23,16 +34,12 @@ class OutboundMessageAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "backend_name")
     search_fields = ("to_number", "identity", "message_id", "session_id")
-    readonly_fields = [f.name for f in OutboundMessage._meta.fields]
     date_hierarchy = "created_at"
     actions = ["retry_now"]
 
     @admin.display(description=_("text"))
     def short_text(self, obj):
         return obj.text[:60]
-
-    def has_add_permission(self, request):
-        return False
 
     @admin.action(description=_("Retry now (queued and failed messages)"), permissions=["change"])
     def retry_now(self, request, queryset):
@@ -46,15 +53,19 @@ class OutboundMessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(Launch)
-class LaunchAdmin(admin.ModelAdmin):
-    list_display = ("id", "backend_name", "status", "session_id", "size", "joined", "created_at")
+class LaunchAdmin(RecordAdmin):
+    list_display = (
+        "id",
+        "backend_name",
+        "status",
+        "session_id",
+        "size",
+        "join_count",
+        "created_at",
+    )
     list_filter = ("status", "backend_name")
     search_fields = ("session_id",)
     exclude = ("reference",)
-    readonly_fields = [f.name for f in Launch._meta.fields if f.name != "reference"]
-
-    def has_add_permission(self, request):
-        return False
 
     def lookup_allowed(self, lookup, value, request=None):
         """Refuse every URL lookup on the reference (``?reference__regex=`` would reveal it)."""
@@ -64,11 +75,7 @@ class LaunchAdmin(admin.ModelAdmin):
 
 
 @admin.register(InboundSession)
-class InboundSessionAdmin(admin.ModelAdmin):
+class InboundSessionAdmin(RecordAdmin):
     list_display = ("session_id", "identity", "text", "backend_name", "received_at")
     list_filter = ("backend_name",)
     search_fields = ("identity", "session_id")
-    readonly_fields = [f.name for f in InboundSession._meta.fields]
-
-    def has_add_permission(self, request):
-        return False

@@ -49,7 +49,7 @@ def join_pending_launch(config: BackendConfig) -> bool:
             size__lt=config.batch_size,
             created_at__gt=now - JOIN_WINDOW - timedelta(seconds=config.timeout),
             expires_at__gt=now,
-        ).update(joined=F("joined") + 1)
+        ).update(join_count=F("join_count") + 1)
     )
 
 

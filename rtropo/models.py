@@ -20,7 +20,7 @@ class Launch(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     session_id = models.CharField(max_length=64, blank=True)
     size = models.PositiveIntegerField(default=0, help_text=_("Messages taken at launch."))
-    joined = models.PositiveIntegerField(
+    join_count = models.PositiveIntegerField(
         default=0, help_text=_("Sends that relied on this launch instead of launching.")
     )
     created_at = models.DateTimeField()
@@ -29,6 +29,8 @@ class Launch(models.Model):
     error = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = _("launch")
+        verbose_name_plural = _("launches")
         indexes = [models.Index(fields=["backend_name", "status", "expires_at"])]
 
     def __str__(self):

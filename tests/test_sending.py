@@ -116,7 +116,7 @@ def test_sends_join_a_pending_launch_instead_of_launching_again(tropo, send_comm
     send_committed("two", ["+15555550002"])
     send_committed("three", ["+15555550003"])
     assert len(tropo.launches) == 1
-    assert Launch.objects.get().joined == 2
+    assert Launch.objects.get().join_count == 2
     assert OutboundMessage.objects.filter(status=Status.QUEUED).count() == 2
 
 
@@ -132,7 +132,7 @@ def test_a_launch_whose_callback_is_overdue_is_not_joined(tropo, send_committed)
     Launch.objects.update(created_at=timezone.now() - timedelta(minutes=1))
     send_committed("two", ["+15555550002"])
     assert len(tropo.launches) == 2
-    assert Launch.objects.filter(joined__gt=0).count() == 0
+    assert Launch.objects.filter(join_count__gt=0).count() == 0
 
 
 def test_a_large_send_launches_full_sessions_back_to_back(tropo, send_committed, backend_settings):

@@ -80,7 +80,7 @@ def test_sends_during_a_slow_callback_join_its_launch(stack):
 
     expect_once(stack, sent_to_both("slow first") + sent_to_both("slow second"))
     assert len(stack.emulator.launches) == 1
-    assert stack.query("SELECT joined FROM rtropo_launch") == [(1,)]
+    assert stack.query("SELECT join_count FROM rtropo_launch") == [(1,)]
 
 
 def test_a_callback_after_the_lease_is_refused_and_the_rows_resent(start_stack):

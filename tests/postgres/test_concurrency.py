@@ -209,7 +209,7 @@ def test_rows_queued_while_a_launch_is_answered_are_never_stranded(harness):
         "join race (send while answering)",
         sent=len(handed_out),
         launches=Launch.objects.count(),
-        joins=sum(Launch.objects.values_list("joined", flat=True)),
+        joins=sum(Launch.objects.values_list("join_count", flat=True)),
         hangups=outcomes[1]["hangups"] + outcomes[2]["hangups"],
         duplicates=duplicates,
         lost=lost,
