@@ -237,14 +237,21 @@ def release(config: BackendConfig, launch: Launch, error: str) -> int:
 
 
 def release_expired(config: BackendConfig) -> int:
-    """Release launches of this backend whose callback did not come within the lease."""
-    expired = Launch.objects.filter(
-        backend_name=config.name,
-        status=Launch.Status.PENDING,
-        expires_at__lte=timezone.now(),
-    ).order_by("pk")
+    """Release launches of this backend whose callback did not come within the lease.
+
+    The expired launches are read in full before the first release: an open read
+    cursor under each release's write transaction deadlocks SQLite against a
+    concurrent writer.
+    """
+    expired = list(
+        Launch.objects.filter(
+            backend_name=config.name,
+            status=Launch.Status.PENDING,
+            expires_at__lte=timezone.now(),
+        ).order_by("pk")
+    )
     released = 0
-    for launch in expired.iterator(chunk_size=config.batch_size):
+    for launch in expired:
         released += release(config, launch, "Tropo did not call back within the lease")
     return released
 
