@@ -1,4 +1,4 @@
-"""Django admin for the outbound queue and the launches."""
+"""Django admin for the outbound queue, the launches and the inbound sessions."""
 
 from django.contrib import admin, messages
 from django.db.models.constants import LOOKUP_SEP
@@ -76,6 +76,15 @@ class LaunchAdmin(RecordAdmin):
 
 @admin.register(InboundSession)
 class InboundSessionAdmin(RecordAdmin):
-    list_display = ("session_id", "identity", "text", "backend_name", "received_at")
-    list_filter = ("backend_name",)
+    list_display = (
+        "session_id",
+        "identity",
+        "text",
+        "status",
+        "attempts",
+        "backend_name",
+        "received_at",
+        "routed_at",
+    )
+    list_filter = ("status", "backend_name")
     search_fields = ("identity", "session_id")

@@ -1,9 +1,11 @@
-"""Collect the messages an inbound request queues, to answer them inline.
+"""Collect the messages routing an inbound SMS queues, and the ones it failed to store.
 
 While :func:`capture` is active in a thread, :class:`~rtropo.outgoing.TropoBackend`
 adds the ids of rows it queues for the same backend to the capture instead of
-launching a session; the view then answers them in the inbound session itself.
-Other threads and processes are not affected.
+launching a session; the view then answers them in the inbound session itself,
+or makes them due for a launch. A reply that could not be stored is noted in
+the capture too, since RapidSMS's router logs and swallows what ``send()``
+raises. Other threads and processes are not affected.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ _active: contextvars.ContextVar[Capture | None] = contextvars.ContextVar(
 
 @dataclasses.dataclass
 class Capture:
-    """The rows one inbound request queued for its backend."""
+    """The rows routing one inbound SMS queued for its backend, and the store errors."""
 
     backend_name: str
     message_ids: list[int] = dataclasses.field(default_factory=list)
+    store_errors: list[str] = dataclasses.field(default_factory=list)
 
 
 @contextlib.contextmanager

@@ -1,4 +1,4 @@
-"""The outbound queue, the sessions we launched, and the inbound dedup record.
+"""The outbound queue, the sessions we launched, and the inbound sessions.
 
 These models hold data only; every status change goes through ``rtropo.queue``.
 """
@@ -75,16 +75,35 @@ class OutboundMessage(models.Model):
 
 
 class InboundSession(models.Model):
-    """An inbound SMS session already handed to the router (dedup and audit)."""
+    """An inbound SMS session: ``received`` when recorded, ``routed`` once the apps returned.
+
+    Holds what routing it again needs. ``claimed_until`` is the lease of the
+    request or sweep routing it; ``attempts`` counts the routings begun.
+    """
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("received")
+        ROUTED = "routed", _("routed")
+        FAILED = "failed", _("failed")
 
     backend_name = models.CharField(max_length=100)
     session_id = models.CharField(max_length=64, unique=True)
     identity = models.CharField(max_length=16)
     text = models.TextField()
+    to_number = models.CharField(max_length=16, blank=True)
+    account_id = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ROUTED)
+    attempts = models.PositiveIntegerField(default=0)
+    claimed_until = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField()
+    routed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["received_at"])]
+        indexes = [
+            models.Index(fields=["received_at"]),
+            models.Index(fields=["backend_name", "status", "claimed_until"]),
+        ]
 
     def __str__(self):
         return f"{self.identity} ({self.session_id})"

@@ -36,9 +36,14 @@ class TropoBackend(BackendBase):
                 recipients.append(queue.Recipient(identity=str(identity), number=number))
         if recipients:
             capture = inline.current(self.name)
-            ids = queue.enqueue(
-                self.config, recipients, text, id_, context, held=capture is not None
-            )
+            try:
+                ids = queue.enqueue(
+                    self.config, recipients, text, id_, context, held=capture is not None
+                )
+            except Exception as exc:
+                if capture is not None:
+                    capture.store_errors.append(f"storing a reply failed: {exc!r}")
+                raise
             if capture is not None:
                 capture.message_ids.extend(ids)
             else:

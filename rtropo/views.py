@@ -9,9 +9,8 @@ from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotAllowed, QueryDict
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
-from rapidsms.router import lookup_connections, receive
 
-from rtropo import inbound, inline, launcher, queue, tropoml
+from rtropo import inbound, inline, launcher, queue, routing, tropoml
 from rtropo.conf import BackendConfig, get_config
 from rtropo.exceptions import InvalidPayload
 from rtropo.payloads import InboundSMS, LaunchCallback, parse_session
@@ -69,31 +68,36 @@ def _answer_callback(request, config: BackendConfig, callback: LaunchCallback):
 
 
 def _route_inbound(config: BackendConfig, sms: InboundSMS):
-    if not inbound.record(config.name, sms.session_id, sms.from_number, sms.text):
-        logger.warning("Inbound session %s was routed already: hangup", sms.session_id)
+    recorded, session = inbound.record(config, sms)
+    if not recorded.to_route:
+        logger.warning("Inbound session %s %s: hangup", sms.session_id, _REPEAT[recorded])
         return tropoml.answer([])
     logger.info("Inbound SMS %s from %s on %s", sms.session_id, sms.from_number, config.name)
-    connection = lookup_connections(config.name, [sms.from_number])[0]
-    fields = {
-        "external_id": sms.session_id,
-        "to": sms.to_number,
-        "tropo_account_id": sms.account_id,
-    }
-    if not config.inline_replies or not config.inbound_secrets:
-        receive(sms.text, connection, fields=fields)
+    try:
+        captured = routing.route(config, session, on_due=lambda: launcher.schedule(config))
+    except routing.ReplyNotStored:
+        logger.error(
+            "Inbound session %s not routed: a reply was not stored (HTTP 503)", sms.session_id
+        )
+        return HttpResponse(status=503)
+    if not config.inline_replies or not config.inbound_secrets or not captured.message_ids:
+        if routing.finish(session, captured.message_ids):
+            launcher.schedule(config)
         return tropoml.answer([])
-    with inline.capture(config.name) as captured:
-        try:
-            receive(sms.text, connection, fields=fields)
-        except Exception:
-            if queue.make_due(captured.message_ids):
-                launcher.schedule(config)
-            raise
-    rows = _answer_inline(config, captured, sms.session_id)
+    with transaction.atomic():
+        inbound.mark_routed(session)
+        rows = _answer_inline(config, captured, sms.session_id)
     response = tropoml.answer(_verbs(config, rows))
     if len(rows) < len(captured.message_ids):
         response.after_sent(lambda: launcher.schedule(config))
     return response
+
+
+_REPEAT = {
+    inbound.Recorded.ROUTED: "was routed already",
+    inbound.Recorded.FAILED: "failed for good earlier",
+    inbound.Recorded.BEING_ROUTED: "is being routed by another request",
+}
 
 
 def _answer_inline(config: BackendConfig, captured: inline.Capture, session_id: str):

@@ -29,6 +29,7 @@ NEEDS_SETUP = {
     "rtropo.models",
     "rtropo.outgoing",
     "rtropo.queue",
+    "rtropo.routing",
     "rtropo.runner",
     "rtropo.tasks",
     "rtropo.views",

@@ -1,0 +1,103 @@
+"""Hand a claimed inbound session to the RapidSMS apps, and the sweep of sessions left behind.
+
+Used by the view for a new SMS and by ``tropo_send_queued`` for sessions whose
+claim ran out before they were routed. Routing happens outside any
+transaction; the status changes are :mod:`rtropo.inbound`'s.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.db import transaction
+from rapidsms.router import lookup_connections, receive
+
+from rtropo import inbound, inline, queue
+from rtropo.conf import BackendConfig
+from rtropo.models import InboundSession
+
+logger = logging.getLogger(__name__)
+
+
+class ReplyNotStored(Exception):
+    """A reply the apps sent while routing could not be queued; the session stays received."""
+
+
+def route(
+    config: BackendConfig,
+    session: InboundSession,
+    *,
+    on_due: Callable[[], None] | None = None,
+) -> inline.Capture:
+    """Route ``session`` through the apps; return the capture of the replies they queued.
+
+    When an app raises, or a reply could not be stored (:class:`ReplyNotStored`),
+    the failure is noted on the session, which stays ``received`` to be routed
+    again, and the replies that were stored are made due for the launch path
+    (``on_due`` is called then). The caller marks a routed session with
+    :func:`finish` or in its own transaction.
+    """
+    connection = lookup_connections(config.name, [session.identity])[0]
+    with inline.capture(config.name) as captured:
+        try:
+            receive(session.text, connection, fields=inbound.fields(session))
+        except Exception as exc:
+            _give_back(config, session, captured, f"an app raised {exc!r}", on_due)
+            raise
+    if captured.store_errors:
+        error = "; ".join(captured.store_errors)
+        _give_back(config, session, captured, error, on_due)
+        raise ReplyNotStored(error)
+    return captured
+
+
+def finish(session: InboundSession, message_ids: list[int]) -> int:
+    """Mark ``session`` routed and make its replies due, in one transaction; return how many."""
+    if not message_ids:
+        inbound.mark_routed(session)
+        return 0
+    with transaction.atomic():
+        inbound.mark_routed(session)
+        return queue.make_due(message_ids)
+
+
+def route_due(config: BackendConfig) -> int:
+    """Route the sessions of this backend left ``received`` past their claim; return how many.
+
+    Their replies are made due: the launch path sends them.
+    """
+    routed = 0
+    while sessions := inbound.claim_due(config, config.batch_size):
+        for session in sessions:
+            logger.info(
+                "Routing inbound session %s again (attempt %d)",
+                session.session_id,
+                session.attempts,
+            )
+            try:
+                captured = route(config, session)
+            except Exception:
+                logger.exception("Routing inbound session %s again failed", session.session_id)
+                continue
+            finish(session, captured.message_ids)
+            routed += 1
+    if routed:
+        logger.info("Routed %d inbound session(s) left received on %s", routed, config.name)
+    return routed
+
+
+def _give_back(config, session, captured, error: str, on_due) -> None:
+    inbound.routing_failed(config, session, error)
+    if not captured.message_ids:
+        return
+    try:
+        due = queue.make_due(captured.message_ids)
+    except Exception:
+        logger.exception(
+            "Could not release the replies of inbound session %s; they go out after the lease",
+            session.session_id,
+        )
+        return
+    if due and on_due is not None:
+        on_due()
