@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import collections
 import json
-import threading
 import time
 from pathlib import Path
 
@@ -18,6 +17,14 @@ from .recorder.store import ReceivedStore
 from .supervisor import Supervisor
 
 STARTUP_SECONDS = 60.0
+_HAS_UNCONFIRMED_COUNT = (
+    "SELECT COUNT(*) FROM pragma_table_info('rtropo_outboundmessage') "
+    "WHERE name = 'unconfirmed_count'"
+)
+_HAS_UNCONFIRMED_COUNT_PG = (
+    "SELECT COUNT(*) FROM information_schema.columns "
+    "WHERE table_name = 'rtropo_outboundmessage' AND column_name = 'unconfirmed_count'"
+)
 
 
 class FaultRun:
@@ -36,9 +43,6 @@ class FaultRun:
         self.server = self.supervisor = self.cron = self.sender = None
         self.texted: list[Texted] = []
         self.cron_status: int | None = None
-        self.unconfirmed_seen: set[int] = set()
-        self._watching = threading.Event()
-        self._watcher = threading.Thread(target=self._watch_unconfirmed, daemon=True)
 
     # -- starting and stopping ----------------------------------------------------------
 
@@ -61,16 +65,12 @@ class FaultRun:
         self.supervisor = Supervisor(
             self.server, self._server_env, self.kill_count, self.plan["max_kills"]
         ).start()
-        self._watcher.start()
         self.cron = Cron(self.base_env, 1.0, self.workdir / "cron.log")
         text, numbers, count, rate = self.plan["send"]
         self.sender = Sender(self.base_env, text, numbers, count, rate, self.workdir / "send.log")
         return self
 
     def stop(self) -> None:
-        self._watching.set()
-        if self._watcher.is_alive():
-            self._watcher.join()
         for process in (self.sender, self.cron):
             if process is not None and process.process.poll() is None:
                 process.process.kill()
@@ -152,9 +152,16 @@ class FaultRun:
         )
         return counts
 
-    def _watch_unconfirmed(self) -> None:
-        while not self._watching.wait(0.25):
-            rows = self.database.query(
-                "SELECT id FROM rtropo_outboundmessage WHERE status = 'unconfirmed'"
-            )
-            self.unconfirmed_seen.update(row_id for (row_id,) in rows)
+    def unconfirmed(self) -> dict:
+        """How many rows went unconfirmed at least once, and how often in all; empty
+        where the queue keeps no ``unconfirmed_count`` (no delivery confirmation)."""
+        [(has_count,)] = self.database.query(
+            _HAS_UNCONFIRMED_COUNT_PG if self.database.postgres_url else _HAS_UNCONFIRMED_COUNT
+        )
+        if not has_count:
+            return {}
+        [(rows, times)] = self.database.query(
+            "SELECT COUNT(*), COALESCE(SUM(unconfirmed_count), 0) FROM rtropo_outboundmessage "
+            "WHERE unconfirmed_count > 0"
+        )
+        return {"rows_unconfirmed": rows, "unconfirmed_in_all": times}

@@ -122,7 +122,7 @@ def record_counts(run: FaultRun, outcome: Outcome, kills, recovery_runs, elapsed
         expected=len(outcome.expected),
         rows=len(outcome.rows),
         **{f"rows_{status}": n for status, n in sorted(outcome.statuses.items())},
-        seen_unconfirmed=len(run.unconfirmed_seen),
+        **run.unconfirmed(),
         delivered=sum(outcome.delivered.values()),
         lost=len(outcome.outbound_lost),
         duplicates=outcome.outbound_duplicates,
