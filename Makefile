@@ -19,10 +19,12 @@ VENV ?= .venv-django$(DJANGO_ID)
 PY := $(VENV)/bin/python
 DEMO_VENV := .venv-demo
 DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
-# QUICK=1 leaves out the slow passes (soak, quick benchmark, browser), which CI runs
-# once, on Django 5.2, rather than on every Django.
-SLOW := --ignore=tests/soak --ignore=tests/test_benchmarks_quick.py -m "not celery and not browser"
+# QUICK=1 leaves out the slow passes (soak, fault harness, quick benchmark, browser),
+# which CI runs once, on Django 5.2, rather than on every Django.
+SLOW := --ignore=tests/soak --ignore=tests/faults --ignore=tests/test_benchmarks_quick.py \
+	-m "not celery and not browser"
 SQLITE_SELECTION := $(if $(QUICK),$(SLOW),-m "not celery")
+POSTGRES_SLOW := $(if $(QUICK),,tests/faults)
 
 .PHONY: demo test docs bench bench-quick clean python-path
 
@@ -47,7 +49,7 @@ test: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest --ignore=tests/postgres $(SQLITE_SELECTION)
-	DATABASE_URL=$(DATABASE_URL) $(PY) -m pytest tests/postgres tests/celery_worker
+	DATABASE_URL=$(DATABASE_URL) $(PY) -m pytest tests/postgres tests/celery_worker $(POSTGRES_SLOW)
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run.py

@@ -1,0 +1,1 @@
+"""A RapidSMS app that notes every message it receives in a store that survives SIGKILL."""
