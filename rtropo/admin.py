@@ -22,11 +22,14 @@ class RecordAdmin(admin.ModelAdmin):
         excluded = set(self.exclude or ())
         return [f.name for f in self.model._meta.fields if f.name not in excluded]
 
-    def lookup_allowed(self, lookup, value, request=None):
-        """Refuse every URL lookup on an excluded field."""
+    def lookup_allowed(self, lookup, value, *args):
+        """Refuse every URL lookup on an excluded field.
+
+        ``*args`` is the ``request`` that Django 5.0 added to the signature.
+        """
         if lookup.split(LOOKUP_SEP)[0] in set(self.exclude or ()):
             return False
-        return super().lookup_allowed(lookup, value, request)
+        return super().lookup_allowed(lookup, value, *args)
 
 
 class UnconfirmedFilter(admin.SimpleListFilter):
