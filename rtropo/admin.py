@@ -1,5 +1,6 @@
 """Django admin for the outbound queue, the launches and the inbound sessions."""
 
+import django
 from django.contrib import admin, messages
 from django.db.models.constants import LOOKUP_SEP
 from django.utils.translation import gettext_lazy as _
@@ -22,14 +23,13 @@ class RecordAdmin(admin.ModelAdmin):
         excluded = set(self.exclude or ())
         return [f.name for f in self.model._meta.fields if f.name not in excluded]
 
-    def lookup_allowed(self, lookup, value, *args):
-        """Refuse every URL lookup on an excluded field.
-
-        ``*args`` is the ``request`` that Django 5.0 added to the signature.
-        """
+    def lookup_allowed(self, lookup, value, request=None):
+        """Refuse every URL lookup on an excluded field."""
         if lookup.split(LOOKUP_SEP)[0] in set(self.exclude or ()):
             return False
-        return super().lookup_allowed(lookup, value, *args)
+        if django.VERSION < (5, 0):
+            return super().lookup_allowed(lookup, value)
+        return super().lookup_allowed(lookup, value, request)
 
 
 class UnconfirmedFilter(admin.SimpleListFilter):
