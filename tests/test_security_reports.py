@@ -8,6 +8,7 @@ project's ``mail_admins`` handler (AdminEmailHandler) sends.
 import json
 import logging
 
+import django
 import pytest
 from django.core import mail
 from django.db import connection
@@ -45,7 +46,9 @@ class Breaks(AppBase):
 @pytest.fixture
 def post_failing(settings):
     """POST a session that ends in a 500; return the response."""
-    settings.ADMINS = [("Ops", "ops@example.com")]
+    # Django 6.0 takes plain addresses and deprecates the (name, address) pairs before it.
+    admin = "ops@example.com"
+    settings.ADMINS = [admin] if django.VERSION >= (6, 0) else [("Ops", admin)]
     settings.ROOT_URLCONF = __name__
     client = Client(raise_request_exception=False)
 
