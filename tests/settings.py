@@ -4,6 +4,8 @@ import os
 import tempfile
 from pathlib import Path
 
+import django
+
 from tests.support.databases import postgres_database
 
 SECRET_KEY = "tests-only"
@@ -13,6 +15,9 @@ ROOT_URLCONF = "tests.urls"
 STATIC_URL = "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 ALLOWED_HOSTS = ["*"]
+if django.VERSION >= (6, 1):
+    # Django 6.1 sends mail through MAILERS and warns when a project has none.
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 
 INSTALLED_APPS = [
     "django.contrib.admin",
