@@ -3,16 +3,10 @@ when DATABASE_URL says so) and the terminal summary that shows the counts, pass 
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-import uuid
-from pathlib import Path
-from urllib.parse import urlparse, urlunparse
-
 import pytest
 
 from tests.soak.harness import AppDatabase
+from tests.support import scratch
 
 from .report import LINES
 
@@ -20,21 +14,15 @@ from .report import LINES
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
-    if report.failed:
-        item.fault_run_failed = True
+    scratch.note_failure(item, report)
     return report
 
 
 @pytest.fixture
 def workdir(request):
-    """A directory of its own for the database, the stores and the logs (other pytest
-    runs on this machine prune the shared basetemp); kept, and named, on failure."""
-    path = Path(tempfile.mkdtemp(prefix="rtropo-faults-"))
-    yield path
-    if getattr(request.node, "fault_run_failed", False):
-        LINES.append(f"database, stores and logs kept in {path}")
-    else:
-        shutil.rmtree(path, ignore_errors=True)
+    """A directory for the database, the stores and the logs; kept, and named, on failure."""
+    with scratch.directory(request, "rtropo-faults-", LINES, "database, stores and logs") as path:
+        yield path
 
 
 @pytest.fixture
@@ -44,21 +32,12 @@ def fault_database(workdir):
     SQLite: a file in ``workdir``. PostgreSQL (DATABASE_URL is ``postgres://...``): a
     database created for this run next to DATABASE_URL's, dropped after.
     """
-    admin_url = os.environ.get("DATABASE_URL", "")
-    if not admin_url.startswith(("postgres://", "postgresql://")):
+    admin_url = scratch.postgres_admin_url()
+    if admin_url is None:
         yield {}, AppDatabase(sqlite_path=workdir / "db.sqlite3")
         return
-    import psycopg
-
-    name = f"rtropo_faults_{uuid.uuid4().hex[:8]}"
-    url = urlunparse(urlparse(admin_url)._replace(path=f"/{name}"))
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
+    with scratch.postgres_database(admin_url, "rtropo_faults_") as url:
         yield {"FAULT_DATABASE_URL": url}, AppDatabase(postgres_url=url)
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -1,0 +1,55 @@
+"""Scratch places of the slow harnesses (soak, faults): a directory kept when the test
+failed, and a PostgreSQL database of its own next to DATABASE_URL's."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+#: The attribute ``note_failure`` sets on a test item whose call failed.
+FAILED = "rtropo_run_failed"
+
+
+def note_failure(item, report) -> None:
+    """Mark ``item`` failed when ``report`` is a failure (call from a makereport hook)."""
+    if report.failed:
+        setattr(item, FAILED, True)
+
+
+@contextlib.contextmanager
+def directory(request, prefix: str, lines: list[str], what: str):
+    """A directory of its own (other pytest runs on this machine prune the shared
+    basetemp); removed after the test, or kept and named in ``lines`` if it failed."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    yield path
+    if getattr(request.node, FAILED, False):
+        lines.append(f"{what} kept in {path}")
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def postgres_admin_url() -> str | None:
+    """DATABASE_URL when it names a PostgreSQL database, else None."""
+    url = os.environ.get("DATABASE_URL", "")
+    return url if url.startswith(("postgres://", "postgresql://")) else None
+
+
+@contextlib.contextmanager
+def postgres_database(admin_url: str, prefix: str):
+    """Create a database named ``prefix`` plus a random part; yield its URL; drop it after."""
+    import psycopg
+
+    name = f"{prefix}{uuid.uuid4().hex[:8]}"
+    url = urlunparse(urlparse(admin_url)._replace(path=f"/{name}"))
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
