@@ -52,8 +52,9 @@ def ci_matrix():
     pairs = re.findall(r"^PYTHON_FOR_(\d)(\d) := (\S+)$", makefile, flags=re.M)
     matrix = {f"{major}.{minor}": python for major, minor, python in pairs}
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    [loop] = re.findall(r"^for django in ([\d. ]+); do$", ci, flags=re.M)
-    assert loop.split() == list(matrix)
+    loops = re.findall(r"^for django in ([\d. ]+); do$", ci, flags=re.M)
+    assert loops, "no Django loop in .ci/run"
+    assert all(loop.split() == list(matrix) for loop in loops)
     return matrix
 
 
