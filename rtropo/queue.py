@@ -376,6 +376,8 @@ def _announce_unconfirmed(config: BackendConfig, rows: list[OutboundMessage]):
 
 def make_due(message_ids: list[int]) -> int:
     """Make these queued rows due now (held rows that no inline answer will carry)."""
+    if not message_ids:
+        return 0
     return OutboundMessage.objects.filter(pk__in=message_ids, status=Status.QUEUED).update(
         next_attempt_at=timezone.now()
     )
