@@ -6,11 +6,10 @@ default, or ``--database postgres://...``), then for each case posts one
 warm-up and one measured request to the views of the benchmark project
 in-process (Django's test client, the same apps and handlers as the inbound
 benchmark) and prints a table: per case, the statements Django ran
-(``CaptureQueriesContext``, which also records COMMIT, savepoints and, on SQLite,
-BEGIN) and the commits (explicit ones, and writes made outside a transaction,
-which the database commits on its own), for the Tropo view and for RapidSMS's
-``GenericHttpBackendView`` where it has an equivalent. On PostgreSQL the driver
-sends BEGIN itself, so it is not counted there.
+(``CaptureQueriesContext``, which also records BEGIN, COMMIT and savepoints)
+and the commits (explicit ones, and writes made outside a transaction, which
+the database commits on its own), for the Tropo view and for RapidSMS's
+``GenericHttpBackendView`` where it has an equivalent.
 
 Cases: an inbound SMS without reply (``hello``); ``ping`` answered inline with
 delivery confirmation on (``/tropo/``) and off (``/tropo-noconfirm/``);

@@ -2,8 +2,8 @@
 
 Each request runs outside a test transaction (``transaction=True``), as under
 a server, so that writes commit as they would in production. Statements are
-compared as (verb, table); SQLite's BEGIN (PostgreSQL's driver sends its own,
-unrecorded) is left out, COMMITs are kept.
+compared as (verb, table), on SQLite and PostgreSQL alike; BEGIN, which not
+every database backend records, is left out, COMMITs are kept.
 """
 
 import copy
