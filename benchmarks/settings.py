@@ -80,6 +80,10 @@ INSTALLED_BACKENDS = {
         "ENGINE": "rtropo.outgoing.TropoBackend",
         "config": dict(_TROPO, inline_replies=False),
     },
+    "tropo_noconfirm": {
+        "ENGINE": "rtropo.outgoing.TropoBackend",
+        "config": dict(_TROPO, confirm_delivery=False),
+    },
     "db": {"ENGINE": "rapidsms.backends.database.DatabaseBackend"},
     "http": {"ENGINE": "rapidsms.backends.database.DatabaseBackend"},
     "noop": {"ENGINE": "benchmarks.noop_backend.NoopBackend"},

@@ -8,6 +8,7 @@ options such as ``router.celery.eager`` can sit beside ours.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import re
 from collections.abc import Mapping
@@ -91,8 +92,17 @@ class BackendConfig:
         )
 
 
+#: Validated configs by backend name, each with a copy of the entry it was built from.
+_configs: dict[str, tuple[Mapping, BackendConfig]] = {}
+
+
 def get_config(name: str) -> BackendConfig:
-    """Return the config of the Tropo backend called ``name`` in ``INSTALLED_BACKENDS``."""
+    """Return the config of the Tropo backend called ``name`` in ``INSTALLED_BACKENDS``.
+
+    Built and validated once per process and entry: it is built again when the
+    entry no longer equals the one it was built from (``override_settings``,
+    or a dict changed in place).
+    """
     backends = getattr(settings, "INSTALLED_BACKENDS", {}) or {}
     try:
         entry = backends[name]
@@ -100,7 +110,12 @@ def get_config(name: str) -> BackendConfig:
         raise ImproperlyConfigured(
             f"INSTALLED_BACKENDS has no backend named {name!r} (used by the Tropo view)."
         ) from None
-    return BackendConfig.from_entry(name, entry)
+    cached = _configs.get(name)
+    if cached is not None and cached[0] == entry:
+        return cached[1]
+    config = BackendConfig.from_entry(name, entry)
+    _configs[name] = (copy.deepcopy(entry), config)
+    return config
 
 
 def _error(name: str, key: str, problem: str) -> ImproperlyConfigured:

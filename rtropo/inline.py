@@ -13,6 +13,10 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rtropo.models import OutboundMessage
 
 _active: contextvars.ContextVar[Capture | None] = contextvars.ContextVar(
     "rtropo_inline_capture", default=None
@@ -21,11 +25,16 @@ _active: contextvars.ContextVar[Capture | None] = contextvars.ContextVar(
 
 @dataclasses.dataclass
 class Capture:
-    """The rows routing one inbound SMS queued for its backend, and the store errors."""
+    """The rows routing one inbound SMS queued for its backend, and the store errors.
+
+    ``rows`` holds the queued rows as they were inserted, by id, so that the
+    answer needs not read them back.
+    """
 
     backend_name: str
     message_ids: list[int] = dataclasses.field(default_factory=list)
     store_errors: list[str] = dataclasses.field(default_factory=list)
+    rows: dict[int, OutboundMessage] = dataclasses.field(default_factory=dict)
 
 
 @contextlib.contextmanager

@@ -23,9 +23,9 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from rtropo import signals
+from rtropo import inline, signals
 from rtropo.conf import BackendConfig
-from rtropo.confirmation import ResultReading
+from rtropo.confirmation import ResultReading, Verdict
 from rtropo.models import Launch, OutboundMessage
 from rtropo.reference import new_reference
 
@@ -43,15 +43,18 @@ class Recipient:
 
 
 @contextlib.contextmanager
-def write_transaction():
+def write_transaction(*, reads_first: bool = True):
     """A transaction that takes the write lock before it reads.
 
     On SQLite a deferred transaction that reads and then writes fails at once
     with "database is locked" when another connection writes meanwhile; taking
-    the write lock first makes it wait for its turn instead.
+    the write lock first (with a write that changes nothing) makes it wait for
+    its turn instead. A transaction whose first statement is a write takes the
+    lock, waiting its turn, with that statement: it passes ``reads_first=False``
+    and skips the extra write.
     """
     with transaction.atomic():
-        if connection.vendor == "sqlite":
+        if reads_first and connection.vendor == "sqlite":
             Launch.objects.filter(pk__lt=0).update(status=Launch.Status.PENDING)
         yield
 
@@ -71,7 +74,8 @@ def enqueue(
 
     ``held`` rows are kept for an inline answer: they become due only after
     ``lease`` seconds (or when :func:`claim_inline` or :func:`make_due` lets them
-    go), so that no launch takes them meanwhile.
+    go), so that no launch takes them meanwhile; they are noted, as inserted,
+    in the thread's inline capture (``rows``), if any.
     """
     context = context or {}
     now = timezone.now()
@@ -99,6 +103,9 @@ def enqueue(
             else:
                 for row in rows:
                     row.save(force_insert=True)
+    capture = inline.current(config.name) if held else None
+    if capture is not None:
+        capture.rows.update((row.pk, row) for row in rows)
     logger.info("Queued message %s for %d recipient(s) on %s", message_id, len(rows), config.name)
     return [row.pk for row in rows]
 
@@ -166,22 +173,31 @@ def claim_for_callback(
 
 
 def claim_inline(
-    config: BackendConfig, message_ids: list[int], session_id: str, *, result_digest: str = ""
+    config: BackendConfig,
+    message_ids: list[int],
+    session_id: str,
+    *,
+    result_digest: str = "",
+    held: dict[int, OutboundMessage] | None = None,
 ) -> list[OutboundMessage]:
     """Mark up to ``batch_size`` of these held rows sent in an inbound answer.
 
     The rows beyond ``batch_size`` are made due for the launch path. A row that
     is no longer ``queued`` (an admin failed it, say) is left as it is. Both
-    statements are writes, so on SQLite the first one takes the write lock.
+    statements are writes, so on SQLite the first one takes the write lock; in
+    the caller's transaction no savepoint is needed, since nothing here is
+    undone on its own. ``held`` (the rows as this request inserted them, by id)
+    spares reading the rows back, see :func:`_mark_sent`.
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         make_due(message_ids[config.batch_size :])
         return _mark_sent(
             message_ids[: config.batch_size],
             session_id,
             only_queued=True,
-            attempts=F("attempts") + 1,
+            count_attempt=True,
             result_digest=result_digest,
+            held=held,
         )
 
 
@@ -201,24 +217,34 @@ def record_result(
     """Apply Tropo's result to the rows of the answer whose reference has this digest.
 
     Only rows of session ``session_id`` that still await it (``sent``, or
-    ``unconfirmed`` and not sent again) count. One UPDATE sets their verdicts
-    and consumes the reference (clears the digest), in one transaction; a
-    replay finds nothing. Rows the result says nothing of are unconfirmed, as
-    after the lease. Returns None when no row matched.
+    ``unconfirmed`` and not sent again) count. Their verdicts are set and the
+    reference consumed (the digest cleared) in one transaction; a replay finds
+    nothing. Rows the result says nothing of are unconfirmed, as after the
+    lease. Returns None when no row matched.
+
+    The common result confirms every row it names: then one UPDATE confirms
+    them without reading them (nothing is logged per confirmed row), unless
+    ``message_confirmed`` has receivers; only the rows it leaves out, if any,
+    are read and settled one by one.
     """
     now = timezone.now()
-    with write_transaction():
-        rows = list(
-            OutboundMessage.objects.filter(
-                backend_name=config.name,
-                result_digest=result_digest,
-                session_id=session_id,
-                status__in=[Status.SENT, Status.UNCONFIRMED],
+    awaiting = OutboundMessage.objects.filter(
+        backend_name=config.name,
+        result_digest=result_digest,
+        session_id=session_id,
+        status__in=[Status.SENT, Status.UNCONFIRMED],
+    )
+    confirming = _confirmed_in_bulk(reading)
+    with write_transaction(reads_first=confirming is None):
+        confirmed = 0
+        if confirming is not None:
+            named = awaiting.filter(pk__in=confirming) if confirming else awaiting
+            confirmed = named.update(
+                status=Status.CONFIRMED, last_error="", result_at=now, result_digest=""
             )
-            .select_for_update()
-            .order_by("pk")
-        )
-        if not rows:
+        may_leave_rows = confirming is None or bool(confirming)
+        rows = list(awaiting.select_for_update().order_by("pk")) if may_leave_rows else []
+        if not rows and not confirmed:
             return None
         for row in rows:
             verdict = reading.verdict(row.pk)
@@ -230,14 +256,31 @@ def record_result(
                 row.last_error = verdict.error
                 row.result_at = now
         OutboundMessage.objects.bulk_update(rows, [*_UNCONFIRM_FIELDS, "result_at"])
-    confirmed = [row for row in rows if row.status == Status.CONFIRMED]
+    settled = [row for row in rows if row.status == Status.CONFIRMED]
     failed = [row for row in rows if row.status == Status.FAILED]
     for row in failed:
         logger.error("Message %s to %s failed: %s", row.pk, row.identity, row.last_error)
-    _announce(signals.message_confirmed, confirmed)
+    _announce(signals.message_confirmed, settled)
     _announce_failed(failed)
     resent, kept = _announce_unconfirmed(config, rows)
-    return Settled(len(confirmed), len(failed), len(kept), len(resent))
+    return Settled(confirmed + len(settled), len(failed), len(kept), len(resent))
+
+
+def _confirmed_in_bulk(reading: ResultReading) -> list[int] | None:
+    """The rows ``reading`` confirms with one UPDATE: the ids it names ([]: every row).
+
+    None when it does not confirm every row it speaks for, or when
+    ``message_confirmed`` has receivers (they get each row as stored).
+    """
+    if signals.message_confirmed.has_listeners(OutboundMessage):
+        return None
+    verdicts = set(reading.named.values()) if reading.named else {reading.others}
+    if verdicts != {_DELIVERED}:
+        return None
+    return list(reading.named)
+
+
+_DELIVERED = Verdict(True)
 
 
 def result_mismatch(config: BackendConfig, result_digest: str) -> str:
@@ -333,6 +376,8 @@ def _announce_unconfirmed(config: BackendConfig, rows: list[OutboundMessage]):
 
 def make_due(message_ids: list[int]) -> int:
     """Make these queued rows due now (held rows that no inline answer will carry)."""
+    if not message_ids:
+        return 0
     return OutboundMessage.objects.filter(pk__in=message_ids, status=Status.QUEUED).update(
         next_attempt_at=timezone.now()
     )
@@ -441,17 +486,47 @@ def _due_ids(config: BackendConfig, until, limit: int) -> list[int]:
 
 
 def _mark_sent(
-    ids: list[int], session_id: str, *, only_queued: bool = False, **changes
+    ids: list[int],
+    session_id: str,
+    *,
+    only_queued: bool = False,
+    count_attempt: bool = False,
+    result_digest: str = "",
+    held: dict[int, OutboundMessage] | None = None,
 ) -> list[OutboundMessage]:
-    """Mark these rows sent in ``session_id``; return the ones this call marked."""
+    """Mark these rows sent in ``session_id``; return the ones this call marked.
+
+    When the UPDATE marked every row and ``held`` has them all, they are not
+    read back: ``held`` is updated with what the UPDATE set. The number, text
+    and id an answer needs never change after the INSERT; the rows are read
+    back all the same when ``message_sent`` has receivers, which get the rows
+    as stored.
+    """
     rows = OutboundMessage.objects.filter(pk__in=ids)
-    (rows.filter(status=Status.QUEUED) if only_queued else rows).update(
-        status=Status.SENT,
-        sent_at=timezone.now(),
-        session_id=session_id,
-        last_error="",
-        **changes,
+    changes = {
+        "status": Status.SENT,
+        "sent_at": timezone.now(),
+        "session_id": session_id,
+        "last_error": "",
+        "result_digest": result_digest,
+    }
+    attempt = {"attempts": F("attempts") + 1} if count_attempt else {}
+    updated = (rows.filter(status=Status.QUEUED) if only_queued else rows).update(
+        **changes, **attempt
     )
+    if (
+        held is not None
+        and updated == len(ids)
+        and all(pk in held for pk in ids)
+        and not signals.message_sent.has_listeners(OutboundMessage)
+    ):
+        marked = [held[pk] for pk in sorted(ids)]
+        for row in marked:
+            for name, value in changes.items():
+                setattr(row, name, value)
+            if count_attempt:
+                row.attempts += 1
+        return marked
     marked = list(rows.filter(status=Status.SENT, session_id=session_id).order_by("pk"))
     _announce(signals.message_sent, marked)
     return marked

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from rapidsms.models import Connection
 from rapidsms.router import lookup_connections, receive
 
 from rtropo import inbound, inline, queue
@@ -37,7 +38,7 @@ def route(
     (``on_due`` is called then). The caller marks a routed session with
     :func:`finish` or in its own transaction.
     """
-    connection = lookup_connections(config.name, [session.identity])[0]
+    connection = _connection(config.name, session.identity)
     with inline.capture(config.name) as captured:
         try:
             receive(session.text, connection, fields=inbound.fields(session))
@@ -56,7 +57,7 @@ def finish(session: InboundSession, message_ids: list[int]) -> int:
     if not message_ids:
         inbound.mark_routed(session)
         return 0
-    with queue.write_transaction():
+    with queue.write_transaction(reads_first=False):
         inbound.mark_routed(session)
         return queue.make_due(message_ids)
 
@@ -84,6 +85,21 @@ def route_due(config: BackendConfig) -> int:
     if routed:
         logger.info("Routed %d inbound session(s) left received on %s", routed, config.name)
     return routed
+
+
+def _connection(backend_name: str, identity: str) -> Connection:
+    """The RapidSMS connection of ``identity`` on the backend, created if need be.
+
+    What ``lookup_connections`` returns, with its backend, in one SELECT when
+    the connection exists (its two ``get_or_create`` read the backend, then
+    the connection).
+    """
+    found = list(
+        Connection.objects.select_related("backend").filter(
+            backend__name=backend_name, identity=identity
+        )[:1]
+    )
+    return found[0] if found else lookup_connections(backend_name, [identity])[0]
 
 
 def _give_back(config, session, captured, error: str, on_due) -> None:

@@ -123,7 +123,7 @@ def _route_inbound(config: BackendConfig, sms: InboundSMS, result: ResultRequest
         if routing.finish(session, captured.message_ids):
             launcher.schedule(config)
         return tropoml.answer([])
-    with queue.write_transaction():
+    with queue.write_transaction(reads_first=False):
         inbound.mark_routed(session)
         rows, response = _answer_inline(config, captured, sms.session_id, result)
     if len(rows) < len(captured.message_ids):
@@ -148,7 +148,11 @@ def _answer_inline(
     rows = []
     if captured.message_ids:
         rows = queue.claim_inline(
-            config, captured.message_ids, session_id, result_digest=_digest(result)
+            config,
+            captured.message_ids,
+            session_id,
+            result_digest=_digest(result),
+            held=captured.rows,
         )
     if rows:
         logger.info("Inbound session %s: answering %d message(s) inline", session_id, len(rows))

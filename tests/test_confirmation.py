@@ -259,7 +259,7 @@ def test_a_result_the_app_fails_to_store_keeps_its_reference(post_session, tropo
     success = {"name": f"rtropo-{row.pk}", "disposition": "SUCCESS"}
 
     def refuse_updates(execute, sql, params, many, context):
-        if sql.startswith("UPDATE") and "CASE" in sql:
+        if sql.startswith("UPDATE") and "rtropo_outboundmessage" in sql:
             raise OperationalError("the database went away")
         return execute(sql, params, many, context)
 

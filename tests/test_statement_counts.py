@@ -1,0 +1,163 @@
+"""The SQL statements and commits of the Tropo view's hot paths, pinned.
+
+Each request runs outside a test transaction (``transaction=True``), as under
+a server, so that writes commit as they would in production. Statements are
+compared as (verb, table), on SQLite and PostgreSQL alike; BEGIN, which not
+every database backend records, is left out, COMMITs are kept.
+"""
+
+import copy
+import json
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext, override_settings
+
+from rtropo import signals
+from rtropo.conf import get_config
+from rtropo.models import InboundSession, OutboundMessage
+from tests.support.payloads import inbound_payload
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+Status = OutboundMessage.Status
+PHONE = "15555550001"
+RECORD = ("INSERT", "rtropo_inboundsession")
+CONNECTION = ("SELECT", "rapidsms_connection")
+ROUTED = ("UPDATE", "rtropo_inboundsession")
+REPLY = ("INSERT", "rtropo_outboundmessage")
+CLAIM = ("UPDATE", "rtropo_outboundmessage")
+COMMIT = ("COMMIT", "")
+_TABLE = re.compile(r'(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', re.IGNORECASE)
+
+
+def statements(captured) -> list[tuple[str, str]]:
+    """(verb, first table) of each captured statement, BEGIN left out."""
+    described = []
+    for query in captured.captured_queries:
+        sql = query["sql"]
+        verb = sql.split(None, 1)[0].upper()
+        if verb == "BEGIN":
+            continue
+        table = _TABLE.search(sql)
+        described.append((verb, table.group(1) if table else ""))
+    return described
+
+
+def post_sms(post_session, text: str, n: int):
+    payload = inbound_payload(text=text, from_id=PHONE, session_id=f"{n:032x}")
+    response = post_session(payload)
+    assert response.status_code == 200
+    return response
+
+
+def measured(post_session, text: str):
+    """The response and statements of an inbound SMS from a phone seen before."""
+    post_sms(post_session, text, 1)
+    with CaptureQueriesContext(connection) as captured:
+        response = post_sms(post_session, text, 2)
+    return response, statements(captured)
+
+
+def verbs(response) -> list[dict]:
+    return json.loads(response.content)["tropo"]
+
+
+def test_an_sms_without_reply_records_reads_its_connection_and_marks_routed(post_session, settings):
+    settings.DEFAULT_RESPONSE = None
+    _, run = measured(post_session, "hello")
+    assert run == [RECORD, CONNECTION, ROUTED]
+    assert InboundSession.objects.filter(status=InboundSession.Status.ROUTED).count() == 2
+
+
+@pytest.mark.parametrize("confirm", [True, False])
+def test_an_inline_answer_marks_routed_and_claims_in_one_commit(
+    post_session, backend_settings, tropo, confirm
+):
+    backend_settings(confirm_delivery=confirm)
+    response, run = measured(post_session, "ping")
+    assert run == [RECORD, CONNECTION, REPLY, ROUTED, CLAIM, COMMIT]
+    [row] = OutboundMessage.objects.filter(session_id=f"{2:032x}")
+    message = next(verb["message"] for verb in verbs(response) if "message" in verb)
+    assert (message["to"], message["say"]["value"]) == (row.to_number, row.text)
+    assert (row.status, row.attempts, bool(row.result_digest)) == (Status.SENT, 1, confirm)
+    assert not tropo.launches
+
+
+def test_an_inline_answer_reads_its_rows_back_for_message_sent_receivers(post_session, tropo):
+    received = []
+
+    def on_sent(sender, message, **kwargs):
+        received.append((message.pk, message.status, message.attempts))
+
+    signals.message_sent.connect(on_sent)
+    try:
+        _, run = measured(post_session, "ping")
+    finally:
+        signals.message_sent.disconnect(on_sent)
+    read_back = ("SELECT", "rtropo_outboundmessage")
+    assert run == [RECORD, CONNECTION, REPLY, ROUTED, CLAIM, read_back, COMMIT]
+    rows = OutboundMessage.objects.order_by("pk")
+    assert received == [(row.pk, Status.SENT, 1) for row in rows]
+
+
+def answer_and_result(post_session, client):
+    """Answer a ping inline; return its row and a result that confirms it, to post."""
+    response = post_sms(post_session, "ping", 1)
+    [next_url] = {verb["on"]["next"] for verb in verbs(response) if "on" in verb}
+    [name] = [verb["message"]["name"] for verb in verbs(response) if "message" in verb]
+    row = OutboundMessage.objects.get()
+    result = {
+        "result": {
+            "sessionId": f"{1:032x}",
+            "state": "DISCONNECTED",
+            "sequence": 1,
+            "complete": True,
+            "error": None,
+            "actions": {"name": name, "disposition": "SUCCESS"},
+        }
+    }
+    return row, lambda: client.post(
+        next_url, data=json.dumps(result), content_type="application/json"
+    )
+
+
+def test_a_result_confirming_its_rows_is_one_update_and_a_read_of_the_rest(
+    post_session, client, tropo
+):
+    row, post_result = answer_and_result(post_session, client)
+    with CaptureQueriesContext(connection) as captured:
+        assert post_result().status_code == 200
+    assert statements(captured) == [CLAIM, ("SELECT", "rtropo_outboundmessage"), COMMIT]
+    row.refresh_from_db()
+    assert (row.status, row.result_digest, row.last_error) == (Status.CONFIRMED, "", "")
+    assert row.result_at is not None
+    assert post_result().status_code == 403
+
+
+def test_a_result_reads_its_rows_for_message_confirmed_receivers(post_session, client, tropo):
+    row, post_result = answer_and_result(post_session, client)
+    received = []
+
+    def on_confirmed(sender, message, **kwargs):
+        received.append((message.pk, message.status))
+
+    signals.message_confirmed.connect(on_confirmed)
+    try:
+        assert post_result().status_code == 200
+    finally:
+        signals.message_confirmed.disconnect(on_confirmed)
+    assert received == [(row.pk, Status.CONFIRMED)]
+
+
+def test_get_config_is_built_once_per_entry(settings):
+    first = get_config("tropo")
+    assert get_config("tropo") is first
+    backends = copy.deepcopy(settings.INSTALLED_BACKENDS)
+    backends["tropo"]["config"]["batch_size"] = 7
+    with override_settings(INSTALLED_BACKENDS=backends):
+        assert get_config("tropo").batch_size == 7
+        backends["tropo"]["config"]["batch_size"] = 3
+        assert get_config("tropo").batch_size == 3
+    assert get_config("tropo") == first
