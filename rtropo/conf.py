@@ -9,6 +9,7 @@ options such as ``router.celery.eager`` can sit beside ours.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Mapping
 
@@ -60,6 +61,8 @@ class BackendConfig:
     resend_unconfirmed: bool = True
     launch_delay: float = 0.1
     max_body_bytes: int = 64 * 1024
+    launch_concurrency: int = 10
+    sms_per_second: float = 1.0
 
     @classmethod
     def from_entry(cls, name: str, entry: Mapping) -> BackendConfig:
@@ -88,7 +91,26 @@ class BackendConfig:
                 name, merged, "launch_delay", cls.launch_delay, float, allow_zero=True
             ),
             max_body_bytes=_positive(name, merged, "max_body_bytes", cls.max_body_bytes, int),
+            launch_concurrency=_positive(
+                name, merged, "launch_concurrency", cls.launch_concurrency, int
+            ),
+            sms_per_second=_positive(
+                name, merged, "sms_per_second", cls.sms_per_second, float, allow_zero=True
+            ),
         )
+
+    @property
+    def in_flight_window(self) -> int | None:
+        """How many rows may be launched or awaiting a result at once; None: no limit.
+
+        Tropo texts ``sms_per_second``, so a row's result comes only after every
+        row ahead of it was texted. Half the ``lease`` at that rate keeps every
+        row in flight well within its lease (the other half is headroom, also
+        for inline answers, which the window does not count).
+        """
+        if not self.confirm_delivery or self.sms_per_second == 0:
+            return None
+        return max(1, math.floor(self.sms_per_second * self.lease / 2))
 
 
 def get_config(name: str) -> BackendConfig:

@@ -101,7 +101,7 @@ def _answer_result(request, config: BackendConfig, result: TropoResult):
         settled.resent,
     )
     response = tropoml.answer([])
-    if settled.resent:
+    if settled.resent or (config.in_flight_window and queue.has_due(config)):
         response.after_sent(lambda: launcher.schedule(config))
     return response
 
