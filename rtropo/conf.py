@@ -94,9 +94,7 @@ class BackendConfig:
             launch_concurrency=_positive(
                 name, merged, "launch_concurrency", cls.launch_concurrency, int
             ),
-            sms_per_second=_positive(
-                name, merged, "sms_per_second", cls.sms_per_second, float, allow_zero=True
-            ),
+            sms_per_second=_rate(name, merged, cls.sms_per_second),
         )
 
     @property
@@ -177,6 +175,13 @@ def _positive(name: str, values: dict, key: str, default, kind, *, allow_zero=Fa
     if value < 0 or (value == 0 and not allow_zero):
         raise _error(name, key, "must be zero or more" if allow_zero else "must be more than zero")
     return kind(value)
+
+
+def _rate(name: str, values: dict, default: float) -> float:
+    rate = _positive(name, values, "sms_per_second", default, float, allow_zero=True)
+    if not math.isfinite(rate):
+        raise _error(name, "sms_per_second", "must be a finite number (0: no limit)")
+    return rate
 
 
 def _bool(name: str, values: dict, key: str, default: bool) -> bool:
