@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import logging
 import random
+import zlib
 from datetime import timedelta
 
 from django.db import connection, transaction
@@ -503,7 +504,10 @@ def _due_ids(config: BackendConfig, until, limit: int) -> list[int]:
     """Lock and return up to ``limit`` queued rows due by ``until`` (None: all), oldest first.
 
     With an in-flight window (:attr:`BackendConfig.in_flight_window`) no more
-    rows than it has room for: the same SELECT counts the rows in flight.
+    rows than it has room for: the same SELECT counts the rows in flight. On
+    PostgreSQL an advisory lock of the backend, held to the end of the
+    transaction, makes concurrent takes count one after another (SQLite's write
+    lock already does).
     """
     if limit <= 0:
         return []
@@ -514,9 +518,17 @@ def _due_ids(config: BackendConfig, until, limit: int) -> list[int]:
     window = config.in_flight_window
     if window is None:
         return list(due.values_list("pk", flat=True)[:limit])
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_window_lock(config)])
     rows = list(due.annotate(in_flight=_in_flight(config)).values_list("pk", "in_flight")[:limit])
     room = window - rows[0][1] if rows else 0
     return [pk for pk, _ in rows[: max(room, 0)]]
+
+
+def _window_lock(config: BackendConfig) -> int:
+    """The advisory lock key of the backend's in-flight window."""
+    return zlib.crc32(f"rtropo-window:{config.name}".encode())
 
 
 def _in_flight(config: BackendConfig):

@@ -6,7 +6,6 @@ import time
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
 from rapidsms.router import lookup_connections, send
 
 from rtropo import dispatch
@@ -106,10 +105,7 @@ def test_a_campaign_longer_than_the_lease_is_delivered_once_and_never_unconfirme
     delivered = collections.Counter(d.to for d in tropo.deliveries)
     assert len(delivered) == CAMPAIGN and set(delivered.values()) == {1}
     assert set(OutboundMessage.objects.values_list("unconfirmed_count", flat=True)) == {0}
-    # SQLite takes one launch at a time; concurrent PostgreSQL takes may each fill the
-    # room they saw (the other half of the lease is the headroom for that).
-    slack = 0 if connection.vendor == "sqlite" else 2 * get_config("tropo").batch_size
-    assert 0 < most <= window + slack
+    assert 0 < most <= window
 
 
 @pytest.mark.django_db(transaction=True)
