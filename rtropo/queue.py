@@ -116,18 +116,25 @@ def enqueue(
     return [row.pk for row in rows]
 
 
+#: Most rows one :func:`take_due` of several launches takes (at least one batch):
+#: keeps its UPDATE's parameters within SQLite's limit of 32,766.
+MOST_ROWS_PER_TAKE = 10_000
+
+
 def take_due(
     config: BackendConfig, *, include_backing_off: bool = False, batches: int = 1
 ) -> list[Launch]:
     """Mark up to ``batches`` launches of ``batch_size`` due rows launched; [] when none is due.
 
-    One short transaction: one SELECT locks the due ids (no more than the
-    in-flight window has room for), one INSERT creates the launches, one
-    UPDATE gives every row its launch.
+    No more than :data:`MOST_ROWS_PER_TAKE` rows (or one batch), and no more
+    than the in-flight window has room for. One short transaction: one SELECT
+    locks the due ids, one INSERT creates the launches, one UPDATE gives every
+    row its launch.
     """
     now = timezone.now()
+    limit = max(config.batch_size, min(config.batch_size * batches, MOST_ROWS_PER_TAKE))
     with write_transaction():
-        ids = _due_ids(config, None if include_backing_off else now, config.batch_size * batches)
+        ids = _due_ids(config, None if include_backing_off else now, limit)
         if not ids:
             return []
         ids.sort()

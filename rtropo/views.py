@@ -102,7 +102,7 @@ def _answer_result(request, config: BackendConfig, result: TropoResult):
     )
     response = tropoml.answer([])
     if settled.resent or (config.in_flight_window and queue.has_due(config)):
-        response.after_sent(lambda: launcher.schedule(config))
+        response.after_sent(lambda: launcher.schedule(config, now=True))
     return response
 
 

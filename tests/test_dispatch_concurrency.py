@@ -208,3 +208,11 @@ def test_launch_concurrency_defaults_to_ten():
 def test_a_bad_launch_concurrency_names_the_setting(value):
     with pytest.raises(ImproperlyConfigured, match="'launch_concurrency'"):
         BackendConfig.from_entry("b", config_entry(launch_concurrency=value))
+
+
+def test_a_take_of_many_launches_stops_at_most_rows_per_take(config, monkeypatch):
+    monkeypatch.setattr(queue, "MOST_ROWS_PER_TAKE", 7)
+    settings = config(batch_size=3)
+    enqueue(settings, 20)
+    assert [launch.size for launch in queue.take_due(settings, batches=5)] == [3, 3, 1]
+    assert [launch.size for launch in queue.take_due(config(batch_size=9), batches=5)] == [9]
