@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import re
 from collections.abc import Mapping
 
@@ -61,6 +62,8 @@ class BackendConfig:
     resend_unconfirmed: bool = True
     launch_delay: float = 0.1
     max_body_bytes: int = 64 * 1024
+    launch_concurrency: int = 10
+    sms_per_second: float = 1.0
 
     @classmethod
     def from_entry(cls, name: str, entry: Mapping) -> BackendConfig:
@@ -89,7 +92,24 @@ class BackendConfig:
                 name, merged, "launch_delay", cls.launch_delay, float, allow_zero=True
             ),
             max_body_bytes=_positive(name, merged, "max_body_bytes", cls.max_body_bytes, int),
+            launch_concurrency=_positive(
+                name, merged, "launch_concurrency", cls.launch_concurrency, int
+            ),
+            sms_per_second=_rate(name, merged, cls.sms_per_second),
         )
+
+    @property
+    def in_flight_window(self) -> int | None:
+        """How many rows may be launched or awaiting a result at once; None: no limit.
+
+        Tropo texts ``sms_per_second``, so a row's result comes only after every
+        row ahead of it was texted. Half the ``lease`` at that rate keeps every
+        row in flight well within its lease (the other half is headroom, also
+        for inline answers, which the window does not count).
+        """
+        if not self.confirm_delivery or self.sms_per_second == 0:
+            return None
+        return max(1, math.floor(self.sms_per_second * self.lease / 2))
 
 
 #: Validated configs by backend name, each with a copy of the entry it was built from.
@@ -170,6 +190,13 @@ def _positive(name: str, values: dict, key: str, default, kind, *, allow_zero=Fa
     if value < 0 or (value == 0 and not allow_zero):
         raise _error(name, key, "must be zero or more" if allow_zero else "must be more than zero")
     return kind(value)
+
+
+def _rate(name: str, values: dict, default: float) -> float:
+    rate = _positive(name, values, "sms_per_second", default, float, allow_zero=True)
+    if not math.isfinite(rate):
+        raise _error(name, "sms_per_second", "must be a finite number (0: no limit)")
+    return rate
 
 
 def _bool(name: str, values: dict, key: str, default: bool) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.db.models import F
@@ -53,17 +54,23 @@ def join_pending_launch(config: BackendConfig) -> bool:
     )
 
 
-def request_launch(config: BackendConfig) -> None:
+def request_launch(config: BackendConfig, *, join: bool = True) -> None:
     """Make sure sessions will come for all the due rows of this backend.
 
-    Joins a pending launch with room; else launches, again as long as each
-    launch is full; stops at a failed launch (the rows it took back off).
+    Joins a pending launch with room (unless ``join`` is False); else launches
+    rounds of up to ``launch_concurrency`` sessions, again as long as every
+    launch of a round is full; stops at a failed launch (the rows it took
+    back off).
     """
-    if join_pending_launch(config):
+    if join and join_pending_launch(config):
         return
-    while launch := launch_due(config):
-        if launch.status == Launch.Status.FAILED or launch.size < config.batch_size:
+    while launches := launch_round(config):
+        if any(_stops(config, launch) for launch in launches):
             return
+
+
+def _stops(config: BackendConfig, launch: Launch) -> bool:
+    return launch.status == Launch.Status.FAILED or launch.size < config.batch_size
 
 
 def launch_due(config: BackendConfig, *, include_backing_off: bool = False) -> Launch | None:
@@ -72,25 +79,60 @@ def launch_due(config: BackendConfig, *, include_backing_off: bool = False) -> L
     A launch that Tropo refused or did not answer comes back with status
     ``failed``, its rows released to back off.
     """
-    launch = queue.take_due(config, include_backing_off=include_backing_off)
-    if launch is None:
-        return None
-    try:
-        session_id = session_api.launch_session(config, launch.reference)
-    except TropoAPIError as exc:
-        logger.warning("Launch %s on %s failed: %s", launch.pk, config.name, exc)
-        queue.release(config, launch, str(exc))
-        launch.status = Launch.Status.FAILED
-        return launch
-    queue.record_session(launch, session_id)
-    logger.info(
-        "Launched session %s (launch %s) for %d message(s) on %s",
-        session_id,
-        launch.pk,
-        launch.size,
-        config.name,
+    launches = _launch(config, queue.take_due(config, include_backing_off=include_backing_off))
+    return launches[0] if launches else None
+
+
+def launch_round(config: BackendConfig, *, include_backing_off: bool = False) -> list[Launch]:
+    """Launch up to ``launch_concurrency`` sessions of ``batch_size`` due rows at once.
+
+    The rows are taken in one transaction; the Session API calls run in a
+    pool of at most ``launch_concurrency`` threads, which do HTTP only: the
+    launches are recorded (or released, each failed one ``failed``) in this
+    thread. Returns [] when no row is due (or the in-flight window is full).
+    """
+    launches = queue.take_due(
+        config, include_backing_off=include_backing_off, batches=config.launch_concurrency
     )
-    return launch
+    return _launch(config, launches)
+
+
+def _launch(config: BackendConfig, launches: list[Launch]) -> list[Launch]:
+    outcomes = _call_session_api(config, launches)
+    launched = []
+    for launch, outcome in zip(launches, outcomes, strict=True):
+        if isinstance(outcome, TropoAPIError):
+            logger.warning("Launch %s on %s failed: %s", launch.pk, config.name, outcome)
+            queue.release(config, launch, str(outcome))
+            launch.status = Launch.Status.FAILED
+        else:
+            launched.append((launch, outcome))
+    queue.record_sessions(launched)
+    for launch, session_id in launched:
+        logger.info(
+            "Launched session %s (launch %s) for %d message(s) on %s",
+            session_id,
+            launch.pk,
+            launch.size,
+            config.name,
+        )
+    return launches
+
+
+def _call_session_api(config: BackendConfig, launches: list[Launch]) -> list:
+    """Each launch's session id, or the TropoAPIError of its failed call."""
+    if len(launches) <= 1:
+        return [_try_launch(config, launch) for launch in launches]
+    workers = min(len(launches), config.launch_concurrency)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rtropo-launch") as pool:
+        return list(pool.map(lambda launch: _try_launch(config, launch), launches))
+
+
+def _try_launch(config: BackendConfig, launch: Launch) -> str | TropoAPIError:
+    try:
+        return session_api.launch_session(config, launch.reference)
+    except TropoAPIError as exc:
+        return exc
 
 
 @dataclasses.dataclass
@@ -114,18 +156,22 @@ def send_queued(
     """Release expired launches and sweep unconfirmed rows, then launch until no row is due.
 
     Sent rows whose result did not come within the lease become unconfirmed
-    (and, when the backend resends them, due at once). Stops at the first
-    failed launch: Tropo is down, and the rows it took are backing off again.
-    ``on_launch(progress)`` is called after each launch.
+    (and, when the backend resends them, due at once). Launches in rounds of
+    :func:`launch_round`; stops after a round with a failed launch: Tropo is
+    down, and the rows it took are backing off again. ``on_launch(progress)``
+    is called after each successful launch.
     """
     progress = Progress(released=queue.release_expired(config))
     progress.unconfirmed, progress.resent = queue.expire_unconfirmed(config)
-    while launch := launch_due(config, include_backing_off=include_backing_off):
-        if launch.status == Launch.Status.FAILED:
-            progress.failed_launches += 1
+    while launches := launch_round(config, include_backing_off=include_backing_off):
+        for launch in launches:
+            if launch.status == Launch.Status.FAILED:
+                progress.failed_launches += 1
+                continue
+            progress.launches += 1
+            progress.messages += launch.size
+            if on_launch is not None:
+                on_launch(progress)
+        if progress.failed_launches:
             break
-        progress.launches += 1
-        progress.messages += launch.size
-        if on_launch is not None:
-            on_launch(progress)
     return progress

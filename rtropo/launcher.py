@@ -3,6 +3,8 @@
 ``send()`` only writes rows; :func:`schedule` (called once they are committed)
 wakes a per-process thread that waits ``launch_delay`` seconds, so that rows
 sent meanwhile share one launch, then runs :func:`rtropo.dispatch.request_launch`.
+A send that queued a full batch (``schedule(config, now=True)``) has nothing
+to wait for: the thread launches at once, without joining a pending launch.
 With ``launch_delay = 0`` the launch runs at once in the caller's thread.
 
 Nothing is lost if the process dies first: the rows are committed and
@@ -16,7 +18,6 @@ import atexit
 import logging
 import os
 import threading
-import time
 
 from django.db import close_old_connections, connection
 
@@ -33,24 +34,33 @@ class Launcher:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._due: dict[str, BackendConfig] = {}
+        self._now: set[str] = set()
+        self._hurry = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
 
-    def schedule(self, config: BackendConfig) -> None:
-        """Have a session launched for the due rows of ``config``'s backend."""
+    def schedule(self, config: BackendConfig, *, now: bool = False) -> None:
+        """Have a session launched for the due rows of ``config``'s backend.
+
+        ``now``: at least a full batch is due, so launch without waiting
+        ``launch_delay`` or joining a pending launch.
+        """
         if config.launch_delay == 0:
-            dispatch.request_launch(config)
+            dispatch.request_launch(config, join=not now)
             return
         with self._lock:
             self._due[config.name] = config
+            if now:
+                self._now.add(config.name)
+                self._hurry.set()
             if self._thread is None or self._pid != os.getpid():
                 self._start()
         self._wake.set()
 
     def flush(self) -> None:
         """Launch now, in this thread, for every backend still scheduled."""
-        for config in self._take():
-            _launch(config)
+        for config, now in self._take():
+            _launch(config, join=not now)
 
     def _start(self):
         if self._pid is None:
@@ -59,27 +69,31 @@ class Launcher:
         self._thread = threading.Thread(target=self._run, name="rtropo-launcher", daemon=True)
         self._thread.start()
 
-    def _take(self) -> list[BackendConfig]:
+    def _take(self) -> list[tuple[BackendConfig, bool]]:
         with self._lock:
             self._wake.clear()
-            configs, self._due = list(self._due.values()), {}
-        return configs
+            self._hurry.clear()
+            taken = [(config, name in self._now) for name, config in self._due.items()]
+            self._due, self._now = {}, set()
+        return taken
 
     def _run(self):
         while True:
             self._wake.wait()
             with self._lock:
-                delay = min((c.launch_delay for c in self._due.values()), default=0)
-            time.sleep(delay)
+                delays = [
+                    0.0 if name in self._now else c.launch_delay for name, c in self._due.items()
+                ]
+            self._hurry.wait(min(delays, default=0))
             close_old_connections()
             self.flush()
             if not self._wake.is_set():
                 connection.close()
 
 
-def _launch(config: BackendConfig) -> None:
+def _launch(config: BackendConfig, *, join: bool) -> None:
     try:
-        dispatch.request_launch(config)
+        dispatch.request_launch(config, join=join)
     except Exception:
         logger.exception(
             "Launching for %s failed; tropo_send_queued will retry the rows", config.name

@@ -18,7 +18,8 @@ class TropoBackend(BackendBase):
     """Queue outgoing SMS durably and deliver them through Tropo sessions.
 
     ``send()`` writes one row per recipient and, once the transaction commits,
-    schedules a Tropo session to collect them (see ``rtropo.launcher``).
+    schedules a Tropo session to collect them (see ``rtropo.launcher``): at
+    once when they fill a batch, else after ``launch_delay``.
     """
 
     def configure(self, **kwargs):
@@ -47,8 +48,8 @@ class TropoBackend(BackendBase):
             if capture is not None:
                 capture.message_ids.extend(ids)
             else:
-                config = self.config
-                transaction.on_commit(lambda: launcher.schedule(config))
+                config, full = self.config, len(ids) >= self.config.batch_size
+                transaction.on_commit(lambda: launcher.schedule(config, now=full))
         if failed:
             logger.warning(
                 "Message %s not queued for %d identities that are not phone numbers",

@@ -2,7 +2,7 @@
 
 Every status change happens in a short transaction, and nothing here talks to
 the network: :mod:`rtropo.dispatch` calls the Session API between
-:func:`take_due` and :func:`record_session` (or :func:`release`). Rows move
+:func:`take_due` and :func:`record_sessions` (or :func:`release`). Rows move
 ``queued`` → ``launched`` (a session was asked for) → ``sent`` (handed to
 Tropo in a TropoML answer), or end ``failed`` after ``max_attempts`` launches
 that came to nothing. With delivery confirmation a ``sent`` row awaits Tropo's
@@ -17,10 +17,23 @@ import contextlib
 import dataclasses
 import logging
 import random
+import zlib
 from datetime import timedelta
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    CharField,
+    Count,
+    F,
+    PositiveIntegerField,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from rtropo import inline, signals
@@ -110,33 +123,90 @@ def enqueue(
     return [row.pk for row in rows]
 
 
-def take_due(config: BackendConfig, *, include_backing_off: bool = False) -> Launch | None:
-    """Mark up to ``batch_size`` due rows launched in a new launch; None when none is due."""
+#: Most rows one :func:`take_due` of several launches takes (at least one batch):
+#: keeps its UPDATE's parameters within SQLite's limit of 32,766.
+MOST_ROWS_PER_TAKE = 10_000
+
+
+def take_due(
+    config: BackendConfig, *, include_backing_off: bool = False, batches: int = 1
+) -> list[Launch]:
+    """Mark up to ``batches`` launches of ``batch_size`` due rows launched; [] when none is due.
+
+    No more than :data:`MOST_ROWS_PER_TAKE` rows (or one batch), and no more
+    than the in-flight window has room for. One short transaction: one SELECT
+    locks the due ids, one INSERT creates the launches, one UPDATE gives every
+    row its launch.
+    """
     now = timezone.now()
+    limit = max(config.batch_size, min(config.batch_size * batches, MOST_ROWS_PER_TAKE))
     with write_transaction():
-        ids = _due_ids(config, None if include_backing_off else now, config.batch_size)
+        ids = _due_ids(config, None if include_backing_off else now, limit)
         if not ids:
-            return None
-        launch = Launch.objects.create(
-            backend_name=config.name,
-            reference=new_reference(),
-            size=len(ids),
-            created_at=now,
-            expires_at=now + timedelta(seconds=config.lease),
-        )
+            return []
+        ids.sort()
+        chunks = [ids[i : i + config.batch_size] for i in range(0, len(ids), config.batch_size)]
+        launches = [
+            Launch(
+                backend_name=config.name,
+                reference=new_reference(),
+                size=len(chunk),
+                created_at=now,
+                expires_at=now + timedelta(seconds=config.lease),
+            )
+            for chunk in chunks
+        ]
+        _insert(launches)
         OutboundMessage.objects.filter(pk__in=ids).update(
-            status=Status.LAUNCHED, launch=launch, attempts=F("attempts") + 1
+            status=Status.LAUNCHED,
+            launch_id=_launch_of(chunks, launches),
+            attempts=F("attempts") + 1,
         )
-    return launch
+    return launches
 
 
-def record_session(launch: Launch, session_id: str) -> None:
-    """Note the session Tropo launched for ``launch`` on it and on its launched rows."""
-    Launch.objects.filter(pk=launch.pk).update(session_id=session_id)
-    OutboundMessage.objects.filter(launch=launch, status=Status.LAUNCHED).update(
-        session_id=session_id
-    )
-    launch.session_id = session_id
+def _insert(launches: list[Launch]) -> None:
+    """Insert ``launches`` in one statement where the database returns their ids."""
+    if connection.features.can_return_rows_from_bulk_insert:
+        Launch.objects.bulk_create(launches)
+    else:
+        for launch in launches:
+            launch.save(force_insert=True)
+
+
+def _launch_of(chunks: list[list[int]], launches: list[Launch]):
+    """The launch id of each row: chunks of ascending ids, one launch per chunk."""
+    if len(launches) == 1:
+        return Value(launches[0].pk)
+    cases = [
+        When(pk__lte=chunk[-1], then=Value(launch.pk))
+        for chunk, launch in zip(chunks, launches, strict=True)
+    ]
+    return Case(*cases, output_field=BigIntegerField())
+
+
+def record_sessions(launched: list[tuple[Launch, str]]) -> None:
+    """Note the session Tropo launched for each launch on it and on its launched rows.
+
+    Two UPDATEs in one transaction, however many launches.
+    """
+    if not launched:
+        return
+    by_launch = {launch.pk: session_id for launch, session_id in launched}
+    with transaction.atomic():
+        Launch.objects.filter(pk__in=by_launch).update(session_id=_session_of("pk", by_launch))
+        OutboundMessage.objects.filter(launch__in=by_launch, status=Status.LAUNCHED).update(
+            session_id=_session_of("launch_id", by_launch)
+        )
+    for launch, session_id in launched:
+        launch.session_id = session_id
+
+
+def _session_of(field: str, by_launch: dict[int, str]):
+    if len(by_launch) == 1:
+        return Value(next(iter(by_launch.values())))
+    cases = [When(**{field: pk}, then=Value(session_id)) for pk, session_id in by_launch.items()]
+    return Case(*cases, output_field=CharField())
 
 
 def claim_for_callback(
@@ -144,10 +214,14 @@ def claim_for_callback(
 ) -> list[OutboundMessage] | None:
     """Answer the callback of launch ``reference``: mark its rows sent and return them.
 
-    Also takes other due rows of the backend, up to ``batch_size`` in all.
-    Returns None when the reference is unknown, expired or already answered.
-    ``result_digest`` (the answer's result reference, hashed) is stored with
-    the rows when the answer asks for a result.
+    Also takes other due rows of the backend, up to ``batch_size`` in all and
+    within the in-flight window. Returns None when the reference is unknown,
+    expired or already answered. ``result_digest`` (the answer's result
+    reference, hashed) is stored with the rows when the answer asks for a result.
+
+    Statements: the launch's UPDATE, its rows' SELECT, the due rows' SELECT
+    (none when the launch is full) and :func:`_mark_sent`'s, which also gives
+    the due rows their launch and attempt.
     """
     now = timezone.now()
     with write_transaction():
@@ -159,17 +233,24 @@ def claim_for_callback(
         ).update(status=Launch.Status.ANSWERED, answered_at=now, session_id=session_id)
         if not answered:
             return None
-        launch = Launch.objects.get(reference=reference)
+        this_launch = Launch.objects.filter(reference=reference).values("pk")
         own = list(
-            OutboundMessage.objects.filter(launch=launch, status=Status.LAUNCHED)
+            OutboundMessage.objects.filter(launch__in=this_launch, status=Status.LAUNCHED)
             .select_for_update()
             .values_list("pk", flat=True)
         )
-        extra = _due_ids(config, timezone.now(), config.batch_size - len(own))
-        OutboundMessage.objects.filter(pk__in=extra).update(
-            launch=launch, attempts=F("attempts") + 1
-        )
-        return _mark_sent(own + extra, session_id, result_digest=result_digest)
+        extra = _due_ids(config, now, config.batch_size - len(own))
+        changes = {}
+        if extra:
+            changes = {
+                "launch_id": Subquery(this_launch[:1]),
+                "attempts": Case(
+                    When(pk__in=extra, then=F("attempts") + 1),
+                    default=F("attempts"),
+                    output_field=PositiveIntegerField(),
+                ),
+            }
+        return _mark_sent(own + extra, session_id, result_digest=result_digest, **changes)
 
 
 def claim_inline(
@@ -472,17 +553,47 @@ def backoff(config: BackendConfig, attempts: int) -> float:
 
 
 def _due_ids(config: BackendConfig, until, limit: int) -> list[int]:
-    """Lock and return up to ``limit`` queued rows due by ``until`` (None: all), oldest first."""
+    """Lock and return up to ``limit`` queued rows due by ``until`` (None: all), oldest first.
+
+    With an in-flight window (:attr:`BackendConfig.in_flight_window`) no more
+    rows than it has room for: the same SELECT counts the rows in flight. On
+    PostgreSQL an advisory lock of the backend, held to the end of the
+    transaction, makes concurrent takes count one after another (SQLite's write
+    lock already does).
+    """
     if limit <= 0:
         return []
     due = OutboundMessage.objects.filter(backend_name=config.name, status=Status.QUEUED)
     if until is not None:
         due = due.filter(next_attempt_at__lte=until)
-    return list(
-        due.order_by("next_attempt_at", "pk")
-        .select_for_update(skip_locked=True)
-        .values_list("pk", flat=True)[:limit]
+    due = due.order_by("next_attempt_at", "pk").select_for_update(skip_locked=True)
+    window = config.in_flight_window
+    if window is None:
+        return list(due.values_list("pk", flat=True)[:limit])
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_window_lock(config)])
+    rows = list(due.annotate(in_flight=_in_flight(config)).values_list("pk", "in_flight")[:limit])
+    room = window - rows[0][1] if rows else 0
+    return [pk for pk, _ in rows[: max(room, 0)]]
+
+
+def _window_lock(config: BackendConfig) -> int:
+    """The advisory lock key of the backend's in-flight window."""
+    return zlib.crc32(f"rtropo-window:{config.name}".encode())
+
+
+def _in_flight(config: BackendConfig):
+    """A subquery: how many rows of the backend are launched or sent awaiting a result."""
+    rows = (
+        OutboundMessage.objects.filter(backend_name=config.name)
+        .filter(Q(status=Status.LAUNCHED) | (Q(status=Status.SENT) & ~Q(result_digest="")))
+        .order_by()
+        .values("backend_name")
+        .annotate(count=Count("pk"))
+        .values("count")
     )
+    return Coalesce(Subquery(rows), 0)
 
 
 def _mark_sent(

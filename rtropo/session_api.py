@@ -2,9 +2,10 @@
 
 ``build_launch_request`` is pure; ``launch_session`` posts through one
 ``requests.Session`` per process (a forked child gets a fresh one, so that it
-shares no pooled socket with its parent) with the backend's timeout, and either
-returns the new session id or raises :class:`~rtropo.exceptions.TropoAPIError`
-chained to its cause.
+shares no pooled socket with its parent), whose connection pool keeps at least
+``launch_concurrency`` connections per host, with the backend's timeout, and
+either returns the new session id or raises
+:class:`~rtropo.exceptions.TropoAPIError` chained to its cause.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import xml.etree.ElementTree as ElementTree
 from urllib.parse import parse_qs
 
 import requests
+from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
 
 from rtropo import __version__
 from rtropo.conf import BackendConfig
@@ -26,24 +28,34 @@ from rtropo.reference import REFERENCE_PARAMETER
 logger = logging.getLogger(__name__)
 
 _session: requests.Session | None = None
+_pool_size = 0
 _session_lock = threading.Lock()
 
 
-def http_session() -> requests.Session:
-    """The process-wide ``requests.Session``, created on first use in each process."""
-    global _session
-    if _session is None:
+def http_session(pool_size: int = DEFAULT_POOLSIZE) -> requests.Session:
+    """The process-wide ``requests.Session``, created on first use in each process.
+
+    Its pool keeps at least ``pool_size`` connections per host (the largest
+    size asked for so far), so that concurrent launches reuse their sockets.
+    """
+    global _session, _pool_size
+    if _session is None or _pool_size < pool_size:
         with _session_lock:
             if _session is None:
                 session = requests.Session()
                 session.headers["User-Agent"] = f"rapidsms-tropo/{__version__}"
                 _session = session
+            if _pool_size < pool_size:
+                _pool_size = max(pool_size, DEFAULT_POOLSIZE)
+                for prefix in ("https://", "http://"):
+                    _session.mount(prefix, HTTPAdapter(pool_maxsize=_pool_size))
     return _session
 
 
 def _forget_session_in_child() -> None:
-    global _session, _session_lock
+    global _session, _pool_size, _session_lock
     _session = None
+    _pool_size = 0
     _session_lock = threading.Lock()
 
 
@@ -68,7 +80,9 @@ def build_launch_request(config: BackendConfig, reference: str) -> dict:
 def launch_session(config: BackendConfig, reference: str) -> str:
     """Ask Tropo for a session that calls back with ``reference``; return its id."""
     try:
-        response = http_session().request(**build_launch_request(config, reference))
+        response = http_session(config.launch_concurrency).request(
+            **build_launch_request(config, reference)
+        )
     except requests.RequestException as exc:
         raise TropoAPIError(f"Session API unreachable: {type(exc).__name__}", exc.response) from exc
     return parse_launch_response(response)

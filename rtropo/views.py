@@ -101,8 +101,8 @@ def _answer_result(request, config: BackendConfig, result: TropoResult):
         settled.resent,
     )
     response = tropoml.answer([])
-    if settled.resent:
-        response.after_sent(lambda: launcher.schedule(config))
+    if settled.resent or (config.in_flight_window and queue.has_due(config)):
+        response.after_sent(lambda: launcher.schedule(config, now=True))
     return response
 
 

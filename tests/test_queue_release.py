@@ -225,7 +225,7 @@ def send_queued_command(*args):
 
 
 def test_command_recovers_every_row_after_launch_failures(config, tropo, post_session):
-    settings = config(batch_size=2)
+    settings = config(batch_size=2, launch_concurrency=1)
     ids = enqueue(settings, *[f"+1555555000{n}" for n in range(5)])
     tropo.fail_with(HTTP_500, REFUSED, (200, {}, "<html>proxy</html>"))
     for _ in range(3):

@@ -26,13 +26,20 @@ def template_db(tmp_path_factory):
 def start_stack(tmp_path, template_db):
     """Factory: ``start_stack(**backend_options)`` -> a running Stack; stopped at teardown.
 
-    Backend options default to a 1 s Session API timeout and a long back-off;
-    teardown fails the test if the server logged a failed request.
+    Backend options default to a 1 s Session API timeout, a long back-off and no
+    SMS rate (the stack's emulator enforces none, and a short lease would shrink
+    the in-flight window); teardown fails the test if the server logged a failed
+    request.
     """
     stacks = []
 
     def start(**options):
-        config = {"timeout": BACKEND_TIMEOUT, "retry_base": RETRY_BASE, **options}
+        config = {
+            "timeout": BACKEND_TIMEOUT,
+            "retry_base": RETRY_BASE,
+            "sms_per_second": 0,
+            **options,
+        }
         stack = Stack(tmp_path / f"stack{len(stacks)}", template_db, config)
         stacks.append(stack)
         return stack.start()

@@ -48,6 +48,7 @@ PLAN = {
         "retry_cap": 1.0,
         "max_attempts": 10_000,
         "batch_size": 5,
+        "sms_per_second": 0,  # the emulator enforces no rate: no in-flight window
     },
 }
 RECOVERY_SECONDS = 60.0

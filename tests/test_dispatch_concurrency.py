@@ -1,0 +1,218 @@
+"""Campaign launches: concurrent and bounded, few statements, no wait for a full batch."""
+
+import collections
+import threading
+import time
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rapidsms.router import lookup_connections, send
+
+from rtropo import dispatch, queue, session_api
+from rtropo.conf import BackendConfig, get_config
+from rtropo.models import Launch, OutboundMessage
+from tests.support.session_api_stub import SessionAPIStub
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+Status = OutboundMessage.Status
+
+
+class CountingStub(SessionAPIStub):
+    """A Session API that notes how many launches it is answering at once."""
+
+    def __init__(self, hold=0.05, **kwargs):
+        super().__init__(**kwargs)
+        self.hold = hold
+        self.busy = 0
+        self.most_busy = 0
+        self.busy_lock = threading.Lock()
+
+    def launch(self, body):
+        with self.busy_lock:
+            self.busy += 1
+            self.most_busy = max(self.most_busy, self.busy)
+        try:
+            # Long enough for concurrent launches to overlap.
+            time.sleep(self.hold)
+            return super().launch(body)
+        finally:
+            with self.busy_lock:
+                self.busy -= 1
+
+
+@pytest.fixture
+def config(backend_settings):
+    def build(**changes):
+        backend_settings(**changes)
+        return get_config("tropo")
+
+    return build
+
+
+def enqueue(config, count):
+    recipients = [queue.Recipient(f"+1555{n:07d}", f"+1555{n:07d}") for n in range(count)]
+    return queue.enqueue(config, recipients, "campaign")
+
+
+def sql_statements(captured):
+    data = ("SELECT", "INSERT", "UPDATE", "DELETE")
+    return [q["sql"] for q in captured.captured_queries if q["sql"].startswith(data)]
+
+
+def wait_until(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_launches_run_concurrently_but_never_more_than_launch_concurrency(config):
+    with CountingStub() as stub:
+        settings = config(api_url=stub.url, batch_size=5, launch_concurrency=3)
+        ids = enqueue(settings, 40)
+        progress = dispatch.send_queued(settings)
+    assert (progress.launches, progress.messages, progress.failed_launches) == (8, 40, 0)
+    assert 1 < stub.most_busy <= 3
+    launches = {launch.pk: launch for launch in Launch.objects.all()}
+    assert sorted(launch.reference for launch in launches.values()) == sorted(stub.references)
+    rows = list(OutboundMessage.objects.order_by("pk"))
+    assert [row.pk for row in rows] == ids
+    assert {row.status for row in rows} == {Status.LAUNCHED}
+    assert {row.attempts for row in rows} == {1}
+    # Every row in exactly one launch, of the size it says, with that launch's session.
+    per_launch = collections.Counter(row.launch_id for row in rows)
+    assert per_launch == {pk: launch.size for pk, launch in launches.items()}
+    assert set(per_launch.values()) == {5}
+    assert all(row.session_id == launches[row.launch_id].session_id != "" for row in rows)
+    assert len({launch.session_id for launch in launches.values()}) == 8
+
+
+def test_request_launch_launches_rounds_until_nothing_is_due(config):
+    with CountingStub(hold=0) as stub:
+        settings = config(api_url=stub.url, batch_size=4, launch_concurrency=2)
+        enqueue(settings, 19)
+        dispatch.request_launch(settings)
+    assert sorted(Launch.objects.values_list("size", flat=True)) == [3, 4, 4, 4, 4]
+    assert len(stub.references) == 5
+    assert not OutboundMessage.objects.filter(status=Status.QUEUED).exists()
+
+
+def test_a_failed_launch_releases_only_its_own_rows_and_the_round_stops(config):
+    with CountingStub(fail_every=2) as stub:
+        settings = config(api_url=stub.url, batch_size=5, launch_concurrency=3)
+        enqueue(settings, 40)
+        progress = dispatch.send_queued(settings)
+    assert (progress.launches, progress.messages, progress.failed_launches) == (2, 10, 1)
+    assert stub.outcomes["http_500"] == 1
+    failed = Launch.objects.get(status=Launch.Status.FAILED)
+    assert "HTTP 500" in failed.error
+    released = OutboundMessage.objects.filter(status=Status.QUEUED, attempts=1)
+    assert released.count() == failed.size == 5
+    assert {(row.launch_id, row.session_id) for row in released} == {(None, "")}
+    assert all("HTTP 500" in row.last_error for row in released)
+    assert all(row.next_attempt_at > row.created_at for row in released)
+    for launch in Launch.objects.filter(status=Launch.Status.PENDING):
+        rows = OutboundMessage.objects.filter(launch=launch)
+        assert rows.count() == launch.size == 5
+        assert {(row.status, row.session_id) for row in rows} == {
+            (Status.LAUNCHED, launch.session_id)
+        }
+    # The rest were not taken: the round stopped at the failure.
+    assert OutboundMessage.objects.filter(status=Status.QUEUED, attempts=0).count() == 25
+
+
+def test_a_multi_batch_take_is_one_select_one_insert_one_update(config):
+    settings = config(batch_size=10, launch_concurrency=4)
+    enqueue(settings, 35)
+    with CaptureQueriesContext(connection) as captured:
+        launches = queue.take_due(settings, batches=settings.launch_concurrency)
+    statements = sql_statements(captured)
+    # One lock: write_transaction's on SQLite, the in-flight window's on PostgreSQL.
+    assert len(statements) == 1 + 3, statements
+    assert [launch.size for launch in launches] == [10, 10, 10, 5]
+    assert all(launch.pk for launch in launches)
+    sizes = collections.Counter(OutboundMessage.objects.values_list("launch_id", flat=True))
+    assert sizes == {launch.pk: launch.size for launch in launches}
+
+
+def test_sessions_of_a_round_are_recorded_in_two_updates(config):
+    settings = config(batch_size=3)
+    enqueue(settings, 9)
+    launches = queue.take_due(settings, batches=3)
+    launched = [(launch, f"{n:032x}") for n, launch in enumerate(launches)]
+    with CaptureQueriesContext(connection) as captured:
+        queue.record_sessions(launched)
+    assert len(sql_statements(captured)) == 2
+    for launch, session_id in launched:
+        assert Launch.objects.get(pk=launch.pk).session_id == session_id
+        assert set(
+            OutboundMessage.objects.filter(launch=launch).values_list("session_id", flat=True)
+        ) == {session_id}
+
+
+@pytest.mark.parametrize(("queued", "statements"), [(5, 4), (3, 5)])
+def test_claiming_a_callback_takes_few_statements(config, queued, statements):
+    """A full launch: the launch's UPDATE, its rows' SELECT, the UPDATE and SELECT of
+    marking them sent; one more SELECT when the launch has room for other due rows
+    (and on PostgreSQL the in-flight window's lock before it)."""
+    settings = config(batch_size=5)
+    enqueue(settings, queued)
+    (launch,) = queue.take_due(settings)
+    enqueue(settings, 2)
+    with CaptureQueriesContext(connection) as captured:
+        rows = queue.claim_for_callback(settings, launch.reference, "c" * 32)
+    lock = 1 if connection.vendor == "sqlite" or queued < 5 else 0
+    assert len(sql_statements(captured)) == lock + statements, sql_statements(captured)
+    assert len(rows) == 5
+    assert {(row.status, row.launch_id, row.session_id) for row in rows} == {
+        (Status.SENT, launch.pk, "c" * 32)
+    }
+    extra = [row for row in rows if row.pk not in {r.pk for r in rows[:queued]}]
+    assert all(row.attempts == 1 for row in rows)
+    assert len(extra) == 5 - queued
+
+
+def test_a_send_of_a_full_batch_launches_without_waiting_launch_delay(tropo, backend_settings):
+    backend_settings(launch_delay=3600, batch_size=3)
+    send("early", lookup_connections("tropo", ["+15555550001", "+15555550002"]))
+    assert tropo.launches == []
+    numbers = [f"+1555555001{n}" for n in range(3)]
+    send("campaign", lookup_connections("tropo", numbers))
+    # Rows turn "launched" before the Session API call, so wait for the calls.
+    wait_until(lambda: len(tropo.launches) == 2)
+    # The full batch and the two rows that were waiting, in one round.
+    assert sorted(Launch.objects.values_list("size", flat=True)) == [2, 3]
+    assert not OutboundMessage.objects.filter(status=Status.QUEUED).exists()
+
+
+def test_the_http_session_pools_as_many_connections_as_launches_run_at_once():
+    session = session_api.http_session(25)
+    assert session_api.http_session() is session
+    for prefix in ("http://", "https://"):
+        assert session.get_adapter(prefix + "tropo.test")._pool_maxsize >= 25
+
+
+def config_entry(**values):
+    return {"config": {"messaging_token": "t" * 88, "number": "+15555550000", **values}}
+
+
+def test_launch_concurrency_defaults_to_ten():
+    assert BackendConfig.from_entry("b", config_entry()).launch_concurrency == 10
+    assert BackendConfig.from_entry("b", config_entry(launch_concurrency=3)).launch_concurrency == 3
+
+
+@pytest.mark.parametrize("value", [0, -1, 2.5, "4", True, None])
+def test_a_bad_launch_concurrency_names_the_setting(value):
+    with pytest.raises(ImproperlyConfigured, match="'launch_concurrency'"):
+        BackendConfig.from_entry("b", config_entry(launch_concurrency=value))
+
+
+def test_a_take_of_many_launches_stops_at_most_rows_per_take(config, monkeypatch):
+    monkeypatch.setattr(queue, "MOST_ROWS_PER_TAKE", 7)
+    settings = config(batch_size=3)
+    enqueue(settings, 20)
+    assert [launch.size for launch in queue.take_due(settings, batches=5)] == [3, 3, 1]
+    assert [launch.size for launch in queue.take_due(config(batch_size=9), batches=5)] == [9]
