@@ -604,9 +604,12 @@ def _mark_sent(
     count_attempt: bool = False,
     result_digest: str = "",
     held: dict[int, OutboundMessage] | None = None,
+    **expressions,
 ) -> list[OutboundMessage]:
     """Mark these rows sent in ``session_id``; return the ones this call marked.
 
+    ``expressions`` are more columns the same UPDATE sets (a callback gives
+    the due rows it takes their launch and attempt that way).
     When the UPDATE marked every row and ``held`` has them all, they are not
     read back: ``held`` is updated with what the UPDATE set. The number, text
     and id an answer needs never change after the INSERT; the rows are read
@@ -623,10 +626,11 @@ def _mark_sent(
     }
     attempt = {"attempts": F("attempts") + 1} if count_attempt else {}
     updated = (rows.filter(status=Status.QUEUED) if only_queued else rows).update(
-        **changes, **attempt
+        **changes, **attempt, **expressions
     )
     if (
         held is not None
+        and not expressions
         and updated == len(ids)
         and all(pk in held for pk in ids)
         and not signals.message_sent.has_listeners(OutboundMessage)
