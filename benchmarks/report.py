@@ -160,12 +160,12 @@ def targets(results: dict) -> list[dict]:
             0,
             False,
         )
-        if db["database"] in SCALED:
+        if label in results["sizes"]["scaled"]:
             check(
                 "gunicorn 2 workers x 4 threads: inbound cases measured",
                 label,
                 len(db.get("inbound_2_workers", [])),
-                len(db["inbound"]),
+                results["sizes"]["scaled_cases"],
                 True,
             )
         conv = db["conversations"]
@@ -196,10 +196,6 @@ def targets(results: dict) -> list[dict]:
         )
     _campaign_targets(results.get("campaign"), check)
     return found
-
-
-#: Databases whose inbound cases must also have run under 2 gunicorn workers.
-SCALED = {"postgresql"}
 
 
 def _campaign_targets(campaign: dict | None, check) -> None:
