@@ -102,7 +102,8 @@ def exchange(conn, port: int, target: str, body: bytes, content_type: str) -> tu
 
 
 def run(port: int, kind: str, path: str, text: str, count: int, concurrency: int) -> dict:
-    """Send ``count`` requests; return the time they took, each latency and the errors."""
+    """Send ``count`` requests; return the time they took, each latency and the errors
+    (a request whose client thread died counts as an error)."""
     numbers = itertools.count()
     latencies: list[float] = []
     errors = []
@@ -140,7 +141,7 @@ def run(port: int, kind: str, path: str, text: str, count: int, concurrency: int
     elapsed = time.perf_counter() - began
     return {
         "requests": count,
-        "errors": len(errors),
+        "errors": len(errors) + count - len(latencies),
         "results_posted": sum(results),
         "first_errors": [str(e) for e in errors[:3]],
         "seconds": elapsed,
