@@ -52,10 +52,10 @@ FULL = {
 QUICK = {
     "burst": 40,
     "plot_sizes": [10, 40],
-    "inbound": 100,
-    "inbound_rounds": 2,
+    "inbound": 50,
+    "inbound_rounds": 1,
     "conversations": 20,
-    "large_queue": 2000,
+    "large_queue": 1000,
     "campaign": 20,
     "campaign_interval": 0.05,
     "scaled": ["sqlite"],
