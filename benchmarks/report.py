@@ -431,6 +431,9 @@ def _campaign_table(campaign: dict | None) -> list[str]:
         f"## Campaign: one send() to {campaign['count']} recipients, one SMS per "
         f"{campaign['rate_interval']:g} s enforced by the emulator",
         "",
+        f"`tropo_send_queued` every {campaign['sweep_interval']:g} s meanwhile, as deployed; "
+        "settled: no row queued, launched or awaiting its result.",
+        "",
     ]
     if "error" in campaign:
         return [*title, f"The case failed: `{campaign['error'].splitlines()[-1]}`", ""]
@@ -448,6 +451,7 @@ def _campaign_table(campaign: dict | None) -> list[str]:
                 "rows confirmed",
                 "unconfirmed resends",
                 "launches",
+                "sweeps",
                 "settled",
             ],
             [
@@ -461,6 +465,7 @@ def _campaign_table(campaign: dict | None) -> list[str]:
                     f"{by_status.get('confirmed', 0):,} of {campaign['rows']:,}",
                     campaign["unconfirmed_resends"],
                     campaign["launches"],
+                    campaign["sweeps"],
                     "yes" if campaign["settled"] else "no",
                 ]
             ],

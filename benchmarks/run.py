@@ -45,6 +45,7 @@ FULL = {
     "large_queue": 100_000,
     "campaign": 1000,
     "campaign_interval": 1.0,
+    "campaign_sweep": 60.0,
     # Databases whose first ``scaled_cases`` inbound cases also run under 2 gunicorn workers.
     "scaled": ["postgresql"],
     "scaled_cases": len(INBOUND_CASES),
@@ -58,6 +59,7 @@ QUICK = {
     "large_queue": 1000,
     "campaign": 20,
     "campaign_interval": 0.05,
+    "campaign_sweep": 0.3,
     "scaled": ["sqlite"],
     "scaled_cases": 1,
 }
@@ -296,13 +298,19 @@ class CampaignRun:
 
     At one SMS a second this takes as many seconds as there are recipients, so it
     runs in a thread beside the other cases with its own emulator host, app server
-    and database; it mostly waits.
+    and database; it mostly waits. ``tropo_send_queued`` runs every
+    ``campaign_sweep`` seconds meanwhile, as the deployment guide says (every minute).
     """
 
     def __init__(self, url: str, sizes: dict, args):
         self.url, self.args = url, args
         self.count, self.interval = sizes["campaign"], sizes["campaign_interval"]
-        self.results: dict = {"count": self.count, "rate_interval": self.interval}
+        self.sweep = sizes["campaign_sweep"]
+        self.results: dict = {
+            "count": self.count,
+            "rate_interval": self.interval,
+            "sweep_interval": self.sweep,
+        }
         self._thread = threading.Thread(target=self._run, name="campaign", daemon=True)
 
     def start(self) -> CampaignRun:
@@ -338,6 +346,7 @@ class CampaignRun:
                     env,
                     "campaign",
                     *("--count", str(self.count), "--timeout", str(timeout)),
+                    *("--sweep", str(self.sweep)),
                     *("--control-port", str(emulator.control_port)),
                     timeout=timeout + 120,
                 )

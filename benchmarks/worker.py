@@ -135,9 +135,12 @@ def burst(args) -> dict:
 def campaign(args) -> dict:
     """One ``send()`` to ``count`` recipients at Tropo's rate, until every row is settled.
 
-    Settled: no row queued, launched or sent but unconfirmed, so that resends of
-    unconfirmed rows (and their duplicate deliveries) are counted too.
+    As a deployment does, ``tropo_send_queued`` runs every ``--sweep`` seconds
+    meanwhile (it also turns rows whose result did not come within the lease
+    unconfirmed, and resends them). Settled: no row queued, launched or sent but
+    unconfirmed, so that resends (and their duplicate deliveries) are counted too.
     """
+    from django.core.management import call_command
     from rapidsms.router import get_router, send
 
     from rtropo.models import OutboundMessage
@@ -148,20 +151,27 @@ def campaign(args) -> dict:
     targets = connections(backend, identities(args.count))
     get_router()
     rows = OutboundMessage.objects.filter(backend_name=backend)
+    sweeps = []
+
+    def sweep():
+        call_command("tropo_send_queued", stdout=io.StringIO())
+        sweeps.append(time.time())
+
     start = time.time()
     send("Campaign: vaccination day is Saturday.", targets)
     sent = time.time()
-    emulator = _wait(args.control_port, args.count, args.timeout)
     settled = _settle_until(
         lambda: not rows.filter(status__in=[Status.QUEUED, Status.LAUNCHED, Status.SENT]).exists(),
-        max(0.0, args.timeout - (time.time() - start)),
+        args.timeout,
+        tick=(sweep, args.sweep),
     )
     final = _wait(args.control_port, 0, 0)
     return {
         "count": args.count,
         "send_seconds": sent - start,
-        "seconds": (emulator["last_delivery"] or time.time()) - start,
+        "seconds": (final["last_delivery"] or time.time()) - start,
         "settled": settled,
+        "sweeps": len(sweeps),
         "delivered": final["deliveries"],
         "recipients": final["recipients"],
         "duplicates": final["duplicates"],
@@ -245,14 +255,18 @@ def drain(args) -> dict:
     return result
 
 
-def _settle_until(done, timeout: float) -> bool:
-    """Wait until no launch is pending, no row is waiting to be sent and ``done()``."""
+def _settle_until(done, timeout: float, tick: tuple | None = None) -> bool:
+    """Wait until no launch is pending, no row is waiting to be sent and ``done()``.
+
+    ``tick``: ``(action, seconds)``, run ``action()`` every ``seconds`` meanwhile.
+    """
     from django.db import close_old_connections
     from django.utils import timezone
 
     from rtropo.models import Launch, OutboundMessage
 
     start = time.time()
+    next_tick = start + tick[1] if tick else None
     while True:
         close_old_connections()
         pending = Launch.objects.filter(
@@ -265,7 +279,10 @@ def _settle_until(done, timeout: float) -> bool:
             return True
         if time.time() - start > timeout:
             return False
-        time.sleep(0.05)
+        if next_tick is not None and time.time() >= next_tick:
+            tick[0]()
+            next_tick = time.time() + tick[1]
+        time.sleep(0.05 if tick is None else 0.2)
 
 
 def settle(args) -> dict:
@@ -321,6 +338,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--control-port", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--sweep", type=float, default=60.0, help="campaign: tropo_send_queued")
     args = parser.parse_args()
     _setup()
     print(json.dumps(CASES[args.case](args)))

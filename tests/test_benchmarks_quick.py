@@ -60,6 +60,7 @@ def test_quick_benchmark_runs_and_reports(tmp_path):
     assert campaign["delivered"] == campaign["recipients"] == campaign["count"]
     assert campaign["rows_by_status"] == {"confirmed": campaign["count"]}
     assert campaign["unconfirmed_resends"] == 0
+    assert campaign["sweeps"] >= 1  # the enforced rate makes it outlast one sweep interval
     assert all(case["rounds"] == report["sizes"]["inbound_rounds"] for case in sqlite["inbound"])
     assert {case["shape"] for case in sqlite["burst"] if case["variant"] == "noop"} == {
         "singles",
@@ -76,7 +77,9 @@ def test_quick_benchmark_runs_and_reports(tmp_path):
 def _broken_figures_fail(results):
     """A case that crashed or was not measured is a FAIL, and the report still renders."""
     broken = copy.deepcopy(results)
-    broken["campaign"] = {"count": 20, "rate_interval": 0.05, "error": "worker failed\nboom"}
+    settings = ("count", "rate_interval", "sweep_interval")
+    broken["campaign"] = {key: results["campaign"][key] for key in settings}
+    broken["campaign"]["error"] = "worker failed\nboom"
     (sqlite,) = broken["databases"]
     del sqlite["inbound_2_workers"]
     sqlite["inbound"] = [c for c in sqlite["inbound"] if c["path"] != "/tropo-noconfirm/"]
