@@ -56,8 +56,9 @@ def request_for(kind: str, path: str, text: str, n: int) -> tuple[str, bytes, st
     return target, tropo_body(text, sender), "application/json"
 
 
-def result_for(answer: bytes, content_type: str | None, session_id: str) -> tuple | None:
-    """What Tropo POSTs after running ``answer``: ``(next, result JSON)``; None if nothing."""
+def result_for(answer: bytes, content_type: str | None, session: dict) -> tuple | None:
+    """What Tropo POSTs after running ``answer`` to ``session`` (the inbound session
+    object): ``(next, result JSON)``; None if the answer asks for no result."""
     if b'"on"' not in answer:
         return None
     document = tropoml.parse_document(answer, content_type)
@@ -70,8 +71,8 @@ def result_for(answer: bytes, content_type: str | None, session_id: str) -> tupl
         if getattr(verb, "name", None)
     ]
     result = events.result_object(
-        session_id=session_id,
-        call_id=None,
+        session_id=session["id"],
+        call_id=session.get("callId"),
         state=events.ANSWERED,
         duration=0,
         sequence=1,
@@ -93,7 +94,7 @@ def exchange(conn, port: int, target: str, body: bytes, content_type: str) -> tu
     status, answer, answer_type = _post(conn, target, body, content_type)
     if status != 200 or content_type != "application/json":
         return status, 0
-    result = result_for(answer, answer_type, json.loads(body)["session"]["id"])
+    result = result_for(answer, answer_type, json.loads(body)["session"])
     if result is None:
         return status, 0
     url = urlsplit(events.resolve_next(f"http://127.0.0.1:{port}{target}", result[0]))
