@@ -330,6 +330,7 @@ def _bursts(db: dict, label: str, results: dict) -> list[str]:
                     case["peak_rss_kib"] / 1024,
                     _ratio(case["msgs_per_s"], old and old["msgs_per_s"]),
                     _ratio(case["msgs_per_s"], limit and limit["msgs_per_s"]),
+                    "—" if case["variant"] in ("db", "noop") else _fmt(_lost(case)),
                 ]
             )
         out += [f"## Outbound burst, {label}, {title}", ""]
@@ -344,6 +345,7 @@ def _bursts(db: dict, label: str, results: dict) -> list[str]:
                 "peak RSS MiB",
                 "x 0.2.0",
                 "x limit",
+                "not delivered once",
             ],
             rows,
         )
