@@ -341,7 +341,9 @@ class CampaignRun:
             app = services.AppServer(env, self.args.results.parent / "gunicorn-campaign.log")
             try:
                 emulator.reset(f"{app.url}/tropo-campaign/?secret={loadgen.SECRET}")
-                timeout = 2 * self.count * self.interval + LEASE + 60
+                # The ideal time, one lease for the last results, two sweeps: a campaign
+                # still unsettled then is resending what Tropo never confirmed.
+                timeout = 1.1 * self.count * self.interval + LEASE + 2 * self.sweep
                 figures = services.run_worker(
                     env,
                     "campaign",
