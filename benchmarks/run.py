@@ -341,9 +341,11 @@ class CampaignRun:
             app = services.AppServer(env, self.args.results.parent / "gunicorn-campaign.log")
             try:
                 emulator.reset(f"{app.url}/tropo-campaign/?secret={loadgen.SECRET}")
-                # The ideal time, one lease for the last results, two sweeps: a campaign
-                # still unsettled then is resending what Tropo never confirmed.
-                timeout = 1.1 * self.count * self.interval + LEASE + 2 * self.sweep
+                # The ideal time, one lease (if it outlasts one) for the last results, two
+                # sweeps and 30 s: a campaign still unsettled then is resending what Tropo
+                # never confirmed.
+                ideal = self.count * self.interval
+                timeout = 1.1 * ideal + min(LEASE, ideal) + 2 * self.sweep + 30
                 figures = services.run_worker(
                     env,
                     "campaign",
