@@ -2,13 +2,17 @@
 
 ``python -m benchmarks.emulator_host --token T`` prints one JSON line with the
 emulator's and the control server's ports, then serves until stdin closes.
+``--history`` sizes the emulator's records to the run (totals come from its
+counters, which never forget; per-recipient figures need every delivery kept);
+``--enforce-rate`` enforces one SMS per ``--rate-interval`` seconds per sender.
 
 Control API (JSON):
 
 - ``POST /reset`` ``{"app_url": ..., "delayed": false}``: forget everything, call
   back ``app_url`` (through the delay proxy when ``delayed``);
-- ``GET /wait?count=N&timeout=S``: block until N deliveries, report counters and
-  the first and last delivery times (``time.time()``);
+- ``GET /wait?count=N&timeout=S``: block until N deliveries, report counters,
+  distinct recipients and duplicates, and the first and last delivery times
+  (``time.time()``);
 - ``POST /conversations`` ``{"count", "concurrency", "text", "replies", "timeout"}``:
   phones text the app (each from its own number, ``concurrency`` at a time) and
   the time from each inbound POST to its replies' delivery is reported.
@@ -17,6 +21,7 @@ Control API (JSON):
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import itertools
 import json
@@ -28,22 +33,37 @@ from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from benchmarks.delay_proxy import DelayProxy
-from rtropo.emulator import Emulator
+from rtropo.emulator import DEFAULT_HISTORY, Emulator
 from tests.support.http_stub import JSONHandler
 
 _numbers = itertools.count(1)
 
 
 def counters(emulator: Emulator) -> dict:
-    """Counters and delivery times of the emulator so far."""
-    deliveries = emulator.deliveries
+    """Totals and delivery times of the emulator since its reset.
+
+    Totals are the emulator's counters; what needs every record (recipients,
+    duplicates, created launches, the first delivery) is None once the bounded
+    history has forgotten some, so that a report shows it missing, never wrong.
+    """
+    totals = emulator.engine.state(limit=1)["counters"]
+    deliveries, launches = emulator.deliveries, emulator.launches
+    complete = len(deliveries) == totals["deliveries"]
+    per_recipient = collections.Counter(d.to for d in deliveries)
     times = [d.delivered_at for d in deliveries]
     return {
-        "deliveries": len(deliveries),
-        "launches": len(emulator.launches),
-        "created_launches": sum(1 for x in emulator.launches if x.outcome == "created"),
-        "callbacks": emulator.callbacks,
-        "first_delivery": min(times, default=None),
+        "deliveries": totals["deliveries"],
+        "recipients": len(per_recipient) if complete else None,
+        "duplicates": totals["deliveries"] - len(per_recipient) if complete else None,
+        "launches": totals["launches"],
+        "created_launches": (
+            sum(1 for x in launches if x.outcome == "created")
+            if len(launches) == totals["launches"]
+            else None
+        ),
+        "callbacks": totals["callbacks"],
+        "results": totals["results"],
+        "first_delivery": min(times) if complete and times else None,
         "last_delivery": max(times, default=None),
     }
 
@@ -52,7 +72,7 @@ def conversations(
     emulator: Emulator, count: int, concurrency: int, text: str, replies: int, timeout: float
 ) -> dict:
     """Phones text the app; return per-message latency to the last reply delivered."""
-    before = len(emulator.deliveries)
+    before = counters(emulator)["deliveries"]
     started = {}
     statuses = []
 
@@ -68,7 +88,7 @@ def conversations(
     with contextlib.suppress(TimeoutError):
         emulator.wait_for_deliveries(before + count * replies, timeout)
     last = {}
-    for delivery in emulator.deliveries[before:]:
+    for delivery in emulator.deliveries:
         if delivery.to in started:
             last[delivery.to] = max(last.get(delivery.to, 0.0), delivery.delivered_at)
     latencies = sorted(last[n] - started[n] for n in last)
@@ -121,8 +141,18 @@ def main() -> None:
     parser.add_argument("--token", required=True)
     parser.add_argument("--number", default="+15555550000")
     parser.add_argument("--delay-ms", type=float, default=20.0, help="the delayed paths' delay")
+    parser.add_argument("--history", type=int, default=DEFAULT_HISTORY)
+    parser.add_argument("--enforce-rate", action="store_true")
+    parser.add_argument("--rate-interval", type=float, default=1.0)
     args = parser.parse_args()
-    emulator = Emulator("http://127.0.0.1:9/", args.token, number=args.number).start()
+    emulator = Emulator(
+        "http://127.0.0.1:9/",
+        args.token,
+        number=args.number,
+        history=args.history,
+        enforce_rate=args.enforce_rate,
+        rate_interval=args.rate_interval,
+    ).start()
     control = ThreadingHTTPServer(("127.0.0.1", 0), ControlHandler)
     control.daemon_threads = True
     control.emulator = emulator

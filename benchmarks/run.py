@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/run.py            # full run (about 5 minutes on 2 cores)
+    python benchmarks/run.py            # full run (about 20 minutes on 2 cores)
     python benchmarks/run.py --quick    # small sizes, SQLite only: checks that it runs
 
 Writes ``benchmarks/results/<timestamp>.json``, prints a Markdown table and the
@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -26,6 +27,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import legacy, loadgen, report, services
 from benchmarks.settings import TOKEN
 
+INBOUND_CASES = [
+    ("tropo", "/tropo/", "hello"),
+    ("http", "/http/", "hello"),
+    ("empty", "/empty/", "hello"),
+    ("tropo", "/tropo/", "ping"),
+    ("tropo", "/tropo-noconfirm/", "ping"),
+    ("http", "/http/", "ping"),
+    ("tropo", "/tropo-launch/", "ping"),
+]
 FULL = {
     "burst": 1000,
     "plot_sizes": [10, 100, 1000],
@@ -33,27 +43,32 @@ FULL = {
     "inbound_rounds": 4,
     "conversations": 300,
     "large_queue": 100_000,
+    "campaign": 1000,
+    "campaign_interval": 1.0,
+    "campaign_sweep": 60.0,
+    # Databases whose first ``scaled_cases`` inbound cases also run under 2 gunicorn workers.
+    "scaled": ["postgresql"],
+    "scaled_cases": len(INBOUND_CASES),
 }
 QUICK = {
     "burst": 40,
     "plot_sizes": [10, 40],
-    "inbound": 100,
-    "inbound_rounds": 2,
+    "inbound": 50,
+    "inbound_rounds": 1,
     "conversations": 20,
-    "large_queue": 2000,
+    "large_queue": 1000,
+    "campaign": 20,
+    "campaign_interval": 0.05,
+    "campaign_sweep": 0.3,
+    "scaled": ["sqlite"],
+    "scaled_cases": 1,
 }
+#: The campaign backend's lease (rtropo's default): a row unconfirmed this long is resent.
+LEASE = 300
 SETTLE_PAUSE = 0.2  # seconds for the emulator to record the last answer's deliveries
 VARIANT_PATHS = {"tropo": "/tropo/", "tropo02": "/tropo02/", "db": "/empty/", "noop": "/empty/"}
 #: Variants that deliver nothing to the emulator: measured without network delay only.
 LOCAL_ONLY = {"db", "noop"}
-INBOUND_CASES = [
-    ("tropo", "/tropo/", "hello"),
-    ("http", "/http/", "hello"),
-    ("empty", "/empty/", "hello"),
-    ("tropo", "/tropo/", "ping"),
-    ("http", "/http/", "ping"),
-    ("tropo", "/tropo-launch/", "ping"),
-]
 #: The cases of an inbound-only pass (SQLite's rollback journal, for comparison).
 INBOUND_HELLO = [case for case in INBOUND_CASES if case[2] == "hello"]
 
@@ -84,7 +99,9 @@ class DatabaseRun:
     def run(self) -> dict:
         services.recreate_database(self.url)
         services.run_worker(services.base_env(self.url), "migrate")
-        self.emulator = services.EmulatorHost(TOKEN, self.args.delay_ms)
+        self.emulator = services.EmulatorHost(
+            TOKEN, self.args.delay_ms, history=history(self.sizes)
+        )
         try:
             if self.inbound_only:
                 self._inbound_phase()
@@ -97,10 +114,10 @@ class DatabaseRun:
         return self.results
 
     @contextlib.contextmanager
-    def _app_server(self, api_url: str, log_name: str):
+    def _app_server(self, api_url: str, log_name: str, workers: int = 1):
         """The benchmark project under gunicorn, its launches aimed at ``api_url``."""
         env = services.base_env(self.url, api_url)
-        app = services.AppServer(env, self.logs / f"gunicorn-{log_name}.log")
+        app = services.AppServer(env, self.logs / f"gunicorn-{log_name}.log", workers=workers)
         try:
             yield env, app
         finally:
@@ -108,13 +125,27 @@ class DatabaseRun:
 
     def _inbound_phase(self) -> None:
         with self._app_server(self.emulator.session_api_url, self.label) as (_, app):
-            self.results["inbound"] = self._inbound(app, INBOUND_HELLO)
+            self.results["inbound"] = self._inbound({1: app}, {1: INBOUND_HELLO})[1]
 
     def _local_phase(self) -> None:
-        with self._app_server(self.emulator.session_api_url, self.label) as (env, app):
+        api = self.emulator.session_api_url
+        with contextlib.ExitStack() as stack:
+            env, app = stack.enter_context(self._app_server(api, self.label))
+            servers = {1: app}
+            if self.label in self.sizes["scaled"]:
+                try:
+                    servers[2] = stack.enter_context(
+                        self._app_server(api, f"{self.label}-2-workers", workers=2)
+                    )[1]
+                except RuntimeError as exc:
+                    log(f"{self.label}: no 2-worker server, its cases FAIL: {exc}")
             self.results["burst"] = self._bursts(env, app, delayed=False)
             self.results["send_cost"] = self._send_cost(env, app)
-            self.results["inbound"] = self._inbound(app, INBOUND_CASES)
+            scaled = INBOUND_CASES[: self.sizes["scaled_cases"]]
+            inbound = self._inbound(servers, {1: INBOUND_CASES, 2: scaled})
+            self.results["inbound"] = inbound[1]
+            if 2 in inbound:
+                self.results["inbound_2_workers"] = inbound[2]
             self.results["conversations"] = self._conversations(app)
             self.results["large_queue"] = self._large_queue(env, app)
 
@@ -160,7 +191,7 @@ class DatabaseRun:
             )
             figures.update(variant=variant, shape=shape, count=count)
             figures["msgs_per_s"] = count / figures["seconds"]
-            if "launches" in figures:
+            if figures.get("launches") is not None:
                 figures["launches_per_msg"] = figures["launches"] / count
             results.append(figures)
         return results
@@ -179,21 +210,27 @@ class DatabaseRun:
         figures["ratio"] = figures["tropo_us"] / figures["database_us"]
         return figures
 
-    def _inbound(self, app, cases: list[tuple[str, str, str]]) -> list[dict]:
-        """Each case in rounds, interleaved, so that a slow spell of the machine hits all."""
+    def _inbound(self, servers: dict, cases: dict) -> dict:
+        """Each server's cases (both by gunicorn workers) in rounds, interleaved, so that
+        a slow spell of the machine hits all; returns the cases' figures by server."""
         rounds = self.sizes["inbound_rounds"]
         count = self.sizes["inbound"] // rounds
-        measured: dict = {case: [] for case in cases}
+        measured: dict = {(w, case): [] for w in servers for case in cases[w]}
         for number in range(1, rounds + 1):
-            for kind, path, text in cases:
-                log(f"{self.label}: inbound {path} {text!r} x{count}, round {number}/{rounds}")
-                self._reset(app.url + path)
-                measured[(kind, path, text)].append(self._load(app, kind, path, text, count))
-        results = []
-        for (kind, path, text), runs in measured.items():
+            for workers, app in servers.items():
+                for kind, path, text in cases[workers]:
+                    log(
+                        f"{self.label}: inbound {path} {text!r} x{count}, {workers} worker(s), "
+                        f"round {number}/{rounds}"
+                    )
+                    self._reset(app.url + path)
+                    runs = measured[(workers, (kind, path, text))]
+                    runs.append(self._load(app, kind, path, text, count))
+        results: dict = {workers: [] for workers in servers}
+        for (workers, (kind, path, text)), runs in measured.items():
             figures = loadgen.combine(runs)
-            figures.update(kind=kind, path=path, text=text)
-            results.append(figures)
+            figures.update(kind=kind, path=path, text=text, workers=workers, threads=4)
+            results[workers].append(figures)
         return results
 
     def _load(self, app, kind: str, path: str, text: str, count: int) -> dict:
@@ -249,6 +286,83 @@ class DatabaseRun:
             results["full"]["app_peak_after_kib"] - results["full"]["app_peak_before_kib"]
         ) / 1024
         return results
+
+
+def history(sizes: dict) -> int:
+    """Emulator records to keep so that no delivery of any case is forgotten."""
+    return 2 * max(sizes["large_queue"], sizes["burst"], sizes["campaign"], 1000)
+
+
+class CampaignRun:
+    """One ``send()`` to a list against the emulator with Tropo's rate enforced.
+
+    At one SMS a second this takes as many seconds as there are recipients, so it
+    runs in a thread beside the other cases with its own emulator host, app server
+    and database; it mostly waits. ``tropo_send_queued`` runs every
+    ``campaign_sweep`` seconds meanwhile, as the deployment guide says (every minute).
+    """
+
+    def __init__(self, url: str, sizes: dict, args):
+        self.url, self.args = url, args
+        self.count, self.interval = sizes["campaign"], sizes["campaign_interval"]
+        self.sweep = sizes["campaign_sweep"]
+        self.results: dict = {
+            "count": self.count,
+            "rate_interval": self.interval,
+            "sweep_interval": self.sweep,
+        }
+        self._thread = threading.Thread(target=self._run, name="campaign", daemon=True)
+
+    def start(self) -> CampaignRun:
+        self._thread.start()
+        return self
+
+    def join(self) -> dict:
+        self._thread.join()
+        return self.results
+
+    def _run(self) -> None:
+        try:
+            self.results.update(self._measure())
+        except Exception as exc:
+            log(f"campaign failed: {exc}")
+            self.results["error"] = str(exc)[-2000:]
+
+    def _measure(self) -> dict:
+        log(f"campaign: {self.count} recipients, one SMS per {self.interval:g} s enforced")
+        services.recreate_database(self.url)
+        services.run_worker(services.base_env(self.url), "migrate")
+        emulator = services.EmulatorHost(
+            TOKEN, 0, history=2 * self.count + 1000, rate_interval=self.interval
+        )
+        try:
+            env = services.base_env(self.url, emulator.session_api_url)
+            env["BENCH_SMS_PER_SECOND"] = str(round(1 / self.interval))
+            app = services.AppServer(env, self.args.results.parent / "gunicorn-campaign.log")
+            try:
+                emulator.reset(f"{app.url}/tropo-campaign/?secret={loadgen.SECRET}")
+                # The ideal time, one lease (if it outlasts one) for the last results, two
+                # sweeps and 30 s: a campaign still unsettled then is resending what Tropo
+                # never confirmed.
+                ideal = self.count * self.interval
+                timeout = 1.1 * ideal + min(LEASE, ideal) + 2 * self.sweep + 30
+                figures = services.run_worker(
+                    env,
+                    "campaign",
+                    *("--count", str(self.count), "--timeout", str(timeout)),
+                    *("--sweep", str(self.sweep)),
+                    *("--control-port", str(emulator.control_port)),
+                    timeout=timeout + 120,
+                )
+            finally:
+                app.stop()
+        finally:
+            emulator.stop()
+            services.drop_database(self.url)
+        figures["ideal_seconds"] = self.count * self.interval
+        figures["msgs_per_s"] = self.count / figures["seconds"]
+        log(f"campaign: done in {figures['seconds']:.0f} s")
+        return figures
 
 
 def machine() -> dict:
@@ -310,6 +424,9 @@ def main() -> int:
     if not (args.quick or args.no_postgres) and services.postgres_available():
         databases.append(("postgresql", services.POSTGRES_BENCH, False))
     started = time.time()
+    campaign = CampaignRun(
+        "sqlite:" + str(services.CACHE / "bench-campaign.sqlite3"), sizes, args
+    ).start()
     results = {
         "quick": args.quick,
         "machine": machine(),
@@ -320,6 +437,7 @@ def main() -> int:
             for label, url, inbound_only in databases
         ],
     }
+    results["campaign"] = campaign.join()
     results["targets"] = report.targets(results)
     results["seconds"] = time.time() - started
     args.results.write_text(json.dumps(results, indent=2))

@@ -16,7 +16,10 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / ".cache"
 POSTGRES_ADMIN = "postgres://postgres@127.0.0.1:5432/test"
-POSTGRES_BENCH = "postgres://postgres@127.0.0.1:5432/rtropo_bench"
+#: The scratch PostgreSQL database of a run; ``BENCH_POSTGRES_URL`` names another one.
+POSTGRES_BENCH = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/rtropo_bench"
+)
 
 
 def free_port() -> int:
@@ -107,16 +110,22 @@ def run_worker(env: dict, *args: str, timeout: float = 900) -> dict:
 class EmulatorHost:
     """The emulator in its own process, driven through its control API."""
 
-    def __init__(self, token: str, delay_ms: float):
+    def __init__(
+        self,
+        token: str,
+        delay_ms: float,
+        history: int = 2000,
+        rate_interval: float | None = None,
+    ):
+        """``history``: records kept; ``rate_interval``: enforce one SMS per that many seconds."""
+        rate = ["--enforce-rate", "--rate-interval", str(rate_interval)] if rate_interval else []
         self.process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "benchmarks.emulator_host",
-                "--token",
-                token,
-                "--delay-ms",
-                str(delay_ms),
+                *("--token", token, "--delay-ms", str(delay_ms)),
+                *("--history", str(history), *rate),
             ],
             cwd=ROOT,
             env=base_env(""),
@@ -150,9 +159,10 @@ class EmulatorHost:
 
 
 class AppServer:
-    """The benchmark project under gunicorn with one worker and four threads."""
+    """The benchmark project under gunicorn, by default one worker with four threads."""
 
-    def __init__(self, env: dict, log_path: Path, threads: int = 4):
+    def __init__(self, env: dict, log_path: Path, threads: int = 4, workers: int = 1):
+        self.workers, self.threads = workers, threads
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(log_path, "a")  # noqa: SIM115 - closed in stop()
@@ -162,7 +172,7 @@ class AppServer:
                 "-m",
                 "gunicorn",
                 "--workers",
-                "1",
+                str(workers),
                 "--threads",
                 str(threads),
                 "--bind",
@@ -178,7 +188,11 @@ class AppServer:
             stdout=self.log,
             stderr=self.log,
         )
-        self._wait_ready()
+        try:
+            self._wait_ready()
+        except RuntimeError:
+            self.stop()
+            raise
 
     def _wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -195,7 +209,7 @@ class AppServer:
         raise RuntimeError("gunicorn did not start")
 
     def worker_pid(self) -> int | None:
-        """The pid of gunicorn's one worker process."""
+        """The pid of gunicorn's (first) worker process."""
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         pids = children.read_text().split() if children.exists() else []
         return int(pids[0]) if pids else None

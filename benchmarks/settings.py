@@ -7,7 +7,9 @@ sending workers) sees the same database and the same emulator:
   ``sqlite-rollback:/path/to/file`` (SQLite's default rollback journal) or
   ``postgres://user@host:port/name``;
 - ``BENCH_API_URL``: the emulator's Session API URL;
-- ``BENCH_CACHE``: the directory that holds the 0.2.0 package (``rtropo02``).
+- ``BENCH_CACHE``: the directory that holds the 0.2.0 package (``rtropo02``);
+- ``BENCH_SMS_PER_SECOND``: the campaign backend's ``sms_per_second`` (default 1,
+  Tropo's long-code rate; the quick run scales it with the emulator's rate).
 """
 
 import os
@@ -72,6 +74,8 @@ _TROPO = {
     "api_url": API_URL,
     "timeout": 30.0,
     "inbound_secret": SECRET,
+    # The emulator of every case but the campaign texts at no rate, as from a short code.
+    "sms_per_second": 0,
 }
 
 INSTALLED_BACKENDS = {
@@ -83,6 +87,10 @@ INSTALLED_BACKENDS = {
     "tropo_noconfirm": {
         "ENGINE": "rtropo.outgoing.TropoBackend",
         "config": dict(_TROPO, confirm_delivery=False),
+    },
+    "tropo_campaign": {
+        "ENGINE": "rtropo.outgoing.TropoBackend",
+        "config": dict(_TROPO, sms_per_second=float(os.environ.get("BENCH_SMS_PER_SECOND", "1"))),
     },
     "db": {"ENGINE": "rapidsms.backends.database.DatabaseBackend"},
     "http": {"ENGINE": "rapidsms.backends.database.DatabaseBackend"},

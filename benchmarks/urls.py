@@ -19,6 +19,7 @@ urlpatterns = [
     path("tropo/", message_received, {"backend_name": "tropo"}),
     path("tropo-launch/", message_received, {"backend_name": "tropo_launch"}),
     path("tropo-noconfirm/", message_received, {"backend_name": "tropo_noconfirm"}),
+    path("tropo-campaign/", message_received, {"backend_name": "tropo_campaign"}),
     path("http/", GenericHttpBackendView.as_view(backend_name="http")),
     path("empty/", empty),
 ]

@@ -1,7 +1,7 @@
 """The Django side of the benchmarks, one case per process so that peak memory is per case.
 
 ``python -m benchmarks.worker CASE ...`` prints one JSON line with the figures.
-Cases: ``migrate``, ``burst``, ``send-cost``, ``fill``, ``drain``, ``settle``.
+Cases: ``migrate``, ``burst``, ``campaign``, ``send-cost``, ``fill``, ``drain``, ``settle``.
 """
 
 from __future__ import annotations
@@ -66,15 +66,26 @@ def connections(backend_name: str, numbers: list[str]) -> list:
 
 
 def _outcome(backend_name: str) -> dict:
+    from django.db.models import Count, Sum
+
     from rtropo.models import Launch, OutboundMessage
 
     Status = OutboundMessage.Status
     rows = OutboundMessage.objects.filter(backend_name=backend_name)
+    by_status = dict(rows.values_list("status").annotate(n=Count("id")).order_by())
     return {
         "rows": rows.count(),
         "rows_not_sent": rows.exclude(status__in=[Status.SENT, Status.CONFIRMED]).count(),
+        "rows_by_status": by_status,
+        "unconfirmed_resends": rows.aggregate(n=Sum("unconfirmed_count"))["n"] or 0,
         "launch_rows": Launch.objects.filter(backend_name=backend_name).count(),
     }
+
+
+def _final_counters(args) -> dict:
+    """The emulator's totals once every launch of the case has settled (late duplicates too)."""
+    _settle_until(lambda: True, args.timeout)
+    return _wait(args.control_port, 0, 0)
 
 
 def burst(args) -> dict:
@@ -107,15 +118,67 @@ def burst(args) -> dict:
         result.update(delivered=BackendMessage.objects.count(), seconds=sent - start)
         return result
     emulator = _wait(args.control_port, args.count, args.timeout)
+    final = _final_counters(args)
     result.update(
-        delivered=emulator["deliveries"],
-        launches=emulator["created_launches"],
-        callbacks=emulator["callbacks"],
+        delivered=final["deliveries"],
+        recipients=final["recipients"],
+        duplicates=final["duplicates"],
+        launches=final["created_launches"],
+        callbacks=final["callbacks"],
         seconds=(emulator["last_delivery"] or time.time()) - start,
     )
     if args.variant == "tropo":
         result.update(_outcome("tropo"))
     return result
+
+
+def campaign(args) -> dict:
+    """One ``send()`` to ``count`` recipients at Tropo's rate, until every row is settled.
+
+    As a deployment does, ``tropo_send_queued`` runs every ``--sweep`` seconds
+    meanwhile (it also turns rows whose result did not come within the lease
+    unconfirmed, and resends them). Settled: no row queued, launched or sent but
+    unconfirmed, so that resends (and their duplicate deliveries) are counted too.
+    """
+    from django.core.management import call_command
+    from rapidsms.router import get_router, send
+
+    from rtropo.models import OutboundMessage
+
+    Status = OutboundMessage.Status
+    backend = "tropo_campaign"
+    _clear_tables()
+    targets = connections(backend, identities(args.count))
+    get_router()
+    rows = OutboundMessage.objects.filter(backend_name=backend)
+    sweeps = []
+
+    def sweep():
+        call_command("tropo_send_queued", stdout=io.StringIO())
+        sweeps.append(time.time())
+
+    start = time.time()
+    send("Campaign: vaccination day is Saturday.", targets)
+    sent = time.time()
+    settled = _settle_until(
+        lambda: not rows.filter(status__in=[Status.QUEUED, Status.LAUNCHED, Status.SENT]).exists(),
+        args.timeout,
+        tick=(sweep, args.sweep),
+    )
+    final = _wait(args.control_port, 0, 0)
+    return {
+        "count": args.count,
+        "send_seconds": sent - start,
+        "seconds": (final["last_delivery"] or time.time()) - start,
+        "settled": settled,
+        "sweeps": len(sweeps),
+        "delivered": final["deliveries"],
+        "recipients": final["recipients"],
+        "duplicates": final["duplicates"],
+        "launches": final["created_launches"],
+        "results": final["results"],
+        **_outcome(backend),
+    }
 
 
 def send_cost(args) -> dict:
@@ -192,12 +255,10 @@ def drain(args) -> dict:
     return result
 
 
-def settle(args) -> dict:
-    """Wait until no launch is pending and every row is sent, so the next case starts clean.
+def _settle_until(done, timeout: float, tick: tuple | None = None) -> bool:
+    """Wait until no launch is pending, no row is waiting to be sent and ``done()``.
 
-    A launch made after a case ends (the launcher waits ``launch_delay`` first)
-    must be answered before the emulator is reset: a reset forgets it, it would
-    stay pending for its whole lease, and later sends would join it.
+    ``tick``: ``(action, seconds)``, run ``action()`` every ``seconds`` meanwhile.
     """
     from django.db import close_old_connections
     from django.utils import timezone
@@ -205,22 +266,47 @@ def settle(args) -> dict:
     from rtropo.models import Launch, OutboundMessage
 
     start = time.time()
+    next_tick = start + tick[1] if tick else None
     while True:
         close_old_connections()
         pending = Launch.objects.filter(
             status=Launch.Status.PENDING, expires_at__gt=timezone.now()
-        ).count()
+        ).exists()
         unsent = OutboundMessage.objects.filter(
             status__in=[OutboundMessage.Status.QUEUED, OutboundMessage.Status.LAUNCHED]
-        ).count()
-        if (not pending and not unsent) or time.time() - start > args.timeout:
-            break
-        time.sleep(0.05)
+        ).exists()
+        if not pending and not unsent and done():
+            return True
+        if time.time() - start > timeout:
+            return False
+        if next_tick is not None and time.time() >= next_tick:
+            tick[0]()
+            next_tick = time.time() + tick[1]
+        time.sleep(0.05 if tick is None else 0.2)
+
+
+def settle(args) -> dict:
+    """Wait until no launch is pending and every row is sent, so the next case starts clean.
+
+    A launch made after a case ends (the launcher waits ``launch_delay`` first)
+    must be answered before the emulator is reset: a reset forgets it, it would
+    stay pending for its whole lease, and later sends would join it.
+    """
+    from django.utils import timezone
+
+    from rtropo.models import Launch, OutboundMessage
+
+    start = time.time()
+    settled = _settle_until(lambda: True, args.timeout)
     return {
-        "settled": not pending and not unsent,
+        "settled": settled,
         "waited": time.time() - start,
-        "pending_launches": pending,
-        "unsent": unsent,
+        "pending_launches": Launch.objects.filter(
+            status=Launch.Status.PENDING, expires_at__gt=timezone.now()
+        ).count(),
+        "unsent": OutboundMessage.objects.filter(
+            status__in=[OutboundMessage.Status.QUEUED, OutboundMessage.Status.LAUNCHED]
+        ).count(),
     }
 
 
@@ -235,6 +321,7 @@ def migrate(args) -> dict:
 CASES = {
     "migrate": migrate,
     "burst": burst,
+    "campaign": campaign,
     "send-cost": send_cost,
     "fill": fill,
     "drain": drain,
@@ -251,6 +338,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--control-port", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--sweep", type=float, default=60.0, help="campaign: tropo_send_queued")
     args = parser.parse_args()
     _setup()
     print(json.dumps(CASES[args.case](args)))

@@ -1,13 +1,18 @@
 """The benchmark command runs end to end (``benchmarks/run.py --quick``).
 
 Checks that it completes and writes its report, and the behaviour it observes
-(every message delivered, replies inline without a launch); never its timings.
+(every message delivered once, replies inline without a launch, every inline
+answer's result posted and accepted, the rate-limited campaign confirmed without
+a resend); never its timings. A broken figure must show as a FAIL in the report.
 """
 
+import copy
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+from benchmarks import report as bench_report
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,8 +45,22 @@ def test_quick_benchmark_runs_and_reports(tmp_path):
     ]
     assert tropo
     assert all(case["delivered"] == case["count"] for case in tropo)
+    assert all(case["recipients"] == case["count"] for case in tropo)
+    assert all(case["duplicates"] == 0 for case in tropo)
     assert all(case["rows_not_sent"] == 0 for case in tropo)
     assert all(case["errors"] == 0 for case in sqlite["inbound"])
+    by_path = {(c["path"], c["text"]): c for c in sqlite["inbound"]}
+    confirmed, unconfirmed = by_path[("/tropo/", "ping")], by_path[("/tropo-noconfirm/", "ping")]
+    assert confirmed["results_posted"] == confirmed["requests"]
+    assert unconfirmed["results_posted"] == 0
+    (scaled,) = sqlite["inbound_2_workers"]
+    assert (scaled["workers"], scaled["errors"]) == (2, 0)
+    campaign = report["campaign"]
+    assert "error" not in campaign
+    assert campaign["delivered"] == campaign["recipients"] == campaign["count"]
+    assert campaign["rows_by_status"] == {"confirmed": campaign["count"]}
+    assert campaign["unconfirmed_resends"] == 0
+    assert campaign["sweeps"] >= 1  # the enforced rate makes it outlast one sweep interval
     assert all(case["rounds"] == report["sizes"]["inbound_rounds"] for case in sqlite["inbound"])
     assert {case["shape"] for case in sqlite["burst"] if case["variant"] == "noop"} == {
         "singles",
@@ -52,3 +71,28 @@ def test_quick_benchmark_runs_and_reports(tmp_path):
     assert inline["launches"] == 0
     assert sqlite["conversations"]["launch"]["launches"] > 0
     assert sqlite["large_queue"]["full"]["delivered"] == report["sizes"]["large_queue"]
+    _broken_figures_fail(report)
+
+
+def _broken_figures_fail(results):
+    """A case that crashed or was not measured is a FAIL, and the report still renders."""
+    broken = copy.deepcopy(results)
+    settings = ("count", "rate_interval", "sweep_interval")
+    broken["campaign"] = {key: results["campaign"][key] for key in settings}
+    broken["campaign"]["error"] = "worker failed\nboom"
+    (sqlite,) = broken["databases"]
+    del sqlite["inbound_2_workers"]
+    sqlite["inbound"] = [c for c in sqlite["inbound"] if c["path"] != "/tropo-noconfirm/"]
+    sqlite["burst"][0]["duplicates"] = None
+    targets = bench_report.targets(broken)
+    failed = {t["target"] for t in targets if not t["passed"]}
+    assert {
+        "campaign at 1 SMS/s: recipients not reached exactly once",
+        "campaign at 1 SMS/s: rows not confirmed",
+        "campaign at 1 SMS/s: unconfirmed resends",
+        "gunicorn 2 workers x 4 threads: inbound cases measured",
+        "ping → pong inline, confirmation off ≥ 0.9x GenericHttpBackendView's",
+        "no message stranded, undelivered or duplicated (local emulator)",
+    } <= failed
+    broken["targets"] = targets
+    assert "The case failed: `boom`" in bench_report.markdown(broken)
