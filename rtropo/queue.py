@@ -133,14 +133,23 @@ def take_due(
 ) -> list[Launch]:
     """Mark up to ``batches`` launches of ``batch_size`` due rows launched; [] when none is due.
 
-    No more than :data:`MOST_ROWS_PER_TAKE` rows (or one batch), and no more
-    than the in-flight window has room for. One short transaction: one SELECT
-    locks the due ids, one INSERT creates the launches, one UPDATE gives every
-    row its launch.
+    No more than :data:`MOST_ROWS_PER_TAKE` rows (or one batch), no more than
+    the in-flight window has room for, and no more launches than leave the
+    backend at most ``launch_concurrency`` awaiting their callback: the
+    answers to those launch the rest, so that a large queue never sends Tropo
+    more sessions than the app can answer in time. One short transaction: one
+    COUNT of the pending launches, one SELECT locks the due ids, one INSERT
+    creates the launches, one UPDATE gives every row its launch.
     """
     now = timezone.now()
-    limit = max(config.batch_size, min(config.batch_size * batches, MOST_ROWS_PER_TAKE))
     with write_transaction():
+        pending = Launch.objects.filter(
+            backend_name=config.name, status=Launch.Status.PENDING, expires_at__gt=now
+        ).count()
+        batches = min(batches, config.launch_concurrency - pending)
+        if batches <= 0:
+            return []
+        limit = max(config.batch_size, min(config.batch_size * batches, MOST_ROWS_PER_TAKE))
         ids = _due_ids(config, None if include_backing_off else now, limit)
         if not ids:
             return []

@@ -69,35 +69,47 @@ def wait_until(condition, timeout=10.0):
         time.sleep(0.01)
 
 
-def test_launches_run_concurrently_but_never_more_than_launch_concurrency(config):
+def test_launches_run_concurrently_and_no_more_than_launch_concurrency_await_callbacks(config):
     with CountingStub() as stub:
         settings = config(api_url=stub.url, batch_size=5, launch_concurrency=3)
         ids = enqueue(settings, 40)
         progress = dispatch.send_queued(settings)
-    assert (progress.launches, progress.messages, progress.failed_launches) == (8, 40, 0)
-    assert 1 < stub.most_busy <= 3
+    # Three launches at once; the other 25 rows wait for their callbacks to make room.
+    assert (progress.launches, progress.messages, progress.failed_launches) == (3, 15, 0)
+    assert stub.most_busy > 1
     launches = {launch.pk: launch for launch in Launch.objects.all()}
     assert sorted(launch.reference for launch in launches.values()) == sorted(stub.references)
     rows = list(OutboundMessage.objects.order_by("pk"))
     assert [row.pk for row in rows] == ids
-    assert {row.status for row in rows} == {Status.LAUNCHED}
-    assert {row.attempts for row in rows} == {1}
-    # Every row in exactly one launch, of the size it says, with that launch's session.
-    per_launch = collections.Counter(row.launch_id for row in rows)
+    launched = [row for row in rows if row.status == Status.LAUNCHED]
+    assert len(launched) == 15
+    assert {row.status for row in rows} == {Status.LAUNCHED, Status.QUEUED}
+    assert {row.attempts for row in launched} == {1}
+    # Every launched row in exactly one launch, of the size it says, with its session.
+    per_launch = collections.Counter(row.launch_id for row in launched)
     assert per_launch == {pk: launch.size for pk, launch in launches.items()}
     assert set(per_launch.values()) == {5}
-    assert all(row.session_id == launches[row.launch_id].session_id != "" for row in rows)
-    assert len({launch.session_id for launch in launches.values()}) == 8
+    assert all(row.session_id == launches[row.launch_id].session_id != "" for row in launched)
+    assert len({launch.session_id for launch in launches.values()}) == 3
 
 
-def test_request_launch_launches_rounds_until_nothing_is_due(config):
+def test_each_answered_round_makes_room_for_the_next(config):
     with CountingStub(hold=0) as stub:
         settings = config(api_url=stub.url, batch_size=4, launch_concurrency=2)
         enqueue(settings, 19)
-        dispatch.request_launch(settings)
+        rounds = 0
+        while OutboundMessage.objects.filter(status=Status.QUEUED).exists():
+            dispatch.request_launch(settings)
+            rounds += 1
+            pending = Launch.objects.filter(status=Launch.Status.PENDING)
+            assert pending.count() <= 2
+            assert dispatch.launch_round(settings) == []
+            for n, launch in enumerate(pending):
+                assert queue.claim_for_callback(settings, launch.reference, f"{rounds}-{n}")
+    assert rounds == 3
     assert sorted(Launch.objects.values_list("size", flat=True)) == [3, 4, 4, 4, 4]
     assert len(stub.references) == 5
-    assert not OutboundMessage.objects.filter(status=Status.QUEUED).exists()
+    assert set(OutboundMessage.objects.values_list("status", flat=True)) == {Status.SENT}
 
 
 def test_a_failed_launch_releases_only_its_own_rows_and_the_round_stops(config):
@@ -124,14 +136,15 @@ def test_a_failed_launch_releases_only_its_own_rows_and_the_round_stops(config):
     assert OutboundMessage.objects.filter(status=Status.QUEUED, attempts=0).count() == 25
 
 
-def test_a_multi_batch_take_is_one_select_one_insert_one_update(config):
+def test_a_multi_batch_take_is_one_count_one_select_one_insert_one_update(config):
     settings = config(batch_size=10, launch_concurrency=4)
     enqueue(settings, 35)
     with CaptureQueriesContext(connection) as captured:
         launches = queue.take_due(settings, batches=settings.launch_concurrency)
     statements = sql_statements(captured)
-    # One lock: write_transaction's on SQLite, the in-flight window's on PostgreSQL.
-    assert len(statements) == 1 + 3, statements
+    # One lock (write_transaction's on SQLite, the in-flight window's on PostgreSQL),
+    # the count of launches awaiting their callback, then the take itself.
+    assert len(statements) == 1 + 1 + 3, statements
     assert [launch.size for launch in launches] == [10, 10, 10, 5]
     assert all(launch.pk for launch in launches)
     sizes = collections.Counter(OutboundMessage.objects.values_list("launch_id", flat=True))

@@ -235,6 +235,8 @@ def test_command_recovers_every_row_after_launch_failures(config, tropo, post_se
         "tropo: 0 message(s) in 0 launch(es), 0 requeued after a missing callback, "
         "0 failed launch(es)\n"
     )
+    # One launch at a time failed; now three may await their callbacks at once.
+    config(batch_size=2, launch_concurrency=3)
     output = send_queued_command("--now", "--backend", "tropo")
     assert "tropo: 5 message(s) in 3 launch(es), 0 requeued" in output
     for n, reference in enumerate(tropo.references[3:]):

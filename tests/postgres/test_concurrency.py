@@ -139,7 +139,8 @@ def texts_of(ids):
 
 
 def test_two_processes_answering_the_same_callbacks_get_each_row_once(harness):
-    h = harness(batch_size=3, lease=300.0)
+    # 40 launches await their callbacks at once, for the race.
+    h = harness(batch_size=3, lease=300.0, launch_concurrency=40)
     h.enqueue("m", 120)
     references = h.launch_all()
     assert len(references) == 40
@@ -161,7 +162,8 @@ def test_two_processes_answering_the_same_callbacks_get_each_row_once(harness):
 
 
 def test_release_racing_a_late_callback_lets_exactly_one_win(harness):
-    h = harness(batch_size=3, lease=300.0)
+    # 40 launches await their callbacks at once, for the race.
+    h = harness(batch_size=3, lease=300.0, launch_concurrency=40)
     h.enqueue("m", 120)
     references = h.launch_all()
     released, claims = h.run(
