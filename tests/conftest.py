@@ -71,6 +71,18 @@ def backend_settings(settings):
 
 
 @pytest.fixture
+def config(backend_settings):
+    """The test backend's config, after optional edits: ``config(max_attempts=2)``."""
+    from rtropo.conf import get_config
+
+    def build(**changes):
+        backend_settings(**changes)
+        return get_config("tropo")
+
+    return build
+
+
+@pytest.fixture
 def connection(db):
     from rapidsms.router import lookup_connections
 

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from rapidsms.router import lookup_connections, send
 
 from rtropo import dispatch, queue, session_api
-from rtropo.conf import BackendConfig, get_config
+from rtropo.conf import BackendConfig
 from rtropo.models import Launch, OutboundMessage
 from tests.support.session_api_stub import SessionAPIStub
 
@@ -41,15 +41,6 @@ class CountingStub(SessionAPIStub):
         finally:
             with self.busy_lock:
                 self.busy -= 1
-
-
-@pytest.fixture
-def config(backend_settings):
-    def build(**changes):
-        backend_settings(**changes)
-        return get_config("tropo")
-
-    return build
 
 
 def enqueue(config, count):

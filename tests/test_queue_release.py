@@ -22,17 +22,6 @@ REFUSED = (200, {}, '{"success": false, "reason": "Invalid token"}')
 
 
 @pytest.fixture
-def config(backend_settings):
-    """The test backend's config, after optional edits: ``config(max_attempts=2)``."""
-
-    def build(**changes):
-        backend_settings(**changes)
-        return get_config("tropo")
-
-    return build
-
-
-@pytest.fixture
 def outcomes():
     """Every message_sent / message_failed signal, as (kind, row pk, reason)."""
     seen = []
