@@ -42,6 +42,9 @@ class SessionAPIStub:
 
         class Server(ThreadingHTTPServer):
             daemon_threads = True
+            # Launch rounds open up to launch_concurrency connections at once (40 in the
+            # race tests); the default backlog of 5 would reset some of them.
+            request_queue_size = 128
 
             def handle_error(self, request, client_address):
                 """A client that timed out closed the socket: nothing to report."""
