@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 
 from django.db.models import F
@@ -124,8 +124,15 @@ def _call_session_api(config: BackendConfig, launches: list[Launch]) -> list:
     if len(launches) <= 1:
         return [_try_launch(config, launch) for launch in launches]
     workers = min(len(launches), config.launch_concurrency)
+    outcomes: list = []
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rtropo-launch") as pool:
-        return list(pool.map(lambda launch: _try_launch(config, launch), launches))
+        for launch in launches:
+            try:
+                outcomes.append(pool.submit(_try_launch, config, launch))
+            except RuntimeError:
+                # At interpreter exit (the launcher's last flush) no thread may start.
+                outcomes.append(_try_launch(config, launch))
+    return [outcome.result() if isinstance(outcome, Future) else outcome for outcome in outcomes]
 
 
 def _try_launch(config: BackendConfig, launch: Launch) -> str | TropoAPIError:
