@@ -236,7 +236,7 @@ from django.conf import settings
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
 from tests.support.session_api_stub import SessionAPIStub
-stub = SessionAPIStub().__enter__()
+stub = SessionAPIStub(threaded=False).__enter__()
 entry = settings.INSTALLED_BACKENDS["tropo"]
 config = dict(entry["config"], api_url=stub.url + "/sessions", batch_size=2)
 backends = dict(settings.INSTALLED_BACKENDS)

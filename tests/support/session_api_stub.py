@@ -9,7 +9,7 @@ listed late (its callback comes after the lease ran out).
 
 import threading
 import time
-from http.server import ThreadingHTTPServer
+from http.server import HTTPServer, ThreadingHTTPServer
 
 from tests.support.http_stub import JSONHandler
 
@@ -18,9 +18,19 @@ class SessionAPIStub:
     """Answers launches; ``fail_every``/``timeout_every``/``late_every`` pick the faulty ones.
 
     Setting ``fail_next = n`` makes the next n launches fail with HTTP 500.
+    ``threaded=False`` answers one request at a time in the server's own thread,
+    for launches made at interpreter exit, when no new thread may start.
     """
 
-    def __init__(self, fail_every=0, timeout_every=0, late_every=0, late_seconds=0.0, stall=0.0):
+    def __init__(
+        self,
+        fail_every=0,
+        timeout_every=0,
+        late_every=0,
+        late_seconds=0.0,
+        stall=0.0,
+        threaded=True,
+    ):
         self.fail_every = fail_every
         self.timeout_every = timeout_every
         self.late_every = late_every
@@ -40,7 +50,7 @@ class SessionAPIStub:
             def do_GET(self):
                 self.send_json(200, stub.visible_references())
 
-        class Server(ThreadingHTTPServer):
+        class Server(ThreadingHTTPServer if threaded else HTTPServer):
             daemon_threads = True
             # Launch rounds open up to launch_concurrency connections at once (40 in the
             # race tests); the default backlog of 5 would reset some of them.
