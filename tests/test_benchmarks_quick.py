@@ -8,6 +8,7 @@ a resend); never its timings. A broken figure must show as a FAIL in the report.
 
 import copy
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -96,3 +97,21 @@ def _broken_figures_fail(results):
     } <= failed
     broken["targets"] = targets
     assert "The case failed: `boom`" in bench_report.markdown(broken)
+
+
+def test_the_statement_count_tool_counts_the_commits_of_each_request():
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.inbound_queries", "--json"],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    commits = {case["case"]: case["tropo"]["commits"] for case in json.loads(done.stdout)["cases"]}
+    assert commits["hello"] == 2, "the record, then the routed mark"
+    # The record, the reply (durable before send() returns), then routed and sent together.
+    assert commits["ping inline, confirmation on"] == 3
+    assert commits["launch callback answer"] == 1
