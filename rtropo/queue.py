@@ -605,6 +605,10 @@ def _in_flight(config: BackendConfig):
     return Coalesce(Subquery(rows), 0)
 
 
+#: What an answer reads of the rows it sends; ``message_sent`` receivers get whole rows.
+ANSWER_FIELDS = ("pk", "to_number", "text")
+
+
 def _mark_sent(
     ids: list[int],
     session_id: str,
@@ -621,9 +625,9 @@ def _mark_sent(
     the due rows it takes their launch and attempt that way).
     When the UPDATE marked every row and ``held`` has them all, they are not
     read back: ``held`` is updated with what the UPDATE set. The number, text
-    and id an answer needs never change after the INSERT; the rows are read
-    back all the same when ``message_sent`` has receivers, which get the rows
-    as stored.
+    and id an answer needs never change after the INSERT. Rows read back
+    carry only the :data:`ANSWER_FIELDS`, unless ``message_sent`` has
+    receivers, which get the rows as stored.
     """
     rows = OutboundMessage.objects.filter(pk__in=ids)
     changes = {
@@ -651,7 +655,10 @@ def _mark_sent(
             if count_attempt:
                 row.attempts += 1
         return marked
-    marked = list(rows.filter(status=Status.SENT, session_id=session_id).order_by("pk"))
+    marked = rows.filter(status=Status.SENT, session_id=session_id).order_by("pk")
+    if not signals.message_sent.has_listeners(OutboundMessage):
+        return list(marked.only(*ANSWER_FIELDS))
+    marked = list(marked)
     _announce(signals.message_sent, marked)
     return marked
 
