@@ -9,7 +9,8 @@ With ``launch_delay = 0`` the launch runs at once in the caller's thread.
 
 Nothing is lost if the process dies first: the rows are committed and
 ``tropo_send_queued`` launches them. Launches still scheduled when the
-interpreter exits run in the exiting thread.
+interpreter exits run in the exiting thread, after the one the launcher thread
+may have under way.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Launcher:
 
     def __init__(self):
         self._lock = threading.Lock()
+        self._flushing = threading.Lock()
         self._wake = threading.Event()
         self._due: dict[str, BackendConfig] = {}
         self._now: set[str] = set()
@@ -58,9 +60,15 @@ class Launcher:
         self._wake.set()
 
     def flush(self) -> None:
-        """Launch now, in this thread, for every backend still scheduled."""
-        for config, now in self._take():
-            _launch(config, join=not now)
+        """Launch now, in this thread, for every backend still scheduled.
+
+        Waits first for a flush under way in another thread: at interpreter
+        exit, the launcher thread may be in the middle of a launch, which the
+        exit must not cut off.
+        """
+        with self._flushing:
+            for config, now in self._take():
+                _launch(config, join=not now)
 
     def _start(self):
         if self._pid is None:

@@ -1,12 +1,8 @@
 """Campaign launches: concurrent and bounded, few statements, no wait for a full batch."""
 
 import collections
-import os
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -17,6 +13,7 @@ from rapidsms.router import lookup_connections, send
 from rtropo import dispatch, queue, session_api
 from rtropo.conf import BackendConfig
 from rtropo.models import Launch, OutboundMessage
+from tests.support import exiting_process
 from tests.support.session_api_stub import SessionAPIStub
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -227,46 +224,25 @@ def test_a_take_of_many_launches_stops_at_most_rows_per_take(config, monkeypatch
 
 
 EXIT_ROUND = """
-import atexit, os, sys
-sys.path.insert(0, {root!r})
-os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
-import django
-django.setup()
-from django.conf import settings
-from django.core.management import call_command
-call_command("migrate", verbosity=0)
-from tests.support.session_api_stub import SessionAPIStub
-stub = SessionAPIStub(threaded=False).__enter__()
-entry = settings.INSTALLED_BACKENDS["tropo"]
-config = dict(entry["config"], api_url=stub.url + "/sessions", batch_size=2)
-backends = dict(settings.INSTALLED_BACKENDS)
-backends["tropo"] = {{**entry, "config": config}}
-settings.INSTALLED_BACKENDS = backends
 from rtropo import dispatch, queue
 from rtropo.conf import get_config
 tropo = get_config("tropo")
-numbers = [f"+1555000{{n:04d}}" for n in range(6)]
+numbers = [f"+1555000{n:04d}" for n in range(6)]
 queue.enqueue(tropo, [queue.Recipient(number, number) for number in numbers], "x")
 def at_exit():
     launches = dispatch.launch_round(tropo)
     pending = sum(launch.status == "pending" for launch in launches)
     seen = len(stub.references)
-    print(f"launched at exit: {{pending}} of {{len(launches)}}, stub saw {{seen}}")
+    print(f"launched at exit: {pending} of {len(launches)}, stub saw {seen}")
 atexit.register(at_exit)
 """
 
 
 def test_a_round_at_interpreter_exit_launches_one_by_one(tmp_path):
     """The launcher's last flush runs at exit, when no thread may start: no launch is lost."""
-    script = tmp_path / "exit_round.py"
-    script.write_text(EXIT_ROUND.format(root=str(Path(__file__).resolve().parent.parent)))
-    result = subprocess.run(  # noqa: S603 - our own interpreter and script
-        [sys.executable, str(script)],
-        cwd=tmp_path,
-        env={**os.environ, "DATABASE_URL": ""},
-        capture_output=True,
-        text=True,
-        timeout=120,
+    # The stub answers in its own thread: on Python 3.12+ no thread starts at exit.
+    result = exiting_process.run(
+        tmp_path, EXIT_ROUND, stub_options={"threaded": False}, tropo_options={"batch_size": 2}
     )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr, result.stderr

@@ -8,6 +8,7 @@ from rapidsms.router import lookup_connections, send
 from rtropo.conf import get_config
 from rtropo.launcher import Launcher
 from rtropo.models import Launch, OutboundMessage
+from tests.support import exiting_process
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -59,3 +60,28 @@ def test_zero_delay_launches_in_the_sender_thread(tropo, backend_settings):
     backend_settings(launch_delay=0)
     send("hello", lookup_connections("tropo", ["+15555550001"]))
     assert len(tropo.launches) == 1
+
+
+EXIT_DURING_A_LAUNCH = """
+from rapidsms.router import lookup_connections, send
+from rtropo.models import Launch
+def report():
+    recorded = Launch.objects.exclude(session_id="").count()
+    print(f"stub saw {len(stub.references)}, sessions recorded {recorded}")
+atexit.register(report)  # runs after the launcher's own exit flush
+send("sent just before exit", lookup_connections("tropo", ["+15555550001"]))
+time.sleep(0.3)  # the launcher thread is now waiting for the Session API's answer
+"""
+
+
+def test_an_exit_while_the_thread_launches_waits_for_that_launch(tmp_path):
+    """A process that sends and exits must not cut off the launch its thread has begun."""
+    result = exiting_process.run(
+        tmp_path,
+        EXIT_DURING_A_LAUNCH,
+        # Every launch is answered 200, after 1 s.
+        stub_options={"timeout_every": 1, "stall": 1.0},
+        tropo_options={"launch_delay": 0.05, "timeout": 10},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "stub saw 1, sessions recorded 1" in result.stdout, result.stdout + result.stderr
