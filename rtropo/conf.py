@@ -112,8 +112,9 @@ class BackendConfig:
         return max(1, math.floor(self.sms_per_second * self.lease / 2))
 
 
-#: Validated configs by backend name, each with a copy of the entry it was built from.
-_configs: dict[str, tuple[Mapping, BackendConfig]] = {}
+#: Validated configs by (backend name, where the entry came from), each with a
+#: copy of the entry it was built from.
+_configs: dict[tuple[str, str], tuple[Mapping, BackendConfig]] = {}
 
 
 def get_config(name: str) -> BackendConfig:
@@ -130,11 +131,24 @@ def get_config(name: str) -> BackendConfig:
         raise ImproperlyConfigured(
             f"INSTALLED_BACKENDS has no backend named {name!r} (used by the Tropo view)."
         ) from None
-    cached = _configs.get(name)
+    return _cached(name, "settings", entry)
+
+
+def configured(name: str, entry: Mapping) -> BackendConfig:
+    """The config of the backend RapidSMS configures as ``name`` with ``entry``.
+
+    RapidSMS builds every backend again for each message; an entry equal to
+    the last one of that name is not validated again.
+    """
+    return _cached(name, "configure", entry)
+
+
+def _cached(name: str, source: str, entry: Mapping) -> BackendConfig:
+    cached = _configs.get((name, source))
     if cached is not None and cached[0] == entry:
         return cached[1]
     config = BackendConfig.from_entry(name, entry)
-    _configs[name] = (copy.deepcopy(entry), config)
+    _configs[(name, source)] = (copy.deepcopy(entry), config)
     return config
 
 

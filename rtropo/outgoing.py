@@ -9,7 +9,7 @@ from rapidsms.backends.base import BackendBase
 from rapidsms.errors import MessageSendingError
 
 from rtropo import inline, launcher, queue
-from rtropo.conf import BackendConfig, normalise_number
+from rtropo.conf import configured, normalise_number
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ class TropoBackend(BackendBase):
 
     def configure(self, **kwargs):
         """Validate the settings; no I/O, since RapidSMS builds a backend per message."""
-        self.config = BackendConfig.from_entry(self.name, kwargs)
+        self.config = configured(self.name, kwargs)
 
     def send(self, id_, text, identities, context=None):
         """Queue ``text`` for every valid identity; report the invalid ones."""

@@ -1,7 +1,10 @@
+import copy
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from rtropo.conf import DEFAULT_API_URL, BackendConfig, get_config, normalise_number
+from rtropo.outgoing import TropoBackend
 
 TOKEN = "f" * 88
 
@@ -102,3 +105,17 @@ def test_get_config_names_an_unknown_backend(settings):
 )
 def test_normalise_number(raw, expected):
     assert normalise_number(raw) == expected
+
+
+def test_a_backend_rapidsms_builds_again_reuses_the_validated_config():
+    entry = {"config": {"messaging_token": TOKEN, "number": "+15555550000", "batch_size": 5}}
+    router = object()
+    first = TropoBackend(router, "cached-tropo", **entry)
+    second = TropoBackend(router, "cached-tropo", **copy.deepcopy(entry))
+    assert second.config is first.config
+    entry["config"]["batch_size"] = 6
+    assert TropoBackend(router, "cached-tropo", **entry).config.batch_size == 6
+    entry["config"]["batch_size"] = 0
+    for _ in range(2):
+        with pytest.raises(ImproperlyConfigured, match="'batch_size'"):
+            TropoBackend(router, "cached-tropo", **entry)
