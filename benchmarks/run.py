@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/run.py            # full run (about 20 minutes on 2 cores)
+    python benchmarks/run.py            # full run (about 17 minutes on 2 cores)
     python benchmarks/run.py --quick    # small sizes, SQLite only: checks that it runs
 
 Writes ``benchmarks/results/<timestamp>.json``, prints a Markdown table and the

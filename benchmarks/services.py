@@ -162,7 +162,6 @@ class AppServer:
     """The benchmark project under gunicorn, by default one worker with four threads."""
 
     def __init__(self, env: dict, log_path: Path, threads: int = 4, workers: int = 1):
-        self.workers, self.threads = workers, threads
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(log_path, "a")  # noqa: SIM115 - closed in stop()
