@@ -318,11 +318,8 @@ def record_result(
     are read and settled one by one.
     """
     now = timezone.now()
-    awaiting = OutboundMessage.objects.filter(
-        backend_name=config.name,
-        result_digest=result_digest,
-        session_id=session_id,
-        status__in=[Status.SENT, Status.UNCONFIRMED],
+    awaiting = _with_digest(config, result_digest).filter(
+        session_id=session_id, status__in=[Status.SENT, Status.UNCONFIRMED]
     )
     confirming = _confirmed_in_bulk(reading)
     with write_transaction(reads_first=confirming is None):
@@ -375,11 +372,21 @@ _DELIVERED = Verdict(True)
 
 def result_mismatch(config: BackendConfig, result_digest: str) -> str:
     """Why a result with this reference digest matched no row (for the log)."""
-    if OutboundMessage.objects.filter(
-        backend_name=config.name, result_digest=result_digest
-    ).exists():
+    if _with_digest(config, result_digest).exists():
         return "its sessionId is not the answered session's, or the messages were sent again"
     return "its reference is unknown or was used already"
+
+
+def _with_digest(config: BackendConfig, result_digest: str):
+    """The rows of this backend awaiting the result whose reference has this digest.
+
+    Repeats the condition of the partial index on ``result_digest`` so that
+    SQLite, which cannot infer it from the equality, uses that index instead of
+    reading every sent or unconfirmed row of the backend.
+    """
+    return OutboundMessage.objects.filter(
+        backend_name=config.name, result_digest=result_digest
+    ).exclude(result_digest="")
 
 
 def expire_unconfirmed(config: BackendConfig) -> tuple[int, int]:

@@ -13,6 +13,7 @@ import re
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext, override_settings
+from django.utils import timezone
 
 from rtropo import signals
 from rtropo.conf import get_config
@@ -102,15 +103,15 @@ def test_an_inline_answer_reads_its_rows_back_for_message_sent_receivers(post_se
     assert received == [(row.pk, Status.SENT, 1) for row in rows]
 
 
-def answer_and_result(post_session, client):
+def answer_and_result(post_session, client, n=1):
     """Answer a ping inline; return its row and a result that confirms it, to post."""
-    response = post_sms(post_session, "ping", 1)
+    response = post_sms(post_session, "ping", n)
     [next_url] = {verb["on"]["next"] for verb in verbs(response) if "on" in verb}
     [name] = [verb["message"]["name"] for verb in verbs(response) if "message" in verb]
-    row = OutboundMessage.objects.get()
+    row = OutboundMessage.objects.get(session_id=f"{n:032x}")
     result = {
         "result": {
-            "sessionId": f"{1:032x}",
+            "sessionId": f"{n:032x}",
             "state": "DISCONNECTED",
             "sequence": 1,
             "complete": True,
@@ -164,3 +165,43 @@ def test_get_config_is_built_once_per_entry(settings):
         backends["tropo"]["config"]["batch_size"] = 3
         assert get_config("tropo").batch_size == 3
     assert get_config("tropo") == first
+
+
+def vm_steps(action) -> int:
+    """SQLite virtual-machine instructions that ``action`` runs."""
+    steps = 0
+
+    def count():
+        nonlocal steps
+        steps += 1
+        return 0
+
+    connection.ensure_connection()
+    connection.connection.set_progress_handler(count, 1)
+    try:
+        action()
+    finally:
+        connection.connection.set_progress_handler(None, 0)
+    return steps
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="counts SQLite's steps")
+def test_a_results_work_does_not_grow_with_the_unconfirmed_rows(post_session, client, tropo):
+    _, first = answer_and_result(post_session, client)
+    alone = vm_steps(lambda: first().status_code)
+    now = timezone.now()
+    OutboundMessage.objects.bulk_create(
+        OutboundMessage(
+            backend_name="tropo",
+            identity="+15555550002",
+            to_number="+15555550002",
+            text="never confirmed",
+            status=Status.UNCONFIRMED,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for _ in range(5000)
+    )
+    _, second = answer_and_result(post_session, client, 2)
+    beside_backlog = vm_steps(lambda: second().status_code)
+    assert beside_backlog < 2 * alone
