@@ -167,13 +167,13 @@ def test_get_config_is_built_once_per_entry(settings):
     assert get_config("tropo") == first
 
 
-def vm_steps(action) -> int:
+def sqlite_instructions(action) -> int:
     """SQLite virtual-machine instructions that ``action`` runs."""
-    steps = 0
+    instructions = 0
 
     def count():
-        nonlocal steps
-        steps += 1
+        nonlocal instructions
+        instructions += 1
         return 0
 
     connection.ensure_connection()
@@ -182,14 +182,14 @@ def vm_steps(action) -> int:
         action()
     finally:
         connection.connection.set_progress_handler(None, 0)
-    return steps
+    return instructions
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="counts SQLite's steps")
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="counts SQLite's instructions")
 def test_a_results_work_does_not_grow_with_the_unconfirmed_rows(post_session, client, tropo):
     answered = []
     first_row, first = answer_and_result(post_session, client)
-    alone = vm_steps(lambda: answered.append(first()))
+    alone = sqlite_instructions(lambda: answered.append(first()))
     now = timezone.now()
     OutboundMessage.objects.bulk_create(
         OutboundMessage(
@@ -204,7 +204,7 @@ def test_a_results_work_does_not_grow_with_the_unconfirmed_rows(post_session, cl
         for _ in range(5000)
     )
     second_row, second = answer_and_result(post_session, client, 2)
-    beside_backlog = vm_steps(lambda: answered.append(second()))
+    beside_backlog = sqlite_instructions(lambda: answered.append(second()))
     assert [response.status_code for response in answered] == [200, 200]
     confirmed = OutboundMessage.objects.filter(status=Status.CONFIRMED)
     assert set(confirmed.values_list("pk", flat=True)) == {first_row.pk, second_row.pk}
