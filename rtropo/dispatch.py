@@ -18,7 +18,7 @@ from datetime import timedelta
 from django.db.models import F
 from django.utils import timezone
 
-from rtropo import queue, session_api
+from rtropo import health, queue, session_api
 from rtropo.conf import BackendConfig
 from rtropo.exceptions import TropoAPIError
 from rtropo.models import Launch
@@ -103,11 +103,14 @@ def _launch(config: BackendConfig, launches: list[Launch]) -> list[Launch]:
     for launch, outcome in zip(launches, outcomes, strict=True):
         if isinstance(outcome, TropoAPIError):
             logger.warning("Launch %s on %s failed: %s", launch.pk, config.name, outcome)
+            health.launch_failed(config, outcome)
             queue.release(config, launch, str(outcome))
             launch.status = Launch.Status.FAILED
         else:
             launched.append((launch, outcome))
     queue.record_sessions(launched)
+    if launched:
+        health.launch_succeeded(config)
     for launch, session_id in launched:
         logger.info(
             "Launched session %s (launch %s) for %d message(s) on %s",
@@ -163,13 +166,16 @@ def send_queued(
     """Release expired launches and sweep unconfirmed rows, then launch until no row is due.
 
     Sent rows whose result did not come within the lease become unconfirmed
-    (and, when the backend resends them, due at once). Launches in rounds of
+    (and, when the backend resends them and a result was accepted for it
+    within the lease, due at once). Launches in rounds of
     :func:`launch_round`; stops after a round with a failed launch: Tropo is
     down, and the rows it took are backing off again. ``on_launch(progress)``
     is called after each successful launch.
     """
     progress = Progress(released=queue.release_expired(config))
-    progress.unconfirmed, progress.resent = queue.expire_unconfirmed(config)
+    # Resending while no result reaches the view would only multiply each SMS.
+    resend = health.results_arriving(config) if config.resend_unconfirmed else True
+    progress.unconfirmed, progress.resent = queue.expire_unconfirmed(config, resend=resend)
     while launches := launch_round(config, include_backing_off=include_backing_off):
         for launch in launches:
             if launch.status == Launch.Status.FAILED:

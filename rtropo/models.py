@@ -130,3 +130,43 @@ class InboundSession(models.Model):
 
     def __str__(self):
         return f"{self.identity} ({self.session_id})"
+
+
+class BackendHealth(models.Model):
+    """What the view, the launches and the periodic command last saw of one backend.
+
+    One row per backend, written by :mod:`rtropo.health` at most about once a
+    minute per process; read by :mod:`rtropo.status`. A launch refusal is
+    current while ``last_refusal_at`` is later than ``last_launch_at``.
+    """
+
+    backend_name = models.CharField(max_length=100, unique=True)
+    last_callback_at = models.DateTimeField(null=True, blank=True)
+    last_result_at = models.DateTimeField(null=True, blank=True)
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    last_launch_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("The last launch Tropo accepted.")
+    )
+    last_refusal_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("The last launch Tropo refused.")
+    )
+    last_refusal_reason = models.TextField(blank=True)
+    refused_requests = models.PositiveIntegerField(
+        default=0, help_text=_("Requests the view refused since refused_since.")
+    )
+    refused_since = models.DateTimeField(null=True, blank=True)
+    last_refused_request_at = models.DateTimeField(null=True, blank=True)
+    last_refused_request_reason = models.TextField(blank=True)
+    last_unconfirmed_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("The last sweep that found answers without a result.")
+    )
+    last_run_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("The last run of tropo_send_queued (or its task).")
+    )
+
+    class Meta:
+        verbose_name = _("backend health")
+        verbose_name_plural = _("backend health")
+
+    def __str__(self):
+        return f"health of {self.backend_name}"

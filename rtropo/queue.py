@@ -389,21 +389,31 @@ def _with_digest(config: BackendConfig, result_digest: str):
     ).exclude(result_digest="")
 
 
-def expire_unconfirmed(config: BackendConfig) -> tuple[int, int]:
+def expire_unconfirmed(config: BackendConfig, *, resend: bool = True) -> tuple[int, int]:
     """Make sent rows whose result did not come within ``lease`` unconfirmed.
 
     Each is queued again (due now) unless the backend sets
-    ``resend_unconfirmed: False`` or the row used its ``max_attempts``, and is
-    logged and signalled. Returns (rows unconfirmed, of which sent again).
+    ``resend_unconfirmed: False``, the row used its ``max_attempts``, or
+    ``resend`` is False (no results reach the view: the rows are kept
+    unconfirmed, and one line says so for them all); each is signalled, and
+    logged while ``resend`` holds. Returns (rows unconfirmed, of which sent again).
     """
     unconfirmed = resent = 0
-    while batch := _expire_batch(config):
+    while batch := _expire_batch(config, resend):
         unconfirmed += len(batch)
         resent += sum(1 for row in batch if row.status == Status.QUEUED)
+    if unconfirmed and not resend:
+        logger.warning(
+            "%d message(s) on %s are unconfirmed (Tropo sent no result within the lease): "
+            "not sending them again, since no result reached the view within the lease; "
+            "check that result posts reach the messaging URL",
+            unconfirmed,
+            config.name,
+        )
     return unconfirmed, resent
 
 
-def _expire_batch(config: BackendConfig) -> list[OutboundMessage]:
+def _expire_batch(config: BackendConfig, resend: bool) -> list[OutboundMessage]:
     now = timezone.now()
     with write_transaction():
         rows = list(
@@ -417,9 +427,9 @@ def _expire_batch(config: BackendConfig) -> list[OutboundMessage]:
             .order_by("pk")[: config.batch_size]
         )
         for row in rows:
-            _unconfirm(config, row, "Tropo sent no result within the lease", now)
+            _unconfirm(config, row, "Tropo sent no result within the lease", now, resend=resend)
         OutboundMessage.objects.bulk_update(rows, _UNCONFIRM_FIELDS)
-    _announce_unconfirmed(config, rows)
+    _announce_unconfirmed(config, rows, log_each=resend)
     return rows
 
 
@@ -434,12 +444,14 @@ _UNCONFIRM_FIELDS = [
 ]
 
 
-def _unconfirm(config: BackendConfig, row: OutboundMessage, reason: str, now) -> None:
+def _unconfirm(
+    config: BackendConfig, row: OutboundMessage, reason: str, now, *, resend: bool = True
+) -> None:
     """Mark ``row`` unconfirmed for ``reason``; queue it again when the backend resends."""
     if row.status == Status.SENT:
         row.unconfirmed_count += 1
     row.last_error = reason
-    if config.resend_unconfirmed and row.attempts < config.max_attempts:
+    if resend and config.resend_unconfirmed and row.attempts < config.max_attempts:
         row.status = Status.QUEUED
         row.next_attempt_at = now
         row.launch = None
@@ -449,8 +461,13 @@ def _unconfirm(config: BackendConfig, row: OutboundMessage, reason: str, now) ->
         row.status = Status.UNCONFIRMED
 
 
-def _announce_unconfirmed(config: BackendConfig, rows: list[OutboundMessage]):
-    """Log and signal the rows :func:`_unconfirm` changed; return (resent, kept) rows."""
+def _announce_unconfirmed(
+    config: BackendConfig, rows: list[OutboundMessage], *, log_each: bool = True
+):
+    """Signal (and log, with ``log_each``) the rows :func:`_unconfirm` changed.
+
+    Returns (resent, kept) rows.
+    """
     resent = [row for row in rows if row.status == Status.QUEUED]
     kept = [row for row in rows if row.status == Status.UNCONFIRMED]
     if config.resend_unconfirmed:
@@ -458,7 +475,7 @@ def _announce_unconfirmed(config: BackendConfig, rows: list[OutboundMessage]):
     else:
         keeping = "not sending it again (resend_unconfirmed is off)"
     for outcome, changed in (("sending it again", resent), (keeping, kept)):
-        for row in changed:
+        for row in changed if log_each else ():
             logger.warning(
                 "Message %s to %s is unconfirmed (%s): %s",
                 row.pk,

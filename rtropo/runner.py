@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rtropo import health
 from rtropo.backends import tropo_backend_names
 from rtropo.conf import get_config
 from rtropo.dispatch import Progress, send_queued
@@ -21,7 +22,7 @@ def send_all_queued(
 
     Each backend's inbound sessions left ``received`` past their claim are
     routed first (:func:`~rtropo.routing.route_due`), so that their replies
-    go out in the same run.
+    go out in the same run. Each backend's run is recorded in its health.
 
     ``on_launch(name, progress)`` is called after each launch of backend ``name``.
     """
@@ -32,6 +33,7 @@ def send_all_queued(
         done[name] = send_queued(
             get_config(name), include_backing_off=include_backing_off, on_launch=report
         )
+        health.command_ran(get_config(name), done[name].unconfirmed)
     return done
 
 

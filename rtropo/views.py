@@ -10,7 +10,7 @@ from django.http import HttpResponse, HttpResponseNotAllowed, QueryDict
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 
-from rtropo import confirmation, inbound, inline, launcher, queue, routing, tropoml
+from rtropo import confirmation, health, inbound, inline, launcher, queue, routing, tropoml
 from rtropo.conf import BackendConfig, get_config
 from rtropo.confirmation import ResultAddress, ResultRequest
 from rtropo.exceptions import InvalidPayload
@@ -30,6 +30,7 @@ def message_received(request, backend_name):
         return _reject(request, config, "method not allowed", HttpResponseNotAllowed(["POST"]))
     address = _authenticate(request, config)
     if address is None:
+        health.request_refused(config, "missing or wrong secret")
         return _reject(request, config, "missing or wrong secret", HttpResponse(status=403))
     if request.content_type != "application/json":
         return _reject(request, config, "content type is not JSON", HttpResponse(status=415))
@@ -51,10 +52,12 @@ def _answer_callback(
     request, config: BackendConfig, callback: LaunchCallback, result: ResultRequest | None
 ):
     if not constant_time_compare(callback.token, config.messaging_token):
+        health.request_refused(config, "callback with a wrong token")
         response = tropoml.answer([], status=403)
         return _reject(
             request, config, f"callback {callback.session_id} has a wrong token", response
         )
+    health.callback_answered(config)
     rows = None
     if callback.reference:
         rows = queue.claim_for_callback(
@@ -80,6 +83,7 @@ def _answer_result(request, config: BackendConfig, result: TropoResult):
     """Settle the rows of the answer whose result this is; hang up in every case."""
     reference = request.GET.get(confirmation.RESULT_PARAMETER, "")
     if not reference:
+        health.request_refused(config, "result without its reference")
         response = tropoml.answer([], status=403)
         return _reject(request, config, f"result {result.session_id} has no reference", response)
     digest = confirmation.digest(reference)
@@ -91,6 +95,7 @@ def _answer_result(request, config: BackendConfig, result: TropoResult):
         return _reject(
             request, config, f"result {result.session_id} confirms nothing: {reason}", response
         )
+    health.result_accepted(config)
     logger.info(
         "Result of session %s on %s: %d confirmed, %d failed, %d unconfirmed, %d to send again",
         result.session_id,
@@ -107,6 +112,7 @@ def _answer_result(request, config: BackendConfig, result: TropoResult):
 
 
 def _route_inbound(config: BackendConfig, sms: InboundSMS, result: ResultRequest | None):
+    health.inbound_received(config)
     recorded, session = inbound.record(config, sms)
     if not recorded.to_route:
         logger.warning("Inbound session %s %s: hangup", sms.session_id, _REPEAT[recorded])

@@ -1,9 +1,13 @@
 """Launch Tropo sessions for every queued message that is due."""
 
+import sys
+
 from django.core.management.base import BaseCommand, CommandError
 
-from rtropo import runner
+from rtropo import runner, status
 from rtropo.backends import tropo_backend_names
+from rtropo.conf import get_config
+from rtropo.problems import CRITICAL
 
 #: At ``-v 1`` and more, a progress line after each this many messages of a backend.
 PROGRESS_EVERY = 10_000
@@ -13,7 +17,8 @@ class Command(BaseCommand):
     help = (
         "Launch Tropo sessions for queued messages that are due, and requeue those "
         "whose callback never came. Run it every minute from cron or celery beat; "
-        "-v 0 prints nothing unless a launch failed."
+        "-v 0 prints nothing unless a launch failed. Exits 2, one line on stderr per "
+        "problem, when tropo_status would report a critical problem."
     )
 
     def add_arguments(self, parser):
@@ -50,8 +55,22 @@ class Command(BaseCommand):
                     f"{name}: {progress.unconfirmed} message(s) unconfirmed by Tropo, "
                     f"{progress.resent} of them sent again"
                 )
+        self._report_problems(done, verbosity)
         if failures:
             raise CommandError("Tropo refused or did not answer a launch; rows will be retried.")
+
+    def _report_problems(self, names, verbosity):
+        """Exit 2 with every problem on stderr when a backend is critical; warnings at -v 1."""
+        reports = [status.report(get_config(name)) for name in names]
+        if any(report.level == CRITICAL for report in reports):
+            for report in reports:
+                for problem in report.problems:
+                    self.stderr.write(problem.line(report.backend))
+            sys.exit(2)
+        if verbosity >= 1:
+            for report in reports:
+                for problem in report.problems:
+                    self.stdout.write(problem.line(report.backend))
 
     def _progress_reporter(self):
         reported = {}

@@ -1,0 +1,192 @@
+"""What the view, the launches and the periodic command saw: one health row per backend.
+
+Each hook notes an event (a callback, a result, a refused request, ...) of a
+backend. A process writes the events of a backend at most once every
+:data:`WRITE_EVERY` seconds: the first event after a quiet spell is written at
+once, the later ones are kept and written with the first event after the
+spell (or with the next run of the periodic command in that process). A write
+is one small transaction of its own (a savepoint inside a caller's); when it
+fails, it is logged and the request goes on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from datetime import datetime, timedelta
+
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Case, F, Q, Value, When
+from django.utils import timezone
+
+from rtropo.conf import BackendConfig
+from rtropo.exceptions import TropoAPIError
+from rtropo.models import BackendHealth
+
+logger = logging.getLogger(__name__)
+
+#: Seconds between two writes of one backend's health by one process.
+WRITE_EVERY = 60.0
+
+#: How far back refused requests are counted.
+REFUSALS_WINDOW = timedelta(minutes=10)
+
+#: Longest reason stored (reasons are ours or Tropo's, never a secret).
+REASON_LENGTH = 200
+
+
+@dataclasses.dataclass
+class _Pending:
+    """Events of one backend noted since its last write."""
+
+    fields: dict = dataclasses.field(default_factory=dict)
+    refused: int = 0
+    first_refused_at: datetime | None = None
+
+
+class _Recorder:
+    """The per-process throttle: pending events and the last write, by backend."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.pending: dict[str, _Pending] = {}
+        self.written: dict[str, float] = {}
+
+    def note(self, name: str, fields: dict, *, refused: bool = False, now: bool = False):
+        with self.lock:
+            pending = self.pending.setdefault(name, _Pending())
+            pending.fields.update(fields)
+            if refused:
+                pending.refused += 1
+                pending.first_refused_at = pending.first_refused_at or timezone.now()
+            clock = time.monotonic()
+            if not now and clock - self.written.get(name, -WRITE_EVERY) < WRITE_EVERY:
+                return
+            self.written[name] = clock
+            del self.pending[name]
+        _write(name, pending)
+
+    def forget(self):
+        with self.lock:
+            self.pending.clear()
+            self.written.clear()
+
+
+_recorder = _Recorder()
+
+
+def forget() -> None:
+    """Drop this process's pending events and write times (a fresh process's state)."""
+    _recorder.forget()
+
+
+def callback_answered(config: BackendConfig) -> None:
+    """A callback of a session we launched came with the right token."""
+    _recorder.note(config.name, {"last_callback_at": timezone.now()})
+
+
+def result_accepted(config: BackendConfig) -> None:
+    """A result of one of our answers settled rows."""
+    _recorder.note(config.name, {"last_result_at": timezone.now()})
+
+
+def inbound_received(config: BackendConfig) -> None:
+    """An inbound SMS passed the secret and was parsed."""
+    _recorder.note(config.name, {"last_inbound_at": timezone.now()})
+
+
+def request_refused(config: BackendConfig, reason: str) -> None:
+    """The view refused a request of Tropo's (secret, token or result reference)."""
+    fields = {
+        "last_refused_request_at": timezone.now(),
+        "last_refused_request_reason": reason[:REASON_LENGTH],
+    }
+    _recorder.note(config.name, fields, refused=True)
+
+
+def launch_succeeded(config: BackendConfig) -> None:
+    """Tropo accepted a launch: a refusal before it is no longer current."""
+    _recorder.note(config.name, {"last_launch_at": timezone.now()})
+
+
+def launch_failed(config: BackendConfig, error: TropoAPIError) -> None:
+    """A launch failed; noted when Tropo answered it with a refusal (not a 5xx or no answer)."""
+    if error.response is None or error.response.status_code >= 500:
+        return
+    fields = {"last_refusal_at": timezone.now(), "last_refusal_reason": str(error)[:REASON_LENGTH]}
+    _recorder.note(config.name, fields)
+
+
+def command_ran(config: BackendConfig, unconfirmed: int) -> None:
+    """The periodic command ran for this backend: written now, with any pending events.
+
+    ``unconfirmed``: how many answers its sweep found without a result.
+    """
+    fields = {"last_run_at": timezone.now()}
+    if unconfirmed:
+        fields["last_unconfirmed_at"] = fields["last_run_at"]
+    _recorder.note(config.name, fields, now=True)
+
+
+def read(name: str) -> BackendHealth:
+    """The stored health of backend ``name`` (an unsaved blank one when none is stored)."""
+    return BackendHealth.objects.filter(backend_name=name).first() or BackendHealth(
+        backend_name=name
+    )
+
+
+def results_arriving(config: BackendConfig) -> bool:
+    """Whether a result was accepted for this backend within the last ``lease``.
+
+    The sweep sends unconfirmed rows again only then: when results do not
+    reach the view, sending again would only multiply each SMS. Read from the
+    stored health, which may lag the view by :data:`WRITE_EVERY`: a lag makes
+    the answer "no" sooner, never "yes" wrongly.
+    """
+    try:
+        last = read(config.name).last_result_at
+    except DatabaseError:
+        logger.warning(
+            "Could not read the health of %s: not sending unconfirmed rows again", config.name
+        )
+        return False
+    return last is not None and last >= timezone.now() - timedelta(seconds=config.lease)
+
+
+def _write(name: str, pending: _Pending) -> None:
+    try:
+        with transaction.atomic():
+            if not BackendHealth.objects.filter(backend_name=name).update(**_changes(pending)):
+                _create(name, pending)
+    except DatabaseError:
+        logger.warning("Could not record the health of Tropo backend %s", name, exc_info=True)
+
+
+def _create(name: str, pending: _Pending) -> None:
+    """Insert the first row of this backend, or update the one a concurrent write inserted."""
+    counts = {}
+    if pending.refused:
+        counts = {"refused_requests": pending.refused, "refused_since": pending.first_refused_at}
+    try:
+        with transaction.atomic():
+            BackendHealth.objects.create(backend_name=name, **pending.fields, **counts)
+    except IntegrityError:
+        BackendHealth.objects.filter(backend_name=name).update(**_changes(pending))
+
+
+def _changes(pending: _Pending) -> dict:
+    """The UPDATE of a stored row: the fields, and refusals added to a window still open."""
+    changes = dict(pending.fields)
+    if pending.refused:
+        since = pending.first_refused_at
+        open_window = Q(refused_since__gt=since - REFUSALS_WINDOW)
+        changes["refused_requests"] = Case(
+            When(open_window, then=F("refused_requests") + pending.refused),
+            default=Value(pending.refused),
+        )
+        changes["refused_since"] = Case(
+            When(open_window, then=F("refused_since")), default=Value(since)
+        )
+    return changes

@@ -1,0 +1,90 @@
+"""Report each Tropo backend's queue, what it last saw of Tropo, and its problems."""
+
+import json
+import sys
+from datetime import UTC
+
+from django.core.management.base import BaseCommand, CommandError
+
+from rtropo import problems, status
+from rtropo.backends import tropo_backend_names
+from rtropo.conf import get_config
+
+
+class Command(BaseCommand):
+    help = (
+        "Report each Tropo backend's rows, what it last saw of Tropo and its problems. "
+        "Exits 0 when healthy, 1 on a warning, 2 on a critical problem."
+    )
+    # Monitoring runs this every minute: the system checks are `manage.py check`'s job.
+    requires_system_checks = []
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--backend",
+            action="append",
+            dest="backends",
+            help="Only this backend (repeatable). Default: every Tropo backend.",
+        )
+        parser.add_argument(
+            "--json",
+            action="store_true",
+            dest="as_json",
+            help="One JSON object per backend, one a line.",
+        )
+
+    def handle(self, *args, backends=None, as_json=False, **options):
+        names = tropo_backend_names()
+        unknown = sorted(set(backends or ()) - set(names))
+        if unknown:
+            raise CommandError(f"Not a Tropo backend in INSTALLED_BACKENDS: {', '.join(unknown)}")
+        reports = [status.report(get_config(name)) for name in backends or names]
+        for report in reports:
+            self.stdout.write(_as_json(report) if as_json else "\n".join(human_lines(report)))
+        worst = max((report.exit_code for report in reports), default=0)
+        if worst:
+            sys.exit(worst)
+
+
+def _as_json(report: status.BackendStatus) -> str:
+    return json.dumps(report.as_dict(), sort_keys=True)
+
+
+def human_lines(report: status.BackendStatus) -> list[str]:
+    """The report as lines: the level, the facts, then one line per problem."""
+    facts = report.facts
+    rows = ", ".join(f"{count} {name}" for name, count in facts.rows.items())
+    lines = [f"{report.backend}: {report.level}", f"  rows: {rows}"]
+    lines.append(
+        f"  due: {facts.due}{_oldest(facts, facts.oldest_due_at)}; awaiting a result: "
+        f"{facts.awaiting_result}{_oldest(facts, facts.oldest_awaiting_at)}; pending launches: "
+        f"{facts.pending_launches}{_oldest(facts, facts.oldest_launch_at)}"
+    )
+    health = facts.health
+    for field, label in status.HEALTH_FIELDS.items():
+        lines.append(f"  {label}: {_when(facts, getattr(health, field))}{_reason(health, field)}")
+    lines.append(f"  requests refused in the last 10 minutes: {problems.recent_refusals(facts)}")
+    lines.extend(
+        f"  {problem.level} {problem.code}: {problem.message}" for problem in report.problems
+    )
+    return lines
+
+
+def _oldest(facts, moment) -> str:
+    return "" if moment is None else f" (oldest {problems.duration(facts.age(moment))})"
+
+
+def _when(facts, moment) -> str:
+    if moment is None:
+        return "never"
+    ago = problems.duration(facts.age(moment))
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC ({ago} ago)"
+
+
+def _reason(health, field: str) -> str:
+    reasons = {
+        "last_refusal_at": health.last_refusal_reason,
+        "last_refused_request_at": health.last_refused_request_reason,
+    }
+    reason = reasons.get(field)
+    return f": {reason}" if reason and getattr(health, field) else ""
