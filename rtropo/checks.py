@@ -1,23 +1,23 @@
 """System checks for the Tropo backends in ``INSTALLED_BACKENDS``."""
 
+import logging
+
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError
 
 from rtropo.backends import tropo_backend_names
 from rtropo.conf import BackendConfig
 
+logger = logging.getLogger(__name__)
+
 
 @checks.register()
 def check_backends(app_configs=None, **kwargs):
-    """Report misconfigured Tropo backends (E001) and risky settings (W001, W002)."""
+    """Report misconfigured Tropo backends (E001) and backends without a secret (W001)."""
     messages = []
-    for name in tropo_backend_names():
-        try:
-            config = BackendConfig.from_entry(name, settings.INSTALLED_BACKENDS[name])
-        except ImproperlyConfigured as exc:
-            messages.append(checks.Error(str(exc), id="rtropo.E001"))
-            continue
+    for name, config in _configs(messages):
         if not config.inbound_secrets:
             messages.append(
                 checks.Warning(
@@ -28,13 +28,55 @@ def check_backends(app_configs=None, **kwargs):
                     id="rtropo.W001",
                 )
             )
-        if not config.api_url.startswith("https://"):
-            messages.append(
-                checks.Warning(
-                    f"Tropo backend {name!r} sends its messaging token over plain HTTP "
-                    f"({config.api_url}).",
-                    hint="Use an https:// 'api_url' outside local testing.",
-                    id="rtropo.W002",
-                )
-            )
     return messages
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_api_urls(app_configs=None, **kwargs):
+    """Under ``check --deploy``: backends whose token goes over plain HTTP (W002)."""
+    return [
+        checks.Warning(
+            f"Tropo backend {name!r} sends its messaging token over plain HTTP ({config.api_url}).",
+            hint="Use an https:// 'api_url' outside local testing.",
+            id="rtropo.W002",
+        )
+        for name, config in _configs([])
+        if not config.api_url.startswith("https://")
+    ]
+
+
+@checks.register()
+def check_launch_refusals(app_configs=None, **kwargs):
+    """Backends whose last launch Tropo refused (W003); nothing before ``migrate``."""
+    from rtropo import health as backend_health
+    from rtropo.models import BackendHealth
+
+    names = [name for name, _ in _configs([])]
+    if not names:
+        return []
+    try:
+        stored = list(BackendHealth.objects.filter(backend_name__in=names))
+    except DatabaseError:
+        logger.debug("No health table to read yet (before migrate?)", exc_info=True)
+        return []
+    return [
+        checks.Warning(
+            f"Tropo refused the last launch of backend {health.backend_name!r}: "
+            f"{health.last_refusal_reason}",
+            hint="Check its 'messaging_token' and 'api_url'; 'manage.py tropo_status' tells more.",
+            id="rtropo.W003",
+        )
+        for health in stored
+        if backend_health.launch_refusal_current(health)
+    ]
+
+
+def _configs(messages: list):
+    """(name, config) of each Tropo backend that validates; E001 into ``messages`` for others."""
+    valid = []
+    for name in tropo_backend_names():
+        try:
+            valid.append((name, BackendConfig.from_entry(name, settings.INSTALLED_BACKENDS[name])))
+        except ImproperlyConfigured as exc:
+            messages.append(checks.Error(str(exc), id="rtropo.E001"))
+    return valid

@@ -137,6 +137,13 @@ def read(name: str) -> BackendHealth:
     )
 
 
+def launch_refusal_current(health: BackendHealth) -> bool:
+    """Whether Tropo refused this backend's last launch (no launch succeeded since)."""
+    if health.last_refusal_at is None:
+        return False
+    return health.last_launch_at is None or health.last_launch_at < health.last_refusal_at
+
+
 def results_arriving(config: BackendConfig) -> bool:
     """Whether a result was accepted for this backend within the last ``lease``.
 

@@ -11,7 +11,7 @@ import dataclasses
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from rtropo.health import REFUSALS_WINDOW
+from rtropo.health import REFUSALS_WINDOW, launch_refusal_current
 
 if TYPE_CHECKING:
     from rtropo.conf import BackendConfig
@@ -66,9 +66,7 @@ def recent_refusals(facts: Facts) -> int:
 
 def launch_refused(config: BackendConfig, facts: Facts) -> Problem | None:
     health = facts.health
-    if health.last_refusal_at is None:
-        return None
-    if health.last_launch_at is not None and health.last_launch_at > health.last_refusal_at:
+    if not launch_refusal_current(health):
         return None
     return Problem(
         CRITICAL,

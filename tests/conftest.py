@@ -40,6 +40,14 @@ class TropoStub:
         self.failures.extend(replies)
 
 
+@pytest.fixture(autouse=True)
+def fresh_health_throttle():
+    """Each test starts as a fresh process would: no health event pending or just written."""
+    from rtropo import health
+
+    health.forget()
+
+
 @pytest.fixture
 def tropo():
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:

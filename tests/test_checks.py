@@ -1,11 +1,11 @@
 from django.core import checks
 
-from rtropo.checks import check_backends
+from rtropo.checks import check_api_urls, check_backends
 
 
 def ids(settings_backends, settings):
     settings.INSTALLED_BACKENDS = settings_backends
-    return sorted(message.id for message in check_backends())
+    return sorted(message.id for message in [*check_backends(), *check_api_urls()])
 
 
 def entry(**config):

@@ -316,7 +316,8 @@ def test_an_inbound_without_reply_is_one_insert_and_one_update(tropo, settings):
     statements = []
 
     def watch(execute, sql, params, many, context):
-        if "rtropo_" in sql:
+        # The health row's write (at most one a minute) is pinned in tests/test_health.py.
+        if "rtropo_" in sql and "rtropo_backendhealth" not in sql:
             statements.append(sql.split()[0].upper())
         return execute(sql, params, many, context)
 

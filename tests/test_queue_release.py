@@ -218,9 +218,14 @@ def test_command_recovers_every_row_after_launch_failures(config, tropo, post_se
     ids = enqueue(settings, *[f"+1555555000{n}" for n in range(5)])
     tropo.fail_with(HTTP_500, REFUSED, (200, {}, "<html>proxy</html>"))
     for _ in range(3):
-        with pytest.raises(CommandError, match="rows will be retried"):
+        with pytest.raises(CommandError, match="rows will be retried|launch_refused"):
             send_queued_command("--now")
-    assert send_queued_command() == (
+    # The rows back off; the refusal stays critical until a launch succeeds.
+    out = StringIO()
+    with pytest.raises(CommandError, match="critical launch_refused") as raised:
+        call_command("tropo_send_queued", stdout=out)
+    assert raised.value.returncode == 2
+    assert out.getvalue() == (
         "tropo: 0 message(s) in 0 launch(es), 0 requeued after a missing callback, "
         "0 failed launch(es)\n"
     )

@@ -1,7 +1,5 @@
 """Launch Tropo sessions for every queued message that is due."""
 
-import sys
-
 from django.core.management.base import BaseCommand, CommandError
 
 from rtropo import runner, status
@@ -60,13 +58,15 @@ class Command(BaseCommand):
             raise CommandError("Tropo refused or did not answer a launch; rows will be retried.")
 
     def _report_problems(self, names, verbosity):
-        """Exit 2 with every problem on stderr when a backend is critical; warnings at -v 1."""
+        """Exit 2, one line per problem, when a backend is critical; warnings at -v 1.
+
+        The lines are the message of a CommandError, which Django prints on
+        stderr (the first line after ``CommandError:``).
+        """
         reports = [status.report(get_config(name)) for name in names]
         if any(report.level == CRITICAL for report in reports):
-            for report in reports:
-                for problem in report.problems:
-                    self.stderr.write(problem.line(report.backend))
-            sys.exit(2)
+            lines = [p.line(report.backend) for report in reports for p in report.problems]
+            raise CommandError("\n".join(lines), returncode=2)
         if verbosity >= 1:
             for report in reports:
                 for problem in report.problems:
