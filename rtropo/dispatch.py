@@ -167,15 +167,15 @@ def send_queued(
 
     Sent rows whose result did not come within the lease become unconfirmed
     (and, when the backend resends them and a result was accepted for it
-    within the lease, due at once). Launches in rounds of
+    after they were sent, due at once). Launches in rounds of
     :func:`launch_round`; stops after a round with a failed launch: Tropo is
     down, and the rows it took are backing off again. ``on_launch(progress)``
     is called after each successful launch.
     """
     progress = Progress(released=queue.release_expired(config))
-    # Resending while no result reaches the view would only multiply each SMS.
-    resend = health.results_arriving(config) if config.resend_unconfirmed else True
-    progress.unconfirmed, progress.resent = queue.expire_unconfirmed(config, resend=resend)
+    progress.unconfirmed, progress.resent = queue.expire_unconfirmed(
+        config, resend_sent_by=health.resend_sent_by(config)
+    )
     while launches := launch_round(config, include_backing_off=include_backing_off):
         for launch in launches:
             if launch.status == Launch.Status.FAILED:

@@ -15,7 +15,7 @@ import dataclasses
 import logging
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
@@ -144,22 +144,23 @@ def launch_refusal_current(health: BackendHealth) -> bool:
     return health.last_launch_at is None or health.last_launch_at < health.last_refusal_at
 
 
-def results_arriving(config: BackendConfig) -> bool:
-    """Whether a result was accepted for this backend within the last ``lease``.
+def resend_sent_by(config: BackendConfig) -> datetime:
+    """The latest send time of an unconfirmed row that the sweep may send again.
 
-    The sweep sends unconfirmed rows again only then: when results do not
-    reach the view, sending again would only multiply each SMS. Read from the
-    stored health, which may lag the view by :data:`WRITE_EVERY`: a lag makes
-    the answer "no" sooner, never "yes" wrongly.
+    That is the time of the last result accepted for the backend: a row is
+    sent again only when a later result shows that results reach the view,
+    so that its own was lost. When results do not reach the view, sending
+    again would only multiply each SMS: with none ever accepted no row is
+    sent again, and once they stop, each row is sent at most once more. Read
+    from the stored health, which may lag the view by :data:`WRITE_EVERY`; a
+    lag only makes the time earlier.
     """
     try:
         last = read(config.name).last_result_at
     except DatabaseError:
-        logger.warning(
-            "Could not read the health of %s: not sending unconfirmed rows again", config.name
-        )
-        return False
-    return last is not None and last >= timezone.now() - timedelta(seconds=config.lease)
+        logger.warning("Could not read the health of %s: not sending rows again", config.name)
+        last = None
+    return last or datetime.min.replace(tzinfo=UTC)
 
 
 def _write(name: str, pending: _Pending) -> None:

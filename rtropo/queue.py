@@ -18,7 +18,7 @@ import dataclasses
 import logging
 import random
 import zlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import (
@@ -389,31 +389,39 @@ def _with_digest(config: BackendConfig, result_digest: str):
     ).exclude(result_digest="")
 
 
-def expire_unconfirmed(config: BackendConfig, *, resend: bool = True) -> tuple[int, int]:
+def expire_unconfirmed(
+    config: BackendConfig, *, resend_sent_by: datetime | None = None
+) -> tuple[int, int]:
     """Make sent rows whose result did not come within ``lease`` unconfirmed.
 
     Each is queued again (due now) unless the backend sets
-    ``resend_unconfirmed: False``, the row used its ``max_attempts``, or
-    ``resend`` is False (no results reach the view: the rows are kept
-    unconfirmed, and one line says so for them all); each is signalled, and
-    logged while ``resend`` holds. Returns (rows unconfirmed, of which sent again).
+    ``resend_unconfirmed: False``, the row used its ``max_attempts``, or it
+    was sent after ``resend_sent_by`` (None: no such limit). The rows that
+    limit keeps are said in one log line; every other row is logged; all
+    are signalled. Returns (rows unconfirmed, of which sent again).
     """
-    unconfirmed = resent = 0
-    while batch := _expire_batch(config, resend):
-        unconfirmed += len(batch)
-        resent += sum(1 for row in batch if row.status == Status.QUEUED)
-    if unconfirmed and not resend:
+    unconfirmed = resent = held = 0
+    while batch := _expire_batch(config, resend_sent_by):
+        rows, kept_back = batch
+        unconfirmed += len(rows)
+        resent += sum(1 for row in rows if row.status == Status.QUEUED)
+        held += kept_back
+    if held:
         logger.warning(
             "%d message(s) on %s are unconfirmed (Tropo sent no result within the lease): "
-            "not sending them again, since no result reached the view within the lease; "
-            "check that result posts reach the messaging URL",
-            unconfirmed,
+            "not sending them again, since no result was accepted for %s after they were "
+            "sent; check that Tropo's result posts reach the messaging URL",
+            held,
+            config.name,
             config.name,
         )
     return unconfirmed, resent
 
 
-def _expire_batch(config: BackendConfig, resend: bool) -> list[OutboundMessage]:
+def _expire_batch(
+    config: BackendConfig, resend_sent_by: datetime | None
+) -> tuple[list[OutboundMessage], int] | None:
+    """One batch of :func:`expire_unconfirmed`: its rows and how many the limit kept."""
     now = timezone.now()
     with write_transaction():
         rows = list(
@@ -426,11 +434,17 @@ def _expire_batch(config: BackendConfig, resend: bool) -> list[OutboundMessage]:
             .select_for_update(skip_locked=True)
             .order_by("pk")[: config.batch_size]
         )
+        held = set()
         for row in rows:
+            resend = resend_sent_by is None or row.sent_at <= resend_sent_by
             _unconfirm(config, row, "Tropo sent no result within the lease", now, resend=resend)
+            if not resend and config.resend_unconfirmed and row.attempts < config.max_attempts:
+                held.add(row.pk)
         OutboundMessage.objects.bulk_update(rows, _UNCONFIRM_FIELDS)
-    _announce_unconfirmed(config, rows, log_each=resend)
-    return rows
+    if not rows:
+        return None
+    _announce_unconfirmed(config, rows, quiet=held)
+    return rows, len(held)
 
 
 _UNCONFIRM_FIELDS = [
@@ -462,9 +476,9 @@ def _unconfirm(
 
 
 def _announce_unconfirmed(
-    config: BackendConfig, rows: list[OutboundMessage], *, log_each: bool = True
+    config: BackendConfig, rows: list[OutboundMessage], *, quiet: set[int] = frozenset()
 ):
-    """Signal (and log, with ``log_each``) the rows :func:`_unconfirm` changed.
+    """Signal the rows :func:`_unconfirm` changed, and log those not in ``quiet`` (ids).
 
     Returns (resent, kept) rows.
     """
@@ -475,7 +489,7 @@ def _announce_unconfirmed(
     else:
         keeping = "not sending it again (resend_unconfirmed is off)"
     for outcome, changed in (("sending it again", resent), (keeping, kept)):
-        for row in changed if log_each else ():
+        for row in (row for row in changed if row.pk not in quiet):
             logger.warning(
                 "Message %s to %s is unconfirmed (%s): %s",
                 row.pk,
