@@ -5,7 +5,7 @@ import logging
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 
 from rtropo.backends import tropo_backend_names
 from rtropo.conf import BackendConfig
@@ -55,7 +55,8 @@ def check_launch_refusals(app_configs=None, **kwargs):
     if not names:
         return []
     try:
-        stored = list(BackendHealth.objects.filter(backend_name__in=names))
+        with transaction.atomic():  # a failed read leaves a caller's transaction usable
+            stored = list(BackendHealth.objects.filter(backend_name__in=names))
     except DatabaseError:
         logger.debug("No health table to read yet (before migrate?)", exc_info=True)
         return []

@@ -1,0 +1,130 @@
+"""The health row: what the view, the launches and the periodic command record, and how cheaply."""
+
+import pytest
+from django.db import DatabaseError, connection
+from django.utils import timezone
+
+from rtropo import dispatch, health, queue
+from rtropo.models import BackendHealth
+from tests.support.clock import travel
+from tests.support.commands import send_queued
+from tests.support.payloads import callback_payload, inbound_payload
+
+pytestmark = pytest.mark.django_db
+
+REFUSED = (200, {}, '{"success": false, "reason": "Invalid token"}')
+HTTP_500 = (500, {}, "")
+
+
+def stored():
+    return BackendHealth.objects.get(backend_name="tropo")
+
+
+def health_statements(action):
+    """The statements ``action`` sent to the health table."""
+    seen = []
+
+    def watch(execute, sql, params, many, context):
+        if "rtropo_backendhealth" in sql:
+            seen.append(sql.split()[0].upper())
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(watch):
+        action()
+    return seen
+
+
+def test_the_first_event_is_written_at_once_and_later_ones_wait_for_the_minute(post_session):
+    assert health_statements(lambda: post_session(inbound_payload(session_id="1" * 32))) == [
+        "UPDATE",
+        "INSERT",
+    ]
+    first = stored().last_inbound_at
+    for n in range(2, 6):
+        post = lambda n=n: post_session(inbound_payload(session_id=str(n) * 32))  # noqa: E731
+        assert health_statements(post) == []
+    assert stored().last_inbound_at == first
+
+
+def test_the_periodic_command_writes_the_pending_events_with_its_run(post_session, tropo):
+    post_session(inbound_payload(session_id="1" * 32))
+    post_session(inbound_payload(session_id="2" * 32), secret="wrong")
+    assert stored().refused_requests == 0
+    assert send_queued("-v", "0").code == 2
+    row = stored()
+    assert row.refused_requests == 1
+    assert row.last_refused_request_reason == "missing or wrong secret"
+    assert row.last_run_at is not None
+
+
+def test_a_write_after_a_quiet_minute_is_at_once(post_session):
+    post_session(inbound_payload(session_id="1" * 32))
+    health._recorder.written["tropo"] -= health.WRITE_EVERY
+    post_session(inbound_payload(session_id="2" * 32), secret="wrong")
+    assert stored().refused_requests == 1
+
+
+def test_refused_requests_are_counted_in_windows_of_ten_minutes(post_session, config):
+    settings = config()
+    for _ in range(3):
+        health.request_refused(settings, "missing or wrong secret")
+    health.command_ran(settings, 0)
+    assert stored().refused_requests == 3
+    travel(11 * 60)
+    health.request_refused(settings, "callback with a wrong token")
+    health.command_ran(settings, 0)
+    row = stored()
+    assert row.refused_requests == 1
+    assert row.last_refused_request_reason == "callback with a wrong token"
+
+
+def test_a_refused_launch_is_recorded_and_a_later_launch_supersedes_it(config, tropo):
+    settings = config()
+    queue.enqueue(settings, [queue.Recipient("+15555550001", "+15555550001")], "hi")
+    tropo.fail_with(REFUSED)
+    dispatch.launch_due(settings)
+    row = stored()
+    assert row.last_refusal_reason == "Session API refused the launch: Invalid token"
+    assert health.launch_refusal_current(row)
+    health._recorder.written.clear()
+    dispatch.launch_due(settings, include_backing_off=True)
+    row = stored()
+    assert row.last_launch_at > row.last_refusal_at
+    assert not health.launch_refusal_current(row)
+
+
+def test_a_launch_tropo_did_not_answer_is_no_refusal(config, tropo):
+    settings = config()
+    queue.enqueue(settings, [queue.Recipient("+15555550001", "+15555550001")], "hi")
+    tropo.fail_with(HTTP_500)
+    dispatch.launch_due(settings)
+    assert not BackendHealth.objects.exists()
+
+
+def test_a_callback_with_the_right_token_is_recorded(config, tropo, post_session):
+    settings = config()
+    queue.enqueue(settings, [queue.Recipient("+15555550001", "+15555550001")], "hi")
+    launch = dispatch.launch_due(settings)
+    health._recorder.written.clear()
+    post_session(callback_payload(launch.reference))
+    assert stored().last_callback_at is not None
+
+
+def test_a_failed_health_write_is_logged_and_the_request_goes_on(post_session, caplog):
+    def refuse(execute, sql, params, many, context):
+        if "rtropo_backendhealth" in sql:
+            raise DatabaseError("health table unavailable")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(refuse):
+        response = post_session(inbound_payload(text="ping"))
+    assert response.status_code == 200
+    assert b"pong" in response.content
+    assert "Could not record the health of Tropo backend tropo" in caplog.text
+
+
+def test_the_sweep_resends_only_rows_sent_before_the_last_accepted_result(config):
+    settings = config()
+    assert health.resend_sent_by(settings) < timezone.now()
+    BackendHealth.objects.create(backend_name="tropo", last_result_at=timezone.now())
+    assert health.resend_sent_by(settings) == stored().last_result_at
