@@ -218,7 +218,7 @@ def test_command_recovers_every_row_after_launch_failures(config, tropo, post_se
     ids = enqueue(settings, *[f"+1555555000{n}" for n in range(5)])
     tropo.fail_with(HTTP_500, REFUSED, (200, {}, "<html>proxy</html>"))
     for _ in range(3):
-        with pytest.raises(CommandError, match="rows will be retried|launch_refused"):
+        with pytest.raises(CommandError, match=r"rows will be retried|launch_refused"):
             send_queued_command("--now")
     # The rows back off; the refusal stays critical until a launch succeeds.
     out = StringIO()
