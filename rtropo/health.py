@@ -3,8 +3,9 @@
 Each hook notes an event (a callback, a result, a refused request, ...) of a
 backend. A process writes the events of a backend at most once every
 :data:`WRITE_EVERY` seconds: the first event after a quiet spell is written at
-once, the later ones are kept and written with the first event after the
-spell (or with the next run of the periodic command in that process). A write
+once, the later ones are kept and written when the :data:`WRITE_EVERY`
+seconds since that write are over (by a timer thread, or with the periodic
+command's run in that process, or with an event after them). A write
 is one small transaction of its own (a savepoint inside a caller's); when it
 fails, it is logged and the request goes on.
 """
@@ -13,11 +14,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
@@ -47,12 +49,17 @@ class _Pending:
 
 
 class _Recorder:
-    """The per-process throttle: pending events and the last write, by backend."""
+    """The per-process throttle: pending events, last writes and flush timers, by backend.
+
+    Events kept back are written by a timer when the minute since the last
+    write is over, so that none waits longer than :data:`WRITE_EVERY`.
+    """
 
     def __init__(self):
         self.lock = threading.Lock()
         self.pending: dict[str, _Pending] = {}
         self.written: dict[str, float] = {}
+        self.timers: dict[str, threading.Timer] = {}
 
     def note(self, name: str, fields: dict, *, refused: bool = False, now: bool = False):
         with self.lock:
@@ -61,25 +68,63 @@ class _Recorder:
             if refused:
                 pending.refused += 1
                 pending.first_refused_at = pending.first_refused_at or timezone.now()
-            clock = time.monotonic()
-            if not now and clock - self.written.get(name, -WRITE_EVERY) < WRITE_EVERY:
+            wait = WRITE_EVERY - (time.monotonic() - self.written.get(name, -WRITE_EVERY))
+            if not now and wait > 0:
+                self._schedule(name, wait)
                 return
-            self.written[name] = clock
-            del self.pending[name]
+            pending = self._take(name)
         _write(name, pending)
+
+    def flush(self, name: str) -> None:
+        """Write the events of backend ``name`` kept back, if any (the timer's work)."""
+        with self.lock:
+            self.timers.pop(name, None)
+            pending = self._take(name) if name in self.pending else None
+        if pending is not None:
+            _write(name, pending)
 
     def forget(self):
         with self.lock:
+            for timer in self.timers.values():
+                timer.cancel()
             self.pending.clear()
             self.written.clear()
+            self.timers.clear()
+
+    def _take(self, name: str) -> _Pending:
+        self.written[name] = time.monotonic()
+        return self.pending.pop(name)
+
+    def _schedule(self, name: str, wait: float) -> None:
+        if name not in self.timers:
+            timer = threading.Timer(wait, _flush_in_thread, args=(self, name))
+            timer.daemon = True
+            self.timers[name] = timer
+            timer.start()
+
+
+def _flush_in_thread(recorder: _Recorder, name: str) -> None:
+    """The timer thread's flush, on a connection of its own, closed after."""
+    try:
+        recorder.flush(name)
+    except Exception:
+        logger.exception("Could not record the health of Tropo backend %s", name)
+    finally:
+        connection.close()
 
 
 _recorder = _Recorder()
+os.register_at_fork(after_in_child=lambda: _recorder.__init__())
 
 
 def forget() -> None:
-    """Drop this process's pending events and write times (a fresh process's state)."""
+    """Drop this process's pending events, write times and timers (a fresh process's state)."""
     _recorder.forget()
+
+
+def flush(config: BackendConfig) -> None:
+    """Write the events of ``config``'s backend kept back by this process, now."""
+    _recorder.flush(config.name)
 
 
 def callback_answered(config: BackendConfig) -> None:
@@ -152,9 +197,11 @@ def resend_sent_by(config: BackendConfig) -> datetime:
     so that its own was lost. When results do not reach the view, sending
     again would only multiply each SMS: with none ever accepted no row is
     sent again, and once they stop, each row is sent at most once more. Read
-    from the stored health, which may lag the view by :data:`WRITE_EVERY`; a
-    lag only makes the time earlier.
+    from the stored health (after writing this process's pending events),
+    which may lag other processes' views by :data:`WRITE_EVERY`; a lag only
+    makes the time earlier.
     """
+    _recorder.flush(config.name)
     try:
         last = read(config.name).last_result_at
     except DatabaseError:

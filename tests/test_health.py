@@ -1,5 +1,7 @@
 """The health row: what the view, the launches and the periodic command record, and how cheaply."""
 
+import time
+
 import pytest
 from django.db import DatabaseError, connection
 from django.utils import timezone
@@ -128,3 +130,17 @@ def test_the_sweep_resends_only_rows_sent_before_the_last_accepted_result(config
     assert health.resend_sent_by(settings) < timezone.now()
     BackendHealth.objects.create(backend_name="tropo", last_result_at=timezone.now())
     assert health.resend_sent_by(settings) == stored().last_result_at
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_kept_back_are_written_by_the_timer_when_the_interval_is_over(config, monkeypatch):
+    monkeypatch.setattr(health, "WRITE_EVERY", 0.3)
+    settings = config()
+    health.inbound_received(settings)
+    health.request_refused(settings, "missing or wrong secret")
+    assert stored().refused_requests == 0
+    deadline = time.monotonic() + 10
+    while not stored().refused_requests:
+        assert time.monotonic() < deadline, "the kept-back refusal was never written"
+        time.sleep(0.05)
+    assert stored().last_refused_request_reason == "missing or wrong secret"
