@@ -125,25 +125,17 @@ def due_late(config: BackendConfig, facts: Facts) -> Problem | None:
 
 
 def results_missing(config: BackendConfig, facts: Facts) -> Problem | None:
-    if not config.confirm_delivery:
+    if not facts.results_overdue:
         return None
-    health, lease = facts.health, timedelta(seconds=config.lease)
-    if health.last_result_at is not None and health.last_result_at >= facts.now - lease:
-        return None
-    overdue = facts.oldest_awaiting_at is not None and facts.oldest_awaiting_at <= facts.now - lease
-    swept = health.last_unconfirmed_at is not None and (
-        health.last_result_at is None or health.last_unconfirmed_at > health.last_result_at
-    )
-    if not (overdue or swept):
-        return None
-    last = "never" if health.last_result_at is None else _ago(facts, health.last_result_at)
+    last = facts.health.last_result_at
     return Problem(
         CRITICAL,
         "results_missing",
-        f"Answers got no result from Tropo within the lease (last result accepted: {last}); "
-        "unconfirmed messages are not sent again until a result is accepted. Make sure "
-        "Tropo's result posts reach the messaging URL with their query string (proxies, "
-        "firewalls, path prefixes).",
+        f"{facts.results_overdue} answer(s) got no result from Tropo within the lease, and "
+        f"no result was accepted since they were sent (last: "
+        f"{'never' if last is None else _ago(facts, last)}); they are not sent again "
+        "until a result is accepted. Make sure Tropo's result posts reach the messaging "
+        "URL with their query string (proxies, firewalls, path prefixes).",
     )
 
 

@@ -9,7 +9,7 @@ nothing.
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import Count, Min, Q
 from django.utils import timezone
@@ -50,6 +50,7 @@ class Facts:
     pending_launches: int
     expired_launches: int
     oldest_launch_at: datetime | None
+    results_overdue: int
     health: BackendHealth
 
     def age(self, moment: datetime | None) -> float | None:
@@ -67,6 +68,7 @@ class Facts:
             "pending_launches": self.pending_launches,
             "expired_launches": self.expired_launches,
             "oldest_launch_seconds": self.age(self.oldest_launch_at),
+            "results_overdue": self.results_overdue,
         }
         for field in HEALTH_FIELDS:
             moment = getattr(self.health, field)
@@ -114,7 +116,8 @@ def report(config: BackendConfig, now: datetime | None = None) -> BackendStatus:
 
 
 def gather(config: BackendConfig, now: datetime) -> Facts:
-    """Read the facts of ``config``'s backend: five indexed queries."""
+    """Read the facts of ``config``'s backend: six indexed queries."""
+    stored = health.read(config.name)
     rows = OutboundMessage.objects.filter(backend_name=config.name)
     counts = dict.fromkeys(Status.values, 0)
     for status, count in rows.order_by().values_list("status").annotate(Count("pk")):
@@ -134,6 +137,14 @@ def gather(config: BackendConfig, now: datetime) -> Facts:
         expired=Count("pk", filter=Q(expires_at__lte=now)),
         oldest=Min("created_at"),
     )
+    overdue = (
+        rows.filter(
+            status__in=[Status.SENT, Status.UNCONFIRMED],
+            sent_at__lte=now - timedelta(seconds=config.lease),
+        )
+        .exclude(result_digest="")
+        .filter(**({} if stored.last_result_at is None else {"sent_at__gt": stored.last_result_at}))
+    )
     return Facts(
         backend=config.name,
         now=now,
@@ -145,5 +156,6 @@ def gather(config: BackendConfig, now: datetime) -> Facts:
         pending_launches=launches["count"],
         expired_launches=launches["expired"],
         oldest_launch_at=launches["oldest"],
-        health=health.read(config.name),
+        results_overdue=overdue.count() if config.confirm_delivery else 0,
+        health=stored,
     )

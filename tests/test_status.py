@@ -78,14 +78,24 @@ def test_the_command_is_missing_when_rows_are_due_and_it_ran_over_five_minutes_a
     assert codes(status.report(settings)) == [("warning", "command_not_run")]
 
 
-def test_results_missing_clears_once_a_result_is_accepted(config):
-    settings = config()
-    now = timezone.now()
-    health = BackendHealth.objects.create(backend_name="tropo", last_unconfirmed_at=now)
+def test_results_missing_for_answers_past_the_lease_sent_after_the_last_result(config):
+    settings = config(lease=60)
+    [pk] = enqueue(settings, "+15555550001")
+    OutboundMessage.objects.filter(pk=pk).update(
+        status=Status.SENT, sent_at=timezone.now(), result_digest="d" * 64
+    )
+    health = BackendHealth.objects.create(backend_name="tropo")
+    travel(30)
+    assert codes(status.report(settings)) == []
+    travel(31)
     assert codes(status.report(settings)) == [("critical", "results_missing")]
-    health.last_result_at = now + timedelta(seconds=1)
+    OutboundMessage.objects.filter(pk=pk).update(status=Status.UNCONFIRMED)
+    assert codes(status.report(settings)) == [("critical", "results_missing")]
+    health.last_result_at = timezone.now()
     health.save()
     assert codes(status.report(settings)) == []
+    health.last_result_at = None
+    health.save()
     assert codes(status.report(config(confirm_delivery=False))) == []
 
 
