@@ -24,7 +24,10 @@ def test_a_failed_launch_backs_off_then_recovers(stack, fault):
     assert stack.statuses() == {"queued": 2}
     assert stack.query("SELECT DISTINCT attempts FROM rtropo_outboundmessage") == [(1,)]
     # Backing off: a plain run leaves them alone; --now takes them.
-    assert "0 message(s) in 0 launch(es)" in stack.send_queued().stdout
+    plain = stack.send_queued(check=False)
+    assert "0 message(s) in 0 launch(es)" in plain.stdout
+    # A refusal stays critical until a launch succeeds; Tropo not answering is no refusal.
+    assert plain.returncode == (2 if fault == "success_false" else 0)
     stack.send_queued("--now")
     expect_once(stack, sent_to_both(text))
     assert [launch.outcome for launch in stack.emulator.launches] == [fault, "created"]
