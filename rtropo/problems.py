@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
-from rtropo.health import REFUSALS_WINDOW, launch_refusal_current
-
-if TYPE_CHECKING:
-    from rtropo.conf import BackendConfig
-    from rtropo.status import Facts
+from rtropo.conf import BackendConfig
+from rtropo.facts import Facts
+from rtropo.health import launch_refusal_current
 
 WARNING = "warning"
 CRITICAL = "critical"
@@ -56,14 +53,6 @@ def duration(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
-def recent_refusals(facts: Facts) -> int:
-    """Requests the view refused in the current window of 10 minutes (0 when none)."""
-    refused_at = facts.health.last_refused_request_at
-    if refused_at is None or refused_at <= facts.now - REFUSALS_WINDOW:
-        return 0
-    return facts.health.refused_requests
-
-
 def launch_refused(config: BackendConfig, facts: Facts) -> Problem | None:
     health = facts.health
     if not launch_refusal_current(health):
@@ -79,7 +68,7 @@ def launch_refused(config: BackendConfig, facts: Facts) -> Problem | None:
 
 
 def requests_refused(config: BackendConfig, facts: Facts) -> Problem | None:
-    count = recent_refusals(facts)
+    count = facts.recent_refusals
     if not count:
         return None
     health = facts.health

@@ -1,82 +1,24 @@
 """What ``tropo_status`` (and the admin) report of a backend: its facts and its problems.
 
-:func:`report` reads a handful of indexed aggregates (rows by status, the due
-rows, the rows awaiting a result, the pending launches) and the backend's
-health row, then applies :data:`rtropo.problems.RULES` to them. It writes
-nothing.
+:func:`report` reads the backend's :class:`~rtropo.facts.Facts` (a handful of
+indexed aggregates and its health row), then applies
+:data:`rtropo.problems.RULES` to them. It writes nothing.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from rtropo import health, problems
+from rtropo import problems
 from rtropo.conf import BackendConfig
-from rtropo.models import BackendHealth, Launch, OutboundMessage
+from rtropo.facts import Facts, gather
 from rtropo.problems import CRITICAL, WARNING, Problem
-
-Status = OutboundMessage.Status
 
 #: Levels, from best to worst; a status's exit code is its level's index.
 LEVELS = ("ok", WARNING, CRITICAL)
-
-#: Health fields reported, with their labels.
-HEALTH_FIELDS = {
-    "last_callback_at": "last callback",
-    "last_result_at": "last result",
-    "last_inbound_at": "last inbound SMS",
-    "last_launch_at": "last launch",
-    "last_refusal_at": "last launch refused",
-    "last_refused_request_at": "last request refused",
-    "last_run_at": "last tropo_send_queued",
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class Facts:
-    """What :func:`report` read of one backend at ``now``."""
-
-    backend: str
-    now: datetime
-    rows: dict[str, int]
-    due: int
-    oldest_due_at: datetime | None
-    awaiting_result: int
-    oldest_awaiting_at: datetime | None
-    pending_launches: int
-    expired_launches: int
-    oldest_launch_at: datetime | None
-    results_overdue: int
-    health: BackendHealth
-
-    def age(self, moment: datetime | None) -> float | None:
-        """Seconds from ``moment`` to ``now`` (None for None)."""
-        return None if moment is None else round((self.now - moment).total_seconds(), 1)
-
-    def as_dict(self) -> dict:
-        """The facts as JSON-ready values: times in ISO 8601, ages in seconds."""
-        facts = {
-            "rows": self.rows,
-            "due": self.due,
-            "oldest_due_seconds": self.age(self.oldest_due_at),
-            "awaiting_result": self.awaiting_result,
-            "oldest_awaiting_seconds": self.age(self.oldest_awaiting_at),
-            "pending_launches": self.pending_launches,
-            "expired_launches": self.expired_launches,
-            "oldest_launch_seconds": self.age(self.oldest_launch_at),
-            "results_overdue": self.results_overdue,
-        }
-        for field in HEALTH_FIELDS:
-            moment = getattr(self.health, field)
-            facts[field] = None if moment is None else moment.isoformat()
-        facts["last_refusal_reason"] = self.health.last_refusal_reason
-        facts["last_refused_request_reason"] = self.health.last_refused_request_reason
-        facts["refused_requests"] = problems.recent_refusals(self)
-        return facts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,49 +55,3 @@ def report(config: BackendConfig, now: datetime | None = None) -> BackendStatus:
     facts = gather(config, now or timezone.now())
     found = [rule(config, facts) for rule in problems.RULES]
     return BackendStatus(facts, [problem for problem in found if problem is not None])
-
-
-def gather(config: BackendConfig, now: datetime) -> Facts:
-    """Read the facts of ``config``'s backend: six indexed queries."""
-    stored = health.read(config.name)
-    rows = OutboundMessage.objects.filter(backend_name=config.name)
-    counts = dict.fromkeys(Status.values, 0)
-    for status, count in rows.order_by().values_list("status").annotate(Count("pk")):
-        counts[status] = count
-    due = rows.filter(status=Status.QUEUED, next_attempt_at__lte=now).aggregate(
-        count=Count("pk"), oldest=Min("next_attempt_at")
-    )
-    awaiting = (
-        rows.filter(status=Status.SENT)
-        .exclude(result_digest="")
-        .aggregate(count=Count("pk"), oldest=Min("sent_at"))
-    )
-    launches = Launch.objects.filter(
-        backend_name=config.name, status=Launch.Status.PENDING
-    ).aggregate(
-        count=Count("pk"),
-        expired=Count("pk", filter=Q(expires_at__lte=now)),
-        oldest=Min("created_at"),
-    )
-    overdue = (
-        rows.filter(
-            status__in=[Status.SENT, Status.UNCONFIRMED],
-            sent_at__lte=now - timedelta(seconds=config.lease),
-        )
-        .exclude(result_digest="")
-        .filter(**({} if stored.last_result_at is None else {"sent_at__gt": stored.last_result_at}))
-    )
-    return Facts(
-        backend=config.name,
-        now=now,
-        rows=counts,
-        due=due["count"],
-        oldest_due_at=due["oldest"],
-        awaiting_result=awaiting["count"],
-        oldest_awaiting_at=awaiting["oldest"],
-        pending_launches=launches["count"],
-        expired_launches=launches["expired"],
-        oldest_launch_at=launches["oldest"],
-        results_overdue=overdue.count() if config.confirm_delivery else 0,
-        health=stored,
-    )

@@ -308,7 +308,9 @@ def test_the_emulator_samples_pass_against_the_emulator(
 ):
     namespace = run_sample("sample-emulator-conftest")
     assert namespace["pytest_plugins"] == ["rtropo.emulator.testing"]
-    tropo = namespace["tropo"].__wrapped__(tropo_emulator, live_server, settings)
+    tropo = namespace["tropo"].__wrapped__(
+        settings=settings, live_server=live_server, tropo_emulator=tropo_emulator
+    )
     run_sample("sample-emulator-tests", namespace)
     tests = [name for name in namespace if name.startswith("test_")]
     assert len(tests) == 3

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from rtropo import problems, status
 from rtropo.backends import tropo_backend_names
 from rtropo.conf import get_config
+from rtropo.facts import HEALTH_FIELDS
 
 
 class Command(BaseCommand):
@@ -61,9 +62,9 @@ def human_lines(report: status.BackendStatus) -> list[str]:
         f"{facts.pending_launches}{_oldest(facts, facts.oldest_launch_at)}"
     )
     health = facts.health
-    for field, label in status.HEALTH_FIELDS.items():
+    for field, label in HEALTH_FIELDS.items():
         lines.append(f"  {label}: {_when(facts, getattr(health, field))}{_reason(health, field)}")
-    lines.append(f"  requests refused in the last 10 minutes: {problems.recent_refusals(facts)}")
+    lines.append(f"  requests refused in the last 10 minutes: {facts.recent_refusals}")
     lines.extend(
         f"  {problem.level} {problem.code}: {problem.message}" for problem in report.problems
     )
