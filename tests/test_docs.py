@@ -449,7 +449,9 @@ def _patterns(path, call):
     return patterns
 
 
-@pytest.mark.parametrize("name", ["sample-log-inbound", "sample-log-launch", "sample-log-token"])
+@pytest.mark.parametrize(
+    "name", ["sample-log-inbound", "sample-log-launch", "sample-log-token", "sample-log-status"]
+)
 def test_documented_log_lines_are_what_the_code_logs(name):
     lines = sample(name).splitlines()
     if name == "sample-log-token":
@@ -497,6 +499,8 @@ CHECKED = {
     "sample-log-launch",
     "sample-log-token",
     "sample-log-secret",
+    "sample-log-status",
+    "sample-status-output",
     "sample-signal",
 }
 
