@@ -80,9 +80,6 @@ def gather(config: BackendConfig, now: datetime) -> Facts:
     """Read the facts of ``config``'s backend: six indexed queries."""
     stored = health.read(config.name)
     rows = OutboundMessage.objects.filter(backend_name=config.name)
-    counts = dict.fromkeys(Status.values, 0)
-    for status, count in rows.order_by().values_list("status").annotate(Count("pk")):
-        counts[status] = count
     due = rows.filter(status=Status.QUEUED, next_attempt_at__lte=now).aggregate(
         count=Count("pk"), oldest=Min("next_attempt_at")
     )
@@ -98,18 +95,10 @@ def gather(config: BackendConfig, now: datetime) -> Facts:
         expired=Count("pk", filter=Q(expires_at__lte=now)),
         oldest=Min("created_at"),
     )
-    overdue = (
-        rows.filter(
-            status__in=[Status.SENT, Status.UNCONFIRMED],
-            sent_at__lte=now - timedelta(seconds=config.lease),
-        )
-        .exclude(result_digest="")
-        .filter(**({} if stored.last_result_at is None else {"sent_at__gt": stored.last_result_at}))
-    )
     return Facts(
         backend=config.name,
         now=now,
-        rows=counts,
+        rows=_by_status(rows),
         due=due["count"],
         oldest_due_at=due["oldest"],
         awaiting_result=awaiting["count"],
@@ -117,6 +106,26 @@ def gather(config: BackendConfig, now: datetime) -> Facts:
         pending_launches=launches["count"],
         expired_launches=launches["expired"],
         oldest_launch_at=launches["oldest"],
-        results_overdue=overdue.count() if config.confirm_delivery else 0,
+        results_overdue=_results_overdue(config, rows, stored, now),
         health=stored,
     )
+
+
+def _by_status(rows) -> dict[str, int]:
+    counts = dict.fromkeys(Status.values, 0)
+    for status, count in rows.order_by().values_list("status").annotate(Count("pk")):
+        counts[status] = count
+    return counts
+
+
+def _results_overdue(config: BackendConfig, rows, stored: BackendHealth, now: datetime) -> int:
+    """Answers past the lease without a result, sent after the last result accepted."""
+    if not config.confirm_delivery:
+        return 0
+    overdue = rows.filter(
+        status__in=[Status.SENT, Status.UNCONFIRMED],
+        sent_at__lte=now - timedelta(seconds=config.lease),
+    ).exclude(result_digest="")
+    if stored.last_result_at is not None:
+        overdue = overdue.filter(sent_at__gt=stored.last_result_at)
+    return overdue.count()
