@@ -398,8 +398,11 @@ def expire_unconfirmed(
     ``resend_unconfirmed: False``, the row used its ``max_attempts``, or it
     was sent after ``resend_sent_by`` (None: no such limit). The rows that
     limit keeps are said in one log line; every other row is logged; all
-    are signalled. Returns (rows unconfirmed, of which sent again).
+    are signalled. Rows it kept earlier that were sent by ``resend_sent_by``
+    are queued again first (results arrive again). Returns (rows
+    unconfirmed, of which sent again).
     """
+    _release_held(config, resend_sent_by)
     unconfirmed = resent = held = 0
     while batch := _expire_batch(config, resend_sent_by):
         rows, kept_back = batch
@@ -416,6 +419,40 @@ def expire_unconfirmed(
             config.name,
         )
     return unconfirmed, resent
+
+
+def _release_held(config: BackendConfig, resend_sent_by: datetime | None) -> int:
+    """Queue again, due now, the unconfirmed rows still awaiting a result sent by then.
+
+    Those are the rows :func:`expire_unconfirmed` kept for its time limit: a
+    result accepted since they were sent shows that results arrive again.
+    One UPDATE, one log line.
+    """
+    if resend_sent_by is None or not config.resend_unconfirmed:
+        return 0
+    released = (
+        OutboundMessage.objects.filter(
+            backend_name=config.name,
+            status=Status.UNCONFIRMED,
+            sent_at__lte=resend_sent_by,
+            attempts__lt=config.max_attempts,
+        )
+        .exclude(result_digest="")
+        .update(
+            status=Status.QUEUED,
+            next_attempt_at=timezone.now(),
+            launch=None,
+            session_id="",
+            result_digest="",
+        )
+    )
+    if released:
+        logger.warning(
+            "%d unconfirmed message(s) on %s are sent again: a result was accepted since",
+            released,
+            config.name,
+        )
+    return released
 
 
 def _expire_batch(

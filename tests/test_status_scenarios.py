@@ -179,3 +179,22 @@ def test_a_healthy_deployment_is_ok_and_its_cron_prints_nothing(
     assert status.code == 0
     assert status.stdout.startswith("tropo: ok\n")
     assert OutboundMessage.objects.filter(status="confirmed").count() == 2
+
+
+def test_once_a_result_is_accepted_again_the_kept_messages_are_sent_again_once(
+    config, tropo, post_session, client, caplog
+):
+    config(lease=LEASE)
+    answers(post_session(inbound_payload(text="ping", session_id="1" * 32)))
+    travel(LEASE + 1)
+    assert send_queued("-v", "0").code == 2
+    _, next_url = answers(post_session(inbound_payload(text="ping", session_id="2" * 32)))
+    post_result(client, next_url, "2" * 32)  # the result URL works again
+    run = send_queued("-v", "0")
+    assert (run.code, run.stderr) == (0, "")
+    assert "1 unconfirmed message(s) on tropo are sent again: a result was accepted" in (
+        caplog.text
+    )
+    texted = collections.Counter(answer_callbacks(client, tropo, 0))
+    assert texted == {("+15555550001", "pong"): 1}
+    assert tropo_status().code == 0
