@@ -18,7 +18,7 @@ from rtropo.emulator.testing import tropo_emulator  # noqa: F401  (the fixture)
 from rtropo.models import OutboundMessage
 from tests.settings import NUMBER, TOKEN
 from tests.support.clock import travel
-from tests.support.commands import send_queued, tropo_status
+from tests.support.commands import problem_codes, send_queued, tropo_status
 from tests.support.payloads import SECRET
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -48,16 +48,6 @@ def deployment(settings, live_server, tropo_emulator):  # noqa: F811
     return start
 
 
-def codes(run):
-    """(level, code) of each problem line of a run, in either command's form."""
-    found = []
-    for line in (run.stdout + run.stderr).splitlines():
-        words = line.replace("CommandError: ", "").replace("tropo: ", "").split()
-        if len(words) > 1 and words[0] in ("warning", "critical"):
-            found.append((words[0], words[1].rstrip(":")))
-    return found
-
-
 def wait_until(condition, what):
     deadline = time.monotonic() + 10
     while not condition():
@@ -74,10 +64,10 @@ def test_a_wrong_messaging_token_is_critical_launch_refused(deployment):
     text_from_code()
     assert emulator.deliveries == []
     status = tropo_status()
-    assert (status.code, codes(status)) == (2, [("critical", "launch_refused")])
+    assert (status.code, problem_codes(status)) == (2, [("critical", "launch_refused")])
     assert "Invalid token" in status.stdout
     run = send_queued("-v", "0")
-    assert (run.code, run.stdout, codes(run)) == (2, "", [("critical", "launch_refused")])
+    assert (run.code, run.stdout, problem_codes(run)) == (2, "", [("critical", "launch_refused")])
 
 
 def test_a_messaging_url_without_its_secret_is_critical_requests_refused(deployment, live_server):
@@ -91,9 +81,9 @@ def test_a_messaging_url_without_its_secret_is_critical_requests_refused(deploym
 
     wait_until(refused, "the refused callback in the health row")
     status = tropo_status()
-    assert codes(status) == [("critical", "requests_refused")]
+    assert problem_codes(status) == [("critical", "requests_refused")]
     run = send_queued("-v", "0")
-    assert (run.code, codes(run)) == (2, [("critical", "requests_refused")])
+    assert (run.code, problem_codes(run)) == (2, [("critical", "requests_refused")])
 
 
 def test_a_periodic_command_never_scheduled_is_named_and_its_first_run_clears_it(deployment):
@@ -103,7 +93,7 @@ def test_a_periodic_command_never_scheduled_is_named_and_its_first_run_clears_it
     assert OutboundMessage.objects.get().status == OutboundMessage.Status.QUEUED
     travel(200)
     status = tropo_status()
-    assert (status.code, codes(status)) == (
+    assert (status.code, problem_codes(status)) == (
         1,
         [("warning", "due_late"), ("warning", "command_not_run")],
     )
@@ -120,9 +110,9 @@ def test_result_posts_that_never_arrive_are_critical_and_nothing_is_sent_twice(d
     emulator.wait_for_deliveries(2)
     travel(LEASE + 1)
     run = send_queued("-v", "0")
-    assert (run.code, codes(run)) == (2, [("critical", "results_missing")])
+    assert (run.code, problem_codes(run)) == (2, [("critical", "results_missing")])
     status = tropo_status()
-    assert (status.code, codes(status)) == (2, [("critical", "results_missing")])
+    assert (status.code, problem_codes(status)) == (2, [("critical", "results_missing")])
     for _ in range(5):
         travel(LEASE + 1)
         send_queued("-v", "0")
@@ -140,5 +130,5 @@ def test_a_healthy_deployment_is_ok_and_its_cron_prints_nothing(deployment):
     run = send_queued("-v", "0")
     assert (run.code, run.stdout, run.stderr) == (0, "", "")
     status = tropo_status()
-    assert (status.code, codes(status)) == (0, [])
+    assert (status.code, problem_codes(status)) == (0, [])
     assert status.stdout.startswith("tropo: ok\n")

@@ -15,7 +15,7 @@ from rtropo import health
 from rtropo.conf import get_config
 from rtropo.models import Launch, OutboundMessage
 from tests.support.clock import travel
-from tests.support.commands import send_queued, tropo_status
+from tests.support.commands import problem_codes, send_queued, tropo_status
 from tests.support.payloads import callback_payload, inbound_payload, load_fixture
 
 pytestmark = pytest.mark.django_db
@@ -34,18 +34,6 @@ def send_now(django_capture_on_commit_callbacks):
             send(text, connections)
 
     return send_text
-
-
-def problem_codes(run):
-    """(level, code) of each problem line of a tropo_status or tropo_send_queued run."""
-    found = []
-    for line in (run.stdout + run.stderr).splitlines():
-        words = line.replace("CommandError: ", "").split()
-        if len(words) > 2 and words[-len(words) + 1] in ("warning", "critical"):
-            found.append((words[1], words[2].rstrip(":")))
-        elif words and words[0] in ("warning", "critical"):
-            found.append((words[0], words[1].rstrip(":")))
-    return found
 
 
 def answers(response):

@@ -34,3 +34,15 @@ def tropo_status(*args) -> Run:
 
 def send_queued(*args) -> Run:
     return run_command("tropo_send_queued", *args)
+
+
+def problem_codes(run: Run) -> list[tuple[str, str]]:
+    """(level, code) of each problem line of a ``tropo_status`` or ``tropo_send_queued`` run."""
+    found = []
+    for line in (run.stdout + run.stderr).splitlines():
+        words = line.replace("CommandError: ", "").split()
+        if words and words[0].endswith(":") and len(words) > 2:
+            words = words[1:]  # tropo_send_queued's lines start with the backend
+        if len(words) > 1 and words[0] in ("warning", "critical"):
+            found.append((words[0], words[1].rstrip(":")))
+    return found
