@@ -488,11 +488,8 @@ def _due_ids(config: BackendConfig, until, limit: int) -> list[int]:
     if window is None:
         return list(due.values_list("pk", flat=True)[:limit])
     in_flight_window.lock(config)
-    rows = list(
-        due.annotate(in_flight=in_flight_window.in_flight(config)).values_list("pk", "in_flight")[
-            :limit
-        ]
-    )
+    in_flight = in_flight_window.in_flight(config)
+    rows = list(due.annotate(in_flight=in_flight).values_list("pk", "in_flight")[:limit])
     room = window - rows[0][1] if rows else 0
     return [pk for pk, _ in rows[: max(room, 0)]]
 

@@ -89,7 +89,8 @@ def _answer_result(request, config: BackendConfig, result: TropoResult):
     settled = results.record_result(config, answer, confirmation.read_result(result))
     if not settled.changed:
         logger.info(
-            "Result of session %s on %s changes nothing: its messages were settled already",
+            "Result of session %s on %s changes nothing: its messages were settled already "
+            "or sent again since",
             result.session_id,
             config.name,
         )
