@@ -20,6 +20,7 @@ pytestmark = pytest.mark.django_db
 Status = OutboundMessage.Status
 INBOUND = "3b43948e921da539a358747c389567a8"
 RESENT = "9" * 32
+LATER = "b" * 32
 
 
 def next_url(response) -> str:
@@ -32,8 +33,10 @@ def message_verbs(response) -> list[dict]:
 
 
 def age_answers():
-    """Let the lease of every answer so far run out."""
-    OutboundMessage.objects.update(sent_at=timezone.now() - timedelta(hours=1))
+    """Let the lease of every answer awaiting a result run out."""
+    OutboundMessage.objects.filter(status=Status.SENT).update(
+        sent_at=timezone.now() - timedelta(hours=1)
+    )
 
 
 @pytest.fixture
@@ -49,11 +52,22 @@ def post_result(client):
 
 
 @pytest.fixture
-def answered(post_session, tropo):
-    """An inline reply whose result has not come and whose lease ran out: (row, next URL)."""
+def answered(post_session, post_result, tropo):
+    """An inline reply whose result has not come and whose lease ran out: (row, next URL).
+
+    Another reply, sent after it, has been confirmed: results do come, so the sweep
+    sends the unanswered one again.
+    """
     url = next_url(post_session(inbound_payload(text="ping")))
+    row = OutboundMessage.objects.get()
+    later = next_url(post_session(inbound_payload(text="ping", session_id=LATER)))
+    assert post_result(later, session_id=LATER).status_code == 200
     age_answers()
-    return OutboundMessage.objects.get(), url
+    return row, url
+
+
+def current(row):
+    return OutboundMessage.objects.get(pk=row.pk)
 
 
 @pytest.fixture(params=[False, True], ids=["in bulk", "row by row"])
@@ -94,12 +108,12 @@ def test_a_late_result_confirms_a_row_launched_again_and_its_callback_does_not_s
     row, url = answered
     call_command("tropo_send_queued")
     [launch] = tropo.launches
-    assert OutboundMessage.objects.get().status == Status.LAUNCHED
+    assert current(row).status == Status.LAUNCHED
     assert post_result(url, row=row).status_code == 200
-    assert OutboundMessage.objects.get().status == Status.CONFIRMED
+    assert current(row).status == Status.CONFIRMED
     callback = post_session(callback_payload(launch["rtropo_ref"], session_id=RESENT))
     assert message_verbs(callback) == []
-    assert OutboundMessage.objects.get().status == Status.CONFIRMED
+    assert current(row).status == Status.CONFIRMED
 
 
 def resend(post_session, tropo) -> str:
@@ -116,17 +130,18 @@ def test_after_a_resend_the_first_result_confirms_and_the_second_changes_nothing
 ):
     row, first = answered
     second = resend(post_session, tropo)
-    assert OutboundMessage.objects.get().status == Status.SENT
-    assert AnswerReference.objects.count() == 2
+    assert current(row).status == Status.SENT
+    carried = [answer.message_ids for answer in AnswerReference.objects.all()]
+    assert carried.count([row.pk]) == 2
     assert post_result(first, row=row).status_code == 200
-    confirmed = OutboundMessage.objects.get()
+    confirmed = current(row)
     assert (confirmed.status, confirmed.session_id) == (Status.CONFIRMED, RESENT)
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="rtropo.views"):
         response = post_result(second, session_id=RESENT, row=row, disposition="FAILED")
     assert response.status_code == 200
     assert "changes nothing" in caplog.text
-    assert OutboundMessage.objects.get().status == Status.CONFIRMED
+    assert current(row).status == Status.CONFIRMED
     age_answers()
     call_command("tropo_send_queued", "--now")
     assert len(tropo.launches) == 1
@@ -143,7 +158,7 @@ def test_a_late_failure_or_silence_leaves_a_row_sent_again_to_its_new_copy(
     resend(post_session, tropo)
     verdict = {"row": row, "disposition": disposition} if disposition else {"complete": False}
     assert post_result(first, **verdict, **options).status_code == 200
-    again = OutboundMessage.objects.get()
+    again = current(row)
     assert (again.status, again.session_id, again.last_error) == (Status.SENT, RESENT, "")
 
 
@@ -153,9 +168,9 @@ def test_a_late_failure_fails_a_row_left_unconfirmed(
     row, url = answered
     backend_settings(resend_unconfirmed=False)
     queue.expire_unconfirmed(get_config("tropo"))
-    assert OutboundMessage.objects.get().status == Status.UNCONFIRMED
+    assert current(row).status == Status.UNCONFIRMED
     post_result(url, row=row, disposition="FAILED", complete=False, error="unreachable")
-    failed = OutboundMessage.objects.get()
+    failed = current(row)
     assert (failed.status, failed.last_error) == (
         Status.FAILED,
         "Tropo reported FAILED: unreachable",
@@ -165,9 +180,9 @@ def test_a_late_failure_fails_a_row_left_unconfirmed(
 def test_a_result_confirms_only_the_rows_its_answer_carried(
     answered, post_result, post_session, tropo
 ):
-    row, url = answered
-    post_session(inbound_payload(text="ping", session_id="b" * 32))
-    other = OutboundMessage.objects.exclude(pk=row.pk).get()
+    _, url = answered
+    post_session(inbound_payload(text="ping", session_id="c" * 32))
+    other = OutboundMessage.objects.get(session_id="c" * 32)
     assert post_result(url, row=other).status_code == 200
     assert OutboundMessage.objects.get(pk=other.pk).status == Status.SENT
 
@@ -178,7 +193,7 @@ def test_a_reference_never_issued_is_refused(answered, post_result, caplog):
     forged = f"/tropo/?secret={query['secret'][0]}&rtropo_result=never-issued"
     assert post_result(forged, row=row).status_code == 403
     assert "confirms nothing: its reference is unknown" in caplog.text
-    assert OutboundMessage.objects.get().status == Status.SENT
+    assert current(row).status == Status.SENT
 
 
 def test_prune_deletes_old_answer_references(answered):

@@ -5,20 +5,27 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 PHONE = "+15555550401"
-LEASE = 4.0
+OTHER = "+15555550402"
+LEASE = 5.0
 #: Each result comes 50 % of a lease after the lease ran out.
 LATE = 1.5 * LEASE
 SWEPT = "1 message(s) unconfirmed by Tropo, 1 of them sent again"
 
 
 def text_and_sweep(stack, *faults_before_sweep):
-    """Text PHONE (its reply's result late), sweep once its lease ran out, before the
-    late result comes, with ``faults_before_sweep`` queued; return the sweep's output
-    (its exit status is not checked: a launch fault makes it 1)."""
+    """Text PHONE (its reply's result late), then OTHER (its result on time: results do
+    come, so the sweep may send PHONE's reply again); sweep once PHONE's lease ran out,
+    before its late result comes, with ``faults_before_sweep`` queued. Returns the
+    sweep's output (its exit status is not checked: a launch fault makes it 1)."""
     with ThreadPoolExecutor(1) as pool:
         texted = pool.submit(stack.text, PHONE, "ping")
-        stack.emulator.wait_for_deliveries(1)
-        time.sleep(LEASE + 0.2)
+        deadline = time.monotonic() + LEASE
+        while "result_late" in stack.emulator.faults.snapshot()["queued"]:
+            assert time.monotonic() < deadline, "the reply's result was never drawn"
+            time.sleep(0.02)
+        sent = time.monotonic()
+        assert stack.text(OTHER, "ping").status == 200
+        time.sleep(max(0.0, sent + LEASE + 0.2 - time.monotonic()))
         for kind, seconds in faults_before_sweep:
             stack.emulator.faults.queue(kind, seconds=seconds)
         swept = stack.send_queued(check=False).stdout
@@ -42,8 +49,8 @@ def test_a_late_result_confirms_a_reply_launched_again_and_its_callback_sends_no
 
     assert SWEPT in swept
     stack.settle()
-    assert stack.delivered() == {(PHONE, "pong"): 1}
-    assert stack.statuses() == {"confirmed": 1}
+    assert stack.delivered() == {(PHONE, "pong"): 1, (OTHER, "pong"): 1}
+    assert stack.statuses() == {"confirmed": 2}
 
 
 def test_a_late_result_confirms_a_reply_queued_again_and_it_is_not_sent_again(start_stack):
@@ -54,10 +61,10 @@ def test_a_late_result_confirms_a_reply_queued_again_and_it_is_not_sent_again(st
 
     assert SWEPT in swept
     stack.settle()
-    assert stack.statuses() == {"confirmed": 1}
+    assert stack.statuses() == {"confirmed": 2}
     stack.send_queued("--now")
     stack.settle()
-    assert stack.delivered() == {(PHONE, "pong"): 1}
+    assert stack.delivered() == {(PHONE, "pong"): 1, (OTHER, "pong"): 1}
     assert stack.emulator.state()["counters"]["launches"] == 1  # the one that failed
 
 
@@ -65,18 +72,18 @@ def test_after_a_resend_the_late_first_result_confirms_and_the_second_changes_no
     start_stack,
 ):
     stack = start_stack(lease=LEASE)
-    stack.emulator.faults.queue("result_late", count=2, seconds=LATE)
+    stack.emulator.faults.queue("result_late", seconds=LATE)
 
-    swept = text_and_sweep(stack)
+    swept = text_and_sweep(stack, ("result_late", LATE))
 
     assert SWEPT in swept
-    stack.emulator.wait_for_deliveries(2)
+    stack.emulator.wait_for_deliveries(3)
     stack.settle(timeout=3 * LATE)
-    assert stack.statuses() == {"confirmed": 1}
-    assert result_statuses(stack) == ["200", "200"]
+    assert stack.statuses() == {"confirmed": 2}
+    assert result_statuses(stack) == ["200"] * 3
     stack.send_queued("--now")
     stack.settle()
-    assert stack.delivered() == {(PHONE, "pong"): 2}
+    assert stack.delivered() == {(PHONE, "pong"): 2, (OTHER, "pong"): 1}
 
 
 def test_with_every_result_late_a_campaign_is_confirmed_and_sent_at_most_twice(start_stack):
