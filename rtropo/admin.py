@@ -66,7 +66,6 @@ class OutboundMessageAdmin(RecordAdmin):
     )
     list_filter = ("status", UnconfirmedFilter, "backend_name")
     search_fields = ("to_number", "identity", "message_id", "session_id")
-    exclude = ("result_digest",)
     date_hierarchy = "created_at"
     actions = ["retry_now"]
 

@@ -85,7 +85,7 @@ def gather(config: BackendConfig, now: datetime) -> Facts:
     )
     awaiting = (
         rows.filter(status=Status.SENT)
-        .exclude(result_digest="")
+        .filter(result_requested=True)
         .aggregate(count=Count("pk"), oldest=Min("sent_at"))
     )
     launches = Launch.objects.filter(
@@ -125,7 +125,7 @@ def _results_overdue(config: BackendConfig, rows, stored: BackendHealth, now: da
     overdue = rows.filter(
         status__in=[Status.SENT, Status.UNCONFIRMED],
         sent_at__lte=now - timedelta(seconds=config.lease),
-    ).exclude(result_digest="")
+    ).filter(result_requested=True)
     if stored.last_result_at is not None:
         overdue = overdue.filter(sent_at__gt=stored.last_result_at)
     return overdue.count()

@@ -40,8 +40,8 @@ class Launch(models.Model):
 class OutboundMessage(models.Model):
     """One SMS to one recipient, from queued to sent, then confirmed by Tropo, or failed.
 
-    A row answered with delivery confirmation on keeps the digest of that
-    answer's reference in ``result_digest`` until Tropo's result for it comes.
+    ``result_requested`` says whether its latest send asked Tropo for a
+    result; every answer that did is an :class:`AnswerReference`.
     """
 
     class Status(models.TextChoices):
@@ -69,10 +69,8 @@ class OutboundMessage(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
-    result_digest = models.CharField(
-        max_length=64,
-        blank=True,
-        help_text=_("SHA-256 of the reference of the answer awaiting Tropo's result."),
+    result_requested = models.BooleanField(
+        default=False, help_text=_("Whether its latest send asked Tropo for a result.")
     )
     result_at = models.DateTimeField(
         null=True, blank=True, help_text=_("When Tropo's result confirmed or failed the row.")
@@ -86,15 +84,31 @@ class OutboundMessage(models.Model):
         indexes = [
             models.Index(fields=["backend_name", "status", "next_attempt_at"]),
             models.Index(fields=["status", "sent_at"]),
-            models.Index(
-                fields=["result_digest"],
-                condition=~models.Q(result_digest=""),
-                name="rtropo_out_result_digest",
-            ),
         ]
 
     def __str__(self):
         return f"{self.to_number}: {self.text[:40]}"
+
+
+class AnswerReference(models.Model):
+    """One answer that asked Tropo for its result, and the rows it carried.
+
+    Only the SHA-256 ``digest`` of the answer's reference is stored. The
+    reference stays valid while the answer's rows are neither ``confirmed`` nor
+    ``failed``, so that a row may await the results of several answers.
+    """
+
+    backend_name = models.CharField(max_length=100)
+    digest = models.CharField(max_length=64, unique=True)
+    session_id = models.CharField(max_length=64)
+    message_ids = models.JSONField(help_text=_("Ids of the messages the answer carried."))
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["created_at"])]
+
+    def __str__(self):
+        return f"answer in session {self.session_id}"
 
 
 class InboundSession(models.Model):

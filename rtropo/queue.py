@@ -1,4 +1,5 @@
-"""The outbound queue: the only code that changes a message's status.
+"""The outbound queue: the code that changes a message's status (with
+:mod:`rtropo.results`, which applies Tropo's results).
 
 Every status change happens in a short transaction, and nothing here talks to
 the network: :mod:`rtropo.dispatch` calls the Session API between
@@ -8,7 +9,8 @@ Tropo in a TropoML answer), or end ``failed`` after ``max_attempts`` launches
 that came to nothing. With delivery confirmation a ``sent`` row awaits Tropo's
 result: it becomes ``confirmed``, ``failed`` (Tropo's error), or, with no result
 within ``lease``, ``unconfirmed``, and is then queued again unless the backend
-sets ``resend_unconfirmed: False`` or the row used its ``max_attempts``.
+sets ``resend_unconfirmed: False`` or the row used its ``max_attempts``. A
+result that comes later still confirms it (see :mod:`rtropo.results`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import contextlib
 import dataclasses
 import logging
 import random
-import zlib
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
@@ -25,21 +26,18 @@ from django.db.models import (
     BigIntegerField,
     Case,
     CharField,
-    Count,
     F,
     PositiveIntegerField,
-    Q,
     Subquery,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from rtropo import inline, signals
+from rtropo import window as in_flight_window
 from rtropo.conf import BackendConfig
-from rtropo.confirmation import ResultReading, Verdict
-from rtropo.models import Launch, OutboundMessage
+from rtropo.models import AnswerReference, Launch, OutboundMessage
 from rtropo.reference import new_reference
 
 logger = logging.getLogger(__name__)
@@ -226,10 +224,11 @@ def claim_for_callback(
     Also takes other due rows of the backend, up to ``batch_size`` in all and
     within the in-flight window. Returns None when the reference is unknown,
     expired or already answered. ``result_digest`` (the answer's result
-    reference, hashed) is stored with the rows when the answer asks for a result.
+    reference, hashed) is noted with the rows (an :class:`AnswerReference`)
+    when the answer asks for a result.
 
     Statements: the launch's UPDATE, its rows' SELECT, the due rows' SELECT
-    (none when the launch is full) and :func:`_mark_sent`'s, which also gives
+    (none when the launch is full) and :func:`_answer_rows`', which also give
     the due rows their launch and attempt.
     """
     now = timezone.now()
@@ -259,7 +258,7 @@ def claim_for_callback(
                     output_field=PositiveIntegerField(),
                 ),
             }
-        return _mark_sent(own + extra, session_id, result_digest=result_digest, **changes)
+        return _answer_rows(config, own + extra, session_id, result_digest, **changes)
 
 
 def claim_inline(
@@ -270,123 +269,29 @@ def claim_inline(
     result_digest: str = "",
     held: dict[int, OutboundMessage] | None = None,
 ) -> list[OutboundMessage]:
-    """Mark up to ``batch_size`` of these held rows sent in an inbound answer.
+    """Mark the first of these held rows sent in an inbound answer: as many as
+    ``batch_size`` and the in-flight window's room allow.
 
-    The rows beyond ``batch_size`` are made due for the launch path. A row that
-    is no longer ``queued`` (an admin failed it, say) is left as it is. Both
-    statements are writes, so on SQLite the first one takes the write lock; in
-    the caller's transaction no savepoint is needed, since nothing here is
+    The others are made due for the launch path, which sends them as the
+    window makes room. A row that is no longer ``queued`` (an admin failed it,
+    say) is left as it is. Call it in a transaction that already wrote (on
+    SQLite, holding the write lock): the window is counted before the writes.
+    In the caller's transaction no savepoint is needed, since nothing here is
     undone on its own. ``held`` (the rows as this request inserted them, by id)
     spares reading the rows back, see :func:`_mark_sent`.
     """
     with transaction.atomic(savepoint=False):
-        make_due(message_ids[config.batch_size :])
-        return _mark_sent(
-            message_ids[: config.batch_size],
+        inline_now = in_flight_window.room(config, min(config.batch_size, len(message_ids)))
+        make_due(message_ids[inline_now:])
+        return _answer_rows(
+            config,
+            message_ids[:inline_now],
             session_id,
+            result_digest,
             only_queued=True,
             count_attempt=True,
-            result_digest=result_digest,
             held=held,
         )
-
-
-@dataclasses.dataclass(frozen=True)
-class Settled:
-    """What one result did to the rows of its answer (``resent``: queued again)."""
-
-    confirmed: int = 0
-    failed: int = 0
-    unconfirmed: int = 0
-    resent: int = 0
-
-
-def record_result(
-    config: BackendConfig, result_digest: str, session_id: str, reading: ResultReading
-) -> Settled | None:
-    """Apply Tropo's result to the rows of the answer whose reference has this digest.
-
-    Only rows of session ``session_id`` that still await it (``sent``, or
-    ``unconfirmed`` and not sent again) count. Their verdicts are set and the
-    reference consumed (the digest cleared) in one transaction; a replay finds
-    nothing. Rows the result says nothing of are unconfirmed, as after the
-    lease. Returns None when no row matched.
-
-    The common result confirms every row it names: then one UPDATE confirms
-    them without reading them (nothing is logged per confirmed row), unless
-    ``message_confirmed`` has receivers; only the rows it leaves out, if any,
-    are read and settled one by one.
-    """
-    now = timezone.now()
-    awaiting = _with_digest(config, result_digest).filter(
-        session_id=session_id, status__in=[Status.SENT, Status.UNCONFIRMED]
-    )
-    confirming = _confirmed_in_bulk(reading)
-    with write_transaction(reads_first=confirming is None):
-        confirmed = 0
-        if confirming is not None:
-            named = awaiting.filter(pk__in=confirming) if confirming else awaiting
-            confirmed = named.update(
-                status=Status.CONFIRMED, last_error="", result_at=now, result_digest=""
-            )
-        may_leave_rows = confirming is None or bool(confirming)
-        rows = list(awaiting.select_for_update().order_by("pk")) if may_leave_rows else []
-        if not rows and not confirmed:
-            return None
-        for row in rows:
-            verdict = reading.verdict(row.pk)
-            row.result_digest = ""
-            if verdict.delivered is None:
-                _unconfirm(config, row, "Tropo's result did not report this message", now)
-            else:
-                row.status = Status.CONFIRMED if verdict.delivered else Status.FAILED
-                row.last_error = verdict.error
-                row.result_at = now
-        OutboundMessage.objects.bulk_update(rows, [*_UNCONFIRM_FIELDS, "result_at"])
-    settled = [row for row in rows if row.status == Status.CONFIRMED]
-    failed = [row for row in rows if row.status == Status.FAILED]
-    for row in failed:
-        logger.error("Message %s to %s failed: %s", row.pk, row.identity, row.last_error)
-    _announce(signals.message_confirmed, settled)
-    _announce_failed(failed)
-    resent, kept = _announce_unconfirmed(config, rows)
-    return Settled(confirmed + len(settled), len(failed), len(kept), len(resent))
-
-
-def _confirmed_in_bulk(reading: ResultReading) -> list[int] | None:
-    """The rows ``reading`` confirms with one UPDATE: the ids it names ([]: every row).
-
-    None when it does not confirm every row it speaks for, or when
-    ``message_confirmed`` has receivers (they get each row as stored).
-    """
-    if signals.message_confirmed.has_listeners(OutboundMessage):
-        return None
-    verdicts = set(reading.named.values()) if reading.named else {reading.others}
-    if verdicts != {_DELIVERED}:
-        return None
-    return list(reading.named)
-
-
-_DELIVERED = Verdict(True)
-
-
-def result_mismatch(config: BackendConfig, result_digest: str) -> str:
-    """Why a result with this reference digest matched no row (for the log)."""
-    if _with_digest(config, result_digest).exists():
-        return "its sessionId is not the answered session's, or the messages were sent again"
-    return "its reference is unknown or was used already"
-
-
-def _with_digest(config: BackendConfig, result_digest: str):
-    """The rows of this backend awaiting the result whose reference has this digest.
-
-    Repeats the condition of the partial index on ``result_digest`` so that
-    SQLite, which cannot infer it from the equality, uses that index instead of
-    reading every sent or unconfirmed row of the backend.
-    """
-    return OutboundMessage.objects.filter(
-        backend_name=config.name, result_digest=result_digest
-    ).exclude(result_digest="")
 
 
 def expire_unconfirmed(
@@ -437,13 +342,12 @@ def _release_held(config: BackendConfig, resend_sent_by: datetime | None) -> int
             sent_at__lte=resend_sent_by,
             attempts__lt=config.max_attempts,
         )
-        .exclude(result_digest="")
+        .filter(result_requested=True)
         .update(
             status=Status.QUEUED,
             next_attempt_at=timezone.now(),
             launch=None,
             session_id="",
-            result_digest="",
         )
     )
     if released:
@@ -467,7 +371,7 @@ def _expire_batch(
                 status=Status.SENT,
                 sent_at__lte=now - timedelta(seconds=config.lease),
             )
-            .exclude(result_digest="")
+            .filter(result_requested=True)
             .select_for_update(skip_locked=True)
             .order_by("pk")[: config.batch_size]
         )
@@ -491,7 +395,6 @@ _UNCONFIRM_FIELDS = [
     "next_attempt_at",
     "launch",
     "session_id",
-    "result_digest",
 ]
 
 
@@ -507,7 +410,6 @@ def _unconfirm(
         row.next_attempt_at = now
         row.launch = None
         row.session_id = ""
-        row.result_digest = ""
     else:
         row.status = Status.UNCONFIRMED
 
@@ -622,7 +524,7 @@ def release_expired(config: BackendConfig) -> int:
 def retry_now(messages) -> int:
     """Make queued, failed and unconfirmed rows of ``messages`` due now, with fresh attempts."""
     return messages.filter(status__in=[Status.QUEUED, Status.FAILED, Status.UNCONFIRMED]).update(
-        status=Status.QUEUED, next_attempt_at=timezone.now(), attempts=0, result_digest=""
+        status=Status.QUEUED, next_attempt_at=timezone.now(), attempts=0
     )
 
 
@@ -639,11 +541,9 @@ def backoff(config: BackendConfig, attempts: int) -> float:
 def _due_ids(config: BackendConfig, until, limit: int) -> list[int]:
     """Lock and return up to ``limit`` queued rows due by ``until`` (None: all), oldest first.
 
-    With an in-flight window (:attr:`BackendConfig.in_flight_window`) no more
-    rows than it has room for: the same SELECT counts the rows in flight. On
-    PostgreSQL an advisory lock of the backend, held to the end of the
-    transaction, makes concurrent takes count one after another (SQLite's write
-    lock already does).
+    With an in-flight window (:mod:`rtropo.window`) no more rows than it has
+    room for: the same SELECT counts the rows in flight, under the window's
+    lock.
     """
     if limit <= 0:
         return []
@@ -654,34 +554,35 @@ def _due_ids(config: BackendConfig, until, limit: int) -> list[int]:
     window = config.in_flight_window
     if window is None:
         return list(due.values_list("pk", flat=True)[:limit])
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_window_lock(config)])
-    rows = list(due.annotate(in_flight=_in_flight(config)).values_list("pk", "in_flight")[:limit])
+    in_flight_window.lock(config)
+    in_flight = in_flight_window.in_flight(config)
+    rows = list(due.annotate(in_flight=in_flight).values_list("pk", "in_flight")[:limit])
     room = window - rows[0][1] if rows else 0
     return [pk for pk, _ in rows[: max(room, 0)]]
 
 
-def _window_lock(config: BackendConfig) -> int:
-    """The advisory lock key of the backend's in-flight window."""
-    return zlib.crc32(f"rtropo-window:{config.name}".encode())
-
-
-def _in_flight(config: BackendConfig):
-    """A subquery: how many rows of the backend are launched or sent awaiting a result."""
-    rows = (
-        OutboundMessage.objects.filter(backend_name=config.name)
-        .filter(Q(status=Status.LAUNCHED) | (Q(status=Status.SENT) & ~Q(result_digest="")))
-        .order_by()
-        .values("backend_name")
-        .annotate(count=Count("pk"))
-        .values("count")
-    )
-    return Coalesce(Subquery(rows), 0)
-
-
 #: What an answer reads of the rows it sends; ``message_sent`` receivers get whole rows.
 ANSWER_FIELDS = ("pk", "to_number", "text")
+
+
+def _answer_rows(
+    config: BackendConfig, ids: list[int], session_id: str, result_digest: str, **options
+) -> list[OutboundMessage]:
+    """Mark these rows sent in one answer (see :func:`_mark_sent` for ``options``).
+
+    When the answer asks for a result (``result_digest``, its reference
+    hashed), the rows it carries are noted under that digest.
+    """
+    marked = _mark_sent(ids, session_id, result_requested=bool(result_digest), **options)
+    if result_digest and marked:
+        AnswerReference.objects.create(
+            backend_name=config.name,
+            digest=result_digest,
+            session_id=session_id,
+            message_ids=[row.pk for row in marked],
+            created_at=timezone.now(),
+        )
+    return marked
 
 
 def _mark_sent(
@@ -690,7 +591,7 @@ def _mark_sent(
     *,
     only_queued: bool = False,
     count_attempt: bool = False,
-    result_digest: str = "",
+    result_requested: bool = False,
     held: dict[int, OutboundMessage] | None = None,
     **expressions,
 ) -> list[OutboundMessage]:
@@ -710,7 +611,7 @@ def _mark_sent(
         "sent_at": timezone.now(),
         "session_id": session_id,
         "last_error": "",
-        "result_digest": result_digest,
+        "result_requested": result_requested,
     }
     attempt = {"attempts": F("attempts") + 1} if count_attempt else {}
     updated = (rows.filter(status=Status.QUEUED) if only_queued else rows).update(

@@ -10,7 +10,17 @@ from django.http import HttpResponse, HttpResponseNotAllowed, QueryDict
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 
-from rtropo import confirmation, health, inbound, inline, launcher, queue, routing, tropoml
+from rtropo import (
+    confirmation,
+    health,
+    inbound,
+    inline,
+    launcher,
+    queue,
+    results,
+    routing,
+    tropoml,
+)
 from rtropo.conf import BackendConfig, get_config
 from rtropo.confirmation import ResultAddress, ResultRequest
 from rtropo.exceptions import InvalidPayload
@@ -84,18 +94,22 @@ def _answer_result(request, config: BackendConfig, result: TropoResult):
     reference = request.GET.get(confirmation.RESULT_PARAMETER, "")
     if not reference:
         health.request_refused(config, "result without its reference")
-        response = tropoml.answer([], status=403)
-        return _reject(request, config, f"result {result.session_id} has no reference", response)
-    digest = confirmation.digest(reference)
-    reading = confirmation.read_result(result)
-    settled = queue.record_result(config, digest, result.session_id, reading)
-    if settled is None:
-        reason = queue.result_mismatch(config, digest)
-        response = tropoml.answer([], status=403)
-        return _reject(
-            request, config, f"result {result.session_id} confirms nothing: {reason}", response
-        )
+        return _refuse_result(request, config, result, "it has no reference")
+    answer = results.answer_of(config, confirmation.digest(reference))
+    if answer is None:
+        return _refuse_result(request, config, result, "its reference is unknown")
+    if answer.session_id != result.session_id:
+        return _refuse_result(request, config, result, "its sessionId is not the answer's")
+    settled = results.record_result(config, answer, confirmation.read_result(result))
     health.result_accepted(config)
+    if not settled.changed:
+        logger.info(
+            "Result of session %s on %s changes nothing: its messages were settled already "
+            "or sent again since",
+            result.session_id,
+            config.name,
+        )
+        return tropoml.answer([])
     logger.info(
         "Result of session %s on %s: %d confirmed, %d failed, %d unconfirmed, %d to send again",
         result.session_id,
@@ -109,6 +123,13 @@ def _answer_result(request, config: BackendConfig, result: TropoResult):
     if settled.resent or (config.in_flight_window and queue.has_due(config)):
         response.after_sent(lambda: launcher.schedule(config, now=True))
     return response
+
+
+def _refuse_result(request, config: BackendConfig, result: TropoResult, reason: str):
+    response = tropoml.answer([], status=403)
+    return _reject(
+        request, config, f"result {result.session_id} confirms nothing: {reason}", response
+    )
 
 
 def _route_inbound(config: BackendConfig, sms: InboundSMS, result: ResultRequest | None):

@@ -1,5 +1,6 @@
 """Confirmed delivery at the view: answers ask for a result, results settle their rows."""
 
+import collections
 import hashlib
 import json
 from urllib.parse import parse_qs, urlsplit
@@ -10,8 +11,9 @@ from django.db.utils import OperationalError
 from django.test.utils import CaptureQueriesContext
 
 from rtropo import signals
-from rtropo.models import OutboundMessage
+from rtropo.models import AnswerReference, OutboundMessage
 from tests.support.payloads import SECRET, inbound_payload, load_fixture
+from tests.test_statement_counts import statements
 
 pytestmark = pytest.mark.django_db
 
@@ -62,9 +64,12 @@ def test_an_inline_answer_names_its_verbs_and_asks_for_the_result(post_session, 
     assert query["secret"] == [SECRET]
     [reference] = query["rtropo_result"]
     assert len(reference) >= 40
-    assert row.status == Status.SENT
-    assert row.result_digest == hashlib.sha256(reference.encode()).hexdigest()
-    assert reference not in json.dumps(list(OutboundMessage.objects.values()), default=str)
+    assert (row.status, row.result_requested) == (Status.SENT, True)
+    answer = AnswerReference.objects.get()
+    assert answer.digest == hashlib.sha256(reference.encode()).hexdigest()
+    assert (answer.session_id, answer.message_ids) == (row.session_id, [row.pk])
+    stored = [*OutboundMessage.objects.values(), *AnswerReference.objects.values()]
+    assert reference not in json.dumps(stored, default=str)
 
 
 def test_each_answer_gets_its_own_reference(post_session, tropo):
@@ -81,19 +86,26 @@ def test_without_confirmation_the_answer_is_the_old_one(post_session, tropo, bac
     assert "name" not in verbs[0]["message"]
     assert verbs[1:] == [{"hangup": {}}]
     row = OutboundMessage.objects.get()
-    assert (row.status, row.result_digest) == (Status.SENT, "")
+    assert (row.status, row.result_requested) == (Status.SENT, False)
+    assert not AnswerReference.objects.exists()
 
 
-def test_asking_for_the_result_costs_no_query(post_session, tropo, backend_settings):
+def test_asking_for_the_result_costs_its_reference_and_the_windows_count(
+    post_session, tropo, backend_settings
+):
     post_session(inbound_payload(text="ping", session_id="c" * 32))
-    counts = {}
+    tables = {}
     for confirm, session in ((False, "a" * 32), (True, "b" * 32)):
         backend_settings(confirm_delivery=confirm)
         with CaptureQueriesContext(db_connection) as queries:
             verbs = document(post_session(inbound_payload(text="ping", session_id=session)))
-        counts[confirm] = len(queries.captured_queries)
+        tables[confirm] = collections.Counter(statements(queries))
         assert any("on" in verb for verb in verbs) == confirm
-    assert counts[True] == counts[False]
+    window = [("SELECT", "")] if db_connection.vendor == "postgresql" else []
+    window.append(("SELECT", "rtropo_outboundmessage"))
+    reference = ("INSERT", "rtropo_answerreference")
+    assert tables[True] - tables[False] == collections.Counter([*window, reference])
+    assert tables[False] - tables[True] == collections.Counter()
 
 
 def test_a_matching_result_confirms_and_is_answered_with_a_hangup(
@@ -116,7 +128,7 @@ def test_a_matching_result_confirms_and_is_answered_with_a_hangup(
     assert response.status_code == 200
     assert document(response) == [{"hangup": {}}]
     row.refresh_from_db()
-    assert (row.status, row.result_digest) == (Status.CONFIRMED, "")
+    assert row.status == Status.CONFIRMED
     assert row.result_at is not None
     assert confirmed == [row.pk]
     updates = [
@@ -195,7 +207,7 @@ def forged_next(next_url, **changes):
     ("changes", "reason"),
     [
         ({"secret": "wrong"}, "missing or wrong secret"),
-        ({"rtropo_result": "forged-reference"}, "unknown or was used already"),
+        ({"rtropo_result": "forged-reference"}, "its reference is unknown"),
         ({"rtropo_result": ""}, "has no reference"),
     ],
 )
@@ -209,7 +221,7 @@ def test_a_forged_result_confirms_nothing(
     assert reason in caplog.text
     row.refresh_from_db()
     assert row.status == Status.SENT
-    assert row.result_digest
+    assert AnswerReference.objects.filter(message_ids=[row.pk]).exists()
 
 
 def test_a_result_of_another_session_confirms_nothing(post_session, post_result, tropo, caplog):
@@ -218,22 +230,31 @@ def test_a_result_of_another_session_confirms_nothing(post_session, post_result,
     response = post_result(next_url, result_payload(session_id="e" * 32, actions=actions))
     assert response.status_code == 403
     assert document(response) == [{"hangup": {}}]
-    assert "sessionId is not the answered session's" in caplog.text
+    assert "sessionId is not the answer's" in caplog.text
     row.refresh_from_db()
     assert row.status == Status.SENT
     assert post_result(next_url, result_payload(actions=actions)).status_code == 200
 
 
-def test_a_replayed_result_changes_nothing(post_session, post_result, tropo, caplog):
+@pytest.mark.parametrize("replayed", ["SUCCESS", "FAILED"])
+def test_a_replayed_result_is_accepted_and_changes_nothing(
+    post_session, post_result, tropo, caplog, replayed
+):
     _, row, next_url = answered_inline(post_session)
     success = {"name": f"rtropo-{row.pk}", "disposition": "SUCCESS"}
     assert post_result(next_url, result_payload(actions=success)).status_code == 200
-    failure = {"name": f"rtropo-{row.pk}", "disposition": "FAILED"}
-    replay = post_result(next_url, result_payload(actions=failure))
-    assert replay.status_code == 403
-    assert "unknown or was used already" in caplog.text
     row.refresh_from_db()
-    assert row.status == Status.CONFIRMED
+    caplog.clear()
+    replay = {"name": f"rtropo-{row.pk}", "disposition": replayed}
+    response = post_result(next_url, result_payload(actions=replay))
+    assert (response.status_code, document(response)) == (200, [{"hangup": {}}])
+    [record] = [r for r in caplog.records if "changes nothing" in r.getMessage()]
+    assert record.levelname == "INFO"
+    assert "its messages were settled already" in record.getMessage()
+    assert OutboundMessage.objects.get() == row
+    assert (row.status, row.result_at) == OutboundMessage.objects.values_list(
+        "status", "result_at"
+    ).get()
 
 
 @pytest.mark.parametrize(
@@ -270,7 +291,8 @@ def test_a_result_the_app_fails_to_store_keeps_its_reference(post_session, tropo
     ):
         client.post(next_url, data=body, content_type="application/json")
     row.refresh_from_db()
-    assert (row.status, bool(row.result_digest)) == (Status.SENT, True)
+    assert row.status == Status.SENT
+    assert AnswerReference.objects.filter(message_ids=[row.pk]).exists()
     retried = client.post(
         next_url, data=json.dumps(result_payload(actions=success)), content_type="application/json"
     )

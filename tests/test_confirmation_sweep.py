@@ -104,7 +104,6 @@ def test_the_admin_filters_unconfirmed_rows_and_retries_them(
     for query in ({"status__exact": "unconfirmed"}, {"unconfirmed_sends": "yes"}):
         assert list(admin_client.get(url, query).context["cl"].queryset) == [row]
     assert list(admin_client.get(url, {"unconfirmed_sends": "no"}).context["cl"].queryset) == []
-    assert admin_client.get(url, {"result_digest__startswith": "a"}).status_code == 400
     admin_client.post(url, {"action": "retry_now", "_selected_action": [row.pk]})
     row.refresh_from_db()
-    assert (row.status, row.result_digest) == (Status.QUEUED, "")
+    assert row.status == Status.QUEUED

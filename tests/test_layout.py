@@ -33,14 +33,23 @@ NEEDS_SETUP = {
     "rtropo.outgoing",
     "rtropo.problems",
     "rtropo.queue",
+    "rtropo.results",
     "rtropo.routing",
     "rtropo.runner",
     "rtropo.status",
     "rtropo.tasks",
     "rtropo.views",
+    "rtropo.window",
 }
 #: Below the launch path: what the queue and the inbound view's rooms stand on.
-NETWORK_FREE = ["rtropo.queue", "rtropo.payloads", "rtropo.tropoml", "rtropo.inbound"]
+NETWORK_FREE = [
+    "rtropo.queue",
+    "rtropo.results",
+    "rtropo.window",
+    "rtropo.payloads",
+    "rtropo.tropoml",
+    "rtropo.inbound",
+]
 
 
 def module_name(path: Path) -> str:

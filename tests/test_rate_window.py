@@ -54,7 +54,7 @@ def test_a_bad_sms_per_second_names_the_setting(value):
 
 def in_flight():
     """Rows launched or sent awaiting a result, in one statement (one snapshot)."""
-    awaiting = Q(status=Status.SENT) & ~Q(result_digest="")
+    awaiting = Q(status=Status.SENT, result_requested=True)
     return OutboundMessage.objects.filter(Q(status=Status.LAUNCHED) | awaiting).count()
 
 

@@ -342,10 +342,15 @@ class Engine:
         if kind == "result_refused":
             self._log(session, f"Fault result_refused: {redact_url(url)} refused the result")
             return None
+        if kind == "result_late":
+            self._log(session, f"Fault result_late: the result waits {fault.seconds}s")
+            if self._stopping.wait(fault.seconds):
+                return None
         if kind == "result_http_500":
             self._log(session, "Fault result_http_500: the app's answer becomes HTTP 500")
         self.store.count("results")
-        _, document = self._post(session, url, payload, fault_status=500 if kind else None)
+        fault_status = 500 if kind == "result_http_500" else None
+        _, document = self._post(session, url, payload, fault_status=fault_status)
         return document
 
     def _post(self, session, url, payload, fault_status=None):

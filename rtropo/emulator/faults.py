@@ -21,6 +21,8 @@ Result faults (drawn once per result object an ``on`` handler's ``next`` is to g
 - ``result_http_500``: the result is POSTed, but the app's answer becomes an HTTP 500:
   the answer is not run and the session ends.
 - ``session_died``: the session dies before its result is sent: no result, no answer.
+- ``result_late``: the result is POSTed ``late_result_seconds`` late (Tropo's result
+  followed its texting, which could run long behind a busy number).
 """
 
 import random
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 
 LAUNCH_FAULTS = ("http_500", "success_false", "timeout", "timeout_then_callback")
 CALLBACK_FAULTS = ("no_callback", "duplicate_callback", "slow_callback")
-RESULT_FAULTS = ("result_refused", "result_http_500", "session_died")
+RESULT_FAULTS = ("result_refused", "result_http_500", "session_died", "result_late")
 FAULT_KINDS = LAUNCH_FAULTS + CALLBACK_FAULTS + RESULT_FAULTS
 _STAGES = {"launch": LAUNCH_FAULTS, "callback": CALLBACK_FAULTS, "result": RESULT_FAULTS}
 _TIMED = {"timeout": "timeout_seconds", "timeout_then_callback": "timeout_seconds"}
@@ -51,6 +53,7 @@ class Faults:
         timeout_seconds: float = 5.0,
         slow_callback_seconds: float = 2.0,
         seed: int | None = None,
+        late_result_seconds: float = 2.0,
     ):
         self._lock = threading.Lock()
         self._queued = []
@@ -58,6 +61,7 @@ class Faults:
         self._rng = random.Random(seed)
         self.timeout_seconds = timeout_seconds
         self.slow_callback_seconds = slow_callback_seconds
+        self.late_result_seconds = late_result_seconds
 
     def queue(self, kind: str, count: int = 1, seconds: float | None = None) -> None:
         """Make the next ``count`` launches (callbacks, results) of this stage fail with ``kind``.
@@ -89,14 +93,14 @@ class Faults:
         """Apply a JSON-style spec, as ``POST /emulator/api/faults`` takes it.
 
         Keys (all optional, applied in this order): ``clear`` (bool), ``timeout_seconds``,
-        ``slow_callback_seconds``, ``rates`` (dict) with ``seed``, ``queue`` (dict of
-        kind to count, or list of ``{"kind", "count", "seconds"}``).
+        ``slow_callback_seconds``, ``late_result_seconds``, ``rates`` (dict) with ``seed``,
+        ``queue`` (dict of kind to count, or list of ``{"kind", "count", "seconds"}``).
         """
         if not isinstance(spec, dict):
             raise ValueError("fault spec must be a JSON object")
         if spec.get("clear"):
             self.clear()
-        for name in ("timeout_seconds", "slow_callback_seconds"):
+        for name in ("timeout_seconds", "slow_callback_seconds", "late_result_seconds"):
             if name in spec:
                 setattr(self, name, float(spec[name]))
         if "rates" in spec:
@@ -115,6 +119,7 @@ class Faults:
                 "rates": dict(self._rates),
                 "timeout_seconds": self.timeout_seconds,
                 "slow_callback_seconds": self.slow_callback_seconds,
+                "late_result_seconds": self.late_result_seconds,
             }
 
     def draw(self, stage: str) -> Fault | None:
@@ -142,6 +147,8 @@ class Faults:
             return float(self.timeout_seconds)
         if kind == "slow_callback":
             return float(self.slow_callback_seconds)
+        if kind == "result_late":
+            return float(self.late_result_seconds)
         return 0.0
 
 

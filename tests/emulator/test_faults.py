@@ -54,6 +54,7 @@ def test_unknown_kind_and_bad_rate_rejected():
         "result_refused",
         "result_http_500",
         "session_died",
+        "result_late",
     }
 
 

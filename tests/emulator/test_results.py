@@ -7,6 +7,7 @@ action, a list for several) and the captured shapes in ../shared/fixtures/result
 """
 
 import re
+import time
 
 import pytest
 import requests
@@ -268,6 +269,29 @@ def test_session_died(emulator, with_result):
     assert with_result.results == []
     assert sent.deliveries == ()
     assert any("Fault session_died" in line for line in emulator.debugger_log(sent.session_id))
+
+
+def test_result_late_posts_the_result_after_its_wait_and_runs_the_answer(emulator, with_result):
+    emulator.faults.queue("result_late", seconds=0.4)
+    before = time.monotonic()
+    sent = emulator.send_sms(PHONE, "hi")
+    assert time.monotonic() - before >= 0.4
+    assert len(with_result.results) == 1
+    assert [d.text for d in sent.deliveries] == ["answer to the result"]
+    log = emulator.debugger_log(sent.session_id)
+    assert any("Fault result_late: the result waits 0.4s" in line for line in log)
+
+
+def test_result_late_waits_late_result_seconds_by_default(emulator, with_result):
+    requests.post(
+        f"{emulator.url}/emulator/api/faults",
+        json={"late_result_seconds": 0.3, "queue": {"result_late": 1}},
+        timeout=5,
+    )
+    before = time.monotonic()
+    emulator.send_sms(PHONE, "hi")
+    assert time.monotonic() - before >= 0.3
+    assert emulator.faults.snapshot()["late_result_seconds"] == 0.3
 
 
 def test_result_faults_are_drawn_per_result_and_set_over_http(emulator, with_result):

@@ -1,11 +1,12 @@
-"""Delete old sent and confirmed messages, finished launches and inbound dedup records."""
+"""Delete old sent and confirmed messages, finished launches, answers' result references
+and inbound dedup records."""
 
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from rtropo.models import InboundSession, Launch, OutboundMessage
+from rtropo.models import AnswerReference, InboundSession, Launch, OutboundMessage
 from rtropo.queue import write_transaction
 
 #: At ``-v 1`` and more, a progress line after each this many rows of a kind.
@@ -15,8 +16,9 @@ PROGRESS_EVERY = 10_000
 class Command(BaseCommand):
     help = (
         "Delete sent and confirmed messages, answered or failed launches without "
-        "messages, and inbound dedup records older than --days, in batches. Queued, "
-        "launched, failed and unconfirmed messages are kept for an operator."
+        "messages, answers' result references and inbound dedup records older than "
+        "--days, in batches. Queued, launched, failed and unconfirmed messages are "
+        "kept for an operator."
     )
 
     def add_arguments(self, parser):
@@ -54,6 +56,10 @@ class Command(BaseCommand):
                     created_at__lt=cutoff,
                     messages__isnull=True,
                 ),
+            ),
+            (
+                "answer reference(s)",
+                AnswerReference.objects.filter(created_at__lt=cutoff),
             ),
             ("inbound session(s)", InboundSession.objects.filter(received_at__lt=cutoff)),
         ]

@@ -1,0 +1,138 @@
+"""Tropo's results: what one result does to the rows of the answer it reports on.
+
+An answer that asked for a result is an :class:`~rtropo.models.AnswerReference`;
+its result is found by the digest of the reference it carries. The reference
+stays valid while the answer's rows are neither ``confirmed`` nor ``failed``, so
+a result that comes after the lease still confirms a row that was queued,
+launched or sent again meanwhile; a confirmed row leaves the queue, and a
+launch that was to carry it no longer does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from django.utils import timezone
+
+from rtropo import queue, signals
+from rtropo.conf import BackendConfig
+from rtropo.confirmation import ResultReading, Verdict
+from rtropo.models import AnswerReference, OutboundMessage
+
+logger = logging.getLogger(__name__)
+
+Status = OutboundMessage.Status
+#: Statuses a result changes no more.
+SETTLED = (Status.CONFIRMED, Status.FAILED)
+_DELIVERED = Verdict(True)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settled:
+    """What one result did to the rows of its answer (``resent``: queued again).
+
+    All zero: the result changed nothing (its rows were settled already, a replay).
+    """
+
+    confirmed: int = 0
+    failed: int = 0
+    unconfirmed: int = 0
+    resent: int = 0
+
+    @property
+    def changed(self) -> bool:
+        """Whether the result changed any row."""
+        return any(dataclasses.astuple(self))
+
+
+def answer_of(config: BackendConfig, result_digest: str) -> AnswerReference | None:
+    """The answer of this backend whose reference has this digest, if we issued it."""
+    try:
+        return AnswerReference.objects.get(backend_name=config.name, digest=result_digest)
+    except AnswerReference.DoesNotExist:
+        return None
+
+
+def record_result(
+    config: BackendConfig, answer: AnswerReference, reading: ResultReading
+) -> Settled:
+    """Apply Tropo's result to the rows ``answer`` carried that are not settled yet.
+
+    A row the result reports delivered is confirmed whatever became of it
+    since (queued, launched or sent again, or unconfirmed). A failure, or
+    silence (the row unconfirmed, as after the lease), applies only to a row
+    whose latest send was this answer: a later copy may still arrive. Rows
+    already confirmed or failed are left alone, so that a replay changes
+    nothing.
+
+    The common result confirms every row it names: then one UPDATE confirms
+    them without reading them, unless ``message_confirmed`` has receivers;
+    only the rows it leaves out, if any, are read and settled one by one.
+    """
+    now = timezone.now()
+    open_rows = OutboundMessage.objects.filter(pk__in=answer.message_ids).exclude(
+        status__in=SETTLED
+    )
+    confirming = _confirmed_in_bulk(reading, answer.message_ids)
+    with queue.write_transaction(reads_first=confirming is None):
+        confirmed = 0
+        if confirming is not None:
+            confirmed = open_rows.filter(pk__in=confirming).update(
+                status=Status.CONFIRMED, last_error="", result_at=now
+            )
+        left_out = set(answer.message_ids).difference(confirming or ())
+        if confirming is not None and not left_out:
+            return Settled(confirmed=confirmed)
+        rows = list(open_rows.filter(pk__in=left_out).select_for_update().order_by("pk"))
+        changed = [row for row in rows if _apply(config, row, answer, reading.verdict(row.pk), now)]
+        OutboundMessage.objects.bulk_update(changed, [*queue._UNCONFIRM_FIELDS, "result_at"])
+    return _announce(config, changed, confirmed)
+
+
+def _apply(
+    config: BackendConfig, row: OutboundMessage, answer: AnswerReference, verdict: Verdict, now
+) -> bool:
+    """Set ``row`` as ``verdict`` says; whether it changed."""
+    if verdict.delivered:
+        row.status, row.last_error, row.result_at = Status.CONFIRMED, "", now
+        return True
+    latest = row.session_id == answer.session_id and row.status in (Status.SENT, Status.UNCONFIRMED)
+    if not latest:
+        return False
+    if verdict.delivered is False:
+        row.status, row.last_error, row.result_at = Status.FAILED, verdict.error, now
+        return True
+    if row.status == Status.SENT:
+        queue._unconfirm(config, row, "Tropo's result did not report this message", now)
+        return True
+    return False
+
+
+def _announce(config: BackendConfig, rows: list[OutboundMessage], confirmed: int) -> Settled:
+    """Log and signal what :func:`_apply` changed; return the tally with ``confirmed`` more."""
+    settled = [row for row in rows if row.status == Status.CONFIRMED]
+    failed = [row for row in rows if row.status == Status.FAILED]
+    for row in failed:
+        logger.error("Message %s to %s failed: %s", row.pk, row.identity, row.last_error)
+    queue._announce(signals.message_confirmed, settled)
+    queue._announce_failed(failed)
+    resent, kept = queue._announce_unconfirmed(config, rows)
+    return Settled(confirmed + len(settled), len(failed), len(kept), len(resent))
+
+
+def _confirmed_in_bulk(reading: ResultReading, carried: list[int]) -> list[int] | None:
+    """The rows ``reading`` confirms with one UPDATE: the ``carried`` ones it names, or
+    all of them when it names none.
+
+    None when it does not confirm every row it speaks for, or when
+    ``message_confirmed`` has receivers (they get each row as stored).
+    """
+    if signals.message_confirmed.has_listeners(OutboundMessage):
+        return None
+    verdicts = set(reading.named.values()) if reading.named else {reading.others}
+    if verdicts != {_DELIVERED}:
+        return None
+    if not reading.named:
+        return list(carried)
+    return [pk for pk in carried if pk in reading.named]
