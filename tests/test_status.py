@@ -39,7 +39,7 @@ def test_the_facts_count_rows_due_awaiting_and_launches(config, tropo):
     enqueue(settings, "+15555550001", "+15555550002", "+15555550003")
     dispatch.launch_due(settings)
     OutboundMessage.objects.filter(pk=3).update(
-        status=Status.SENT, sent_at=timezone.now(), result_digest="d" * 64
+        status=Status.SENT, sent_at=timezone.now(), result_requested=True
     )
     facts = status.report(settings).facts
     assert facts.rows["launched"] == 2 and facts.rows["sent"] == 1
@@ -82,7 +82,7 @@ def test_results_missing_for_answers_past_the_lease_sent_after_the_last_result(c
     settings = config(lease=60)
     [pk] = enqueue(settings, "+15555550001")
     OutboundMessage.objects.filter(pk=pk).update(
-        status=Status.SENT, sent_at=timezone.now(), result_digest="d" * 64
+        status=Status.SENT, sent_at=timezone.now(), result_requested=True
     )
     health = BackendHealth.objects.create(backend_name="tropo")
     travel(30)
