@@ -13,12 +13,12 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import F
 from django.utils import timezone
 
-from rtropo import health, queue, session_api
+from rtropo import health, queue, results, session_api
 from rtropo.conf import BackendConfig
 from rtropo.exceptions import TropoAPIError
 from rtropo.models import Launch
@@ -173,8 +173,9 @@ def send_queued(
     is called after each successful launch.
     """
     progress = Progress(released=queue.release_expired(config))
+    last_result = results.last_result_at(config) or datetime.min.replace(tzinfo=UTC)
     progress.unconfirmed, progress.resent = queue.expire_unconfirmed(
-        config, resend_sent_by=health.resend_sent_by(config)
+        config, resend_sent_by=last_result
     )
     while launches := launch_round(config, include_backing_off=include_backing_off):
         for launch in launches:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, Min, Q
 
-from rtropo import health
+from rtropo import health, results
 from rtropo.conf import BackendConfig
 from rtropo.models import BackendHealth, Launch, OutboundMessage
 
@@ -16,7 +16,6 @@ Status = OutboundMessage.Status
 #: Health fields reported, with their labels.
 HEALTH_FIELDS = {
     "last_callback_at": "last callback",
-    "last_result_at": "last result",
     "last_inbound_at": "last inbound SMS",
     "last_launch_at": "last launch",
     "last_refusal_at": "last launch refused",
@@ -40,6 +39,7 @@ class Facts:
     expired_launches: int
     oldest_launch_at: datetime | None
     results_overdue: int
+    last_result_at: datetime | None
     health: BackendHealth
 
     def age(self, moment: datetime | None) -> float | None:
@@ -58,10 +58,10 @@ class Facts:
             "expired_launches": self.expired_launches,
             "oldest_launch_seconds": self.age(self.oldest_launch_at),
             "results_overdue": self.results_overdue,
+            "last_result_at": _iso(self.last_result_at),
         }
         for field in HEALTH_FIELDS:
-            moment = getattr(self.health, field)
-            facts[field] = None if moment is None else moment.isoformat()
+            facts[field] = _iso(getattr(self.health, field))
         facts["last_refusal_reason"] = self.health.last_refusal_reason
         facts["last_refused_request_reason"] = self.health.last_refused_request_reason
         facts["refused_requests"] = self.recent_refusals
@@ -76,9 +76,14 @@ class Facts:
         return self.health.refused_requests
 
 
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
 def gather(config: BackendConfig, now: datetime) -> Facts:
     """Read the facts of ``config``'s backend: six indexed queries."""
     stored = health.read(config.name)
+    last_result_at = results.last_result_at(config)
     rows = OutboundMessage.objects.filter(backend_name=config.name)
     due = rows.filter(status=Status.QUEUED, next_attempt_at__lte=now).aggregate(
         count=Count("pk"), oldest=Min("next_attempt_at")
@@ -106,7 +111,8 @@ def gather(config: BackendConfig, now: datetime) -> Facts:
         pending_launches=launches["count"],
         expired_launches=launches["expired"],
         oldest_launch_at=launches["oldest"],
-        results_overdue=_results_overdue(config, rows, stored, now),
+        results_overdue=_results_overdue(config, rows, last_result_at, now),
+        last_result_at=last_result_at,
         health=stored,
     )
 
@@ -118,7 +124,7 @@ def _by_status(rows) -> dict[str, int]:
     return counts
 
 
-def _results_overdue(config: BackendConfig, rows, stored: BackendHealth, now: datetime) -> int:
+def _results_overdue(config: BackendConfig, rows, last_result_at, now: datetime) -> int:
     """Answers past the lease without a result, sent after the last result accepted."""
     if not config.confirm_delivery:
         return 0
@@ -126,6 +132,6 @@ def _results_overdue(config: BackendConfig, rows, stored: BackendHealth, now: da
         status__in=[Status.SENT, Status.UNCONFIRMED],
         sent_at__lte=now - timedelta(seconds=config.lease),
     ).filter(result_requested=True)
-    if stored.last_result_at is not None:
-        overdue = overdue.filter(sent_at__gt=stored.last_result_at)
+    if last_result_at is not None:
+        overdue = overdue.filter(sent_at__gt=last_result_at)
     return overdue.count()

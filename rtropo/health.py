@@ -17,7 +17,7 @@ import logging
 import os
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Case, F, Q, Value, When
@@ -132,11 +132,6 @@ def callback_answered(config: BackendConfig) -> None:
     _recorder.note(config.name, {"last_callback_at": timezone.now()})
 
 
-def result_accepted(config: BackendConfig) -> None:
-    """A result of one of our answers settled rows."""
-    _recorder.note(config.name, {"last_result_at": timezone.now()})
-
-
 def inbound_received(config: BackendConfig) -> None:
     """An inbound SMS passed the secret and was parsed."""
     _recorder.note(config.name, {"last_inbound_at": timezone.now()})
@@ -187,27 +182,6 @@ def launch_refusal_current(health: BackendHealth) -> bool:
     if health.last_refusal_at is None:
         return False
     return health.last_launch_at is None or health.last_launch_at < health.last_refusal_at
-
-
-def resend_sent_by(config: BackendConfig) -> datetime:
-    """The latest send time of an unconfirmed row that the sweep may send again.
-
-    That is the time of the last result accepted for the backend: a row is
-    sent again only when a later result shows that results reach the view,
-    so that its own was lost. When results do not reach the view, sending
-    again would only multiply each SMS: with none ever accepted no row is
-    sent again, and once they stop, each row is sent at most once more. Read
-    from the stored health (after writing this process's pending events),
-    which may lag other processes' views by :data:`WRITE_EVERY`; a lag only
-    makes the time earlier.
-    """
-    _recorder.flush(config.name)
-    try:
-        last = read(config.name).last_result_at
-    except DatabaseError:
-        logger.warning("Could not read the health of %s: not sending rows again", config.name)
-        last = None
-    return last or datetime.min.replace(tzinfo=UTC)
 
 
 def _write(name: str, pending: _Pending) -> None:

@@ -84,6 +84,7 @@ class OutboundMessage(models.Model):
         indexes = [
             models.Index(fields=["backend_name", "status", "next_attempt_at"]),
             models.Index(fields=["status", "sent_at"]),
+            models.Index(fields=["backend_name", "result_at"], name="rtropo_out_result_at"),
         ]
 
     def __str__(self):
@@ -156,7 +157,6 @@ class BackendHealth(models.Model):
 
     backend_name = models.CharField(max_length=100, unique=True)
     last_callback_at = models.DateTimeField(null=True, blank=True)
-    last_result_at = models.DateTimeField(null=True, blank=True)
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     last_launch_at = models.DateTimeField(
         null=True, blank=True, help_text=_("The last launch Tropo accepted.")

@@ -116,7 +116,7 @@ def due_late(config: BackendConfig, facts: Facts) -> Problem | None:
 def results_missing(config: BackendConfig, facts: Facts) -> Problem | None:
     if not facts.results_overdue:
         return None
-    last = facts.health.last_result_at
+    last = facts.last_result_at
     return Problem(
         CRITICAL,
         "results_missing",

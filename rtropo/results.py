@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from datetime import datetime
 
+from django.db.models import Max
 from django.utils import timezone
 
 from rtropo import queue, signals
@@ -44,6 +46,18 @@ class Settled:
     def changed(self) -> bool:
         """Whether the result changed any row."""
         return any(dataclasses.astuple(self))
+
+
+def last_result_at(config: BackendConfig) -> datetime | None:
+    """When a result of Tropo's last confirmed or failed a row of this backend (None: never).
+
+    The evidence that result posts reach the view: the sweep sends an
+    unconfirmed row again only when a result came after the row was sent.
+    """
+    latest = OutboundMessage.objects.filter(
+        backend_name=config.name, result_at__isnull=False
+    ).aggregate(latest=Max("result_at"))
+    return latest["latest"]
 
 
 def answer_of(config: BackendConfig, result_digest: str) -> AnswerReference | None:

@@ -101,7 +101,6 @@ def _answer_result(request, config: BackendConfig, result: TropoResult):
     if answer.session_id != result.session_id:
         return _refuse_result(request, config, result, "its sessionId is not the answer's")
     settled = results.record_result(config, answer, confirmation.read_result(result))
-    health.result_accepted(config)
     if not settled.changed:
         logger.info(
             "Result of session %s on %s changes nothing: its messages were settled already "

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from rtropo import signals
-from rtropo.models import BackendHealth, OutboundMessage
+from rtropo.models import OutboundMessage
 from tests.support.payloads import inbound_payload
 
 pytestmark = pytest.mark.django_db
@@ -18,15 +18,29 @@ Status = OutboundMessage.Status
 
 @pytest.fixture(autouse=True)
 def results_arrive():
-    """A result was accepted for the backend just now: the sweep may send rows again."""
-    BackendHealth.objects.create(backend_name="tropo", last_result_at=timezone.now())
+    """A result confirmed a row of the backend just now: the sweep may send rows again."""
+    now = timezone.now()
+    OutboundMessage.objects.create(
+        backend_name="tropo",
+        identity="+15555559999",
+        to_number="+15555559999",
+        text="confirmed earlier",
+        status=Status.CONFIRMED,
+        next_attempt_at=now,
+        created_at=now,
+        result_at=now,
+    )
+
+
+def unsettled():
+    return OutboundMessage.objects.exclude(status=Status.CONFIRMED)
 
 
 def answer_and_age(post_session):
     """An inline answer whose result never came, its lease over."""
     post_session(inbound_payload(text="ping"))
-    OutboundMessage.objects.update(sent_at=timezone.now() - timedelta(hours=1))
-    return OutboundMessage.objects.get()
+    unsettled().update(sent_at=timezone.now() - timedelta(hours=1))
+    return unsettled().get()
 
 
 @pytest.fixture
@@ -86,10 +100,10 @@ def test_rows_within_the_lease_or_without_confirmation_are_left_alone(
 ):
     post_session(inbound_payload(text="ping"))
     call_command("tropo_send_queued")
-    assert OutboundMessage.objects.get().status == Status.SENT
+    assert unsettled().get().status == Status.SENT
     backend_settings(confirm_delivery=False)
     post_session(inbound_payload(text="ping", session_id="d" * 32))
-    OutboundMessage.objects.update(sent_at=timezone.now() - timedelta(hours=1))
+    unsettled().update(sent_at=timezone.now() - timedelta(hours=1))
     call_command("tropo_send_queued")
     assert OutboundMessage.objects.get(session_id="d" * 32).status == Status.SENT
 
@@ -103,7 +117,8 @@ def test_the_admin_filters_unconfirmed_rows_and_retries_them(
     url = reverse("admin:rtropo_outboundmessage_changelist")
     for query in ({"status__exact": "unconfirmed"}, {"unconfirmed_sends": "yes"}):
         assert list(admin_client.get(url, query).context["cl"].queryset) == [row]
-    assert list(admin_client.get(url, {"unconfirmed_sends": "no"}).context["cl"].queryset) == []
+    unconfirmed_none = admin_client.get(url, {"unconfirmed_sends": "no"}).context["cl"].queryset
+    assert list(unconfirmed_none) == list(OutboundMessage.objects.filter(status=Status.CONFIRMED))
     admin_client.post(url, {"action": "retry_now", "_selected_action": [row.pk]})
     row.refresh_from_db()
     assert row.status == Status.QUEUED

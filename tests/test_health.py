@@ -1,13 +1,14 @@
 """The health row: what the view, the launches and the periodic command record, and how cheaply."""
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from rtropo import dispatch, health, queue
-from rtropo.models import BackendHealth
+from rtropo import dispatch, health, queue, results
+from rtropo.models import BackendHealth, OutboundMessage
 from tests.support.clock import travel
 from tests.support.commands import send_queued
 from tests.support.payloads import callback_payload, inbound_payload
@@ -125,11 +126,18 @@ def test_a_failed_health_write_is_logged_and_the_request_goes_on(post_session, c
     assert "Could not record the health of Tropo backend tropo" in caplog.text
 
 
-def test_the_sweep_resends_only_rows_sent_before_the_last_accepted_result(config):
+def test_the_last_result_is_the_latest_that_settled_a_row_of_the_backend(config):
     settings = config()
-    assert health.resend_sent_by(settings) < timezone.now()
-    BackendHealth.objects.create(backend_name="tropo", last_result_at=timezone.now())
-    assert health.resend_sent_by(settings) == stored().last_result_at
+    [first, second] = queue.enqueue(
+        settings,
+        [queue.Recipient(n, n) for n in ("+15555550001", "+15555550002")],
+        "hi",
+    )
+    assert results.last_result_at(settings) is None
+    earlier, later = timezone.now() - timedelta(minutes=5), timezone.now()
+    OutboundMessage.objects.filter(pk=first).update(status="confirmed", result_at=later)
+    OutboundMessage.objects.filter(pk=second).update(status="failed", result_at=earlier)
+    assert results.last_result_at(settings) == later
 
 
 @pytest.mark.django_db(transaction=True)

@@ -80,22 +80,20 @@ def test_the_command_is_missing_when_rows_are_due_and_it_ran_over_five_minutes_a
 
 def test_results_missing_for_answers_past_the_lease_sent_after_the_last_result(config):
     settings = config(lease=60)
-    [pk] = enqueue(settings, "+15555550001")
+    [pk, other] = enqueue(settings, "+15555550001", "+15555550002")
     OutboundMessage.objects.filter(pk=pk).update(
         status=Status.SENT, sent_at=timezone.now(), result_requested=True
     )
-    health = BackendHealth.objects.create(backend_name="tropo")
+    OutboundMessage.objects.filter(pk=other).update(status=Status.CONFIRMED)
     travel(30)
     assert codes(status.report(settings)) == []
     travel(31)
     assert codes(status.report(settings)) == [("critical", "results_missing")]
     OutboundMessage.objects.filter(pk=pk).update(status=Status.UNCONFIRMED)
     assert codes(status.report(settings)) == [("critical", "results_missing")]
-    health.last_result_at = timezone.now()
-    health.save()
+    OutboundMessage.objects.filter(pk=other).update(result_at=timezone.now())
     assert codes(status.report(settings)) == []
-    health.last_result_at = None
-    health.save()
+    OutboundMessage.objects.filter(pk=other).update(result_at=None)
     assert codes(status.report(config(confirm_delivery=False))) == []
 
 

@@ -16,7 +16,6 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('backend_name', models.CharField(max_length=100, unique=True)),
                 ('last_callback_at', models.DateTimeField(blank=True, null=True)),
-                ('last_result_at', models.DateTimeField(blank=True, null=True)),
                 ('last_inbound_at', models.DateTimeField(blank=True, null=True)),
                 ('last_launch_at', models.DateTimeField(blank=True, help_text='The last launch Tropo accepted.', null=True)),
                 ('last_refusal_at', models.DateTimeField(blank=True, help_text='The last launch Tropo refused.', null=True)),

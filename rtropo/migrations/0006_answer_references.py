@@ -64,4 +64,8 @@ class Migration(migrations.Migration):
             model_name='answerreference',
             index=models.Index(fields=['created_at'], name='rtropo_answ_created_cc79e5_idx'),
         ),
+        migrations.AddIndex(
+            model_name='outboundmessage',
+            index=models.Index(fields=['backend_name', 'result_at'], name='rtropo_out_result_at'),
+        ),
     ]

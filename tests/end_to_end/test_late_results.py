@@ -86,7 +86,7 @@ def test_after_a_resend_the_late_first_result_confirms_and_the_second_changes_no
     assert stack.delivered() == {(PHONE, "pong"): 2, (OTHER, "pong"): 1}
 
 
-def test_with_every_result_late_a_campaign_is_confirmed_and_sent_at_most_twice(start_stack):
+def test_with_every_result_late_a_campaign_is_confirmed_and_sent_once(start_stack):
     stack = start_stack(lease=LEASE)
     stack.emulator.faults.late_result_seconds = LATE
     stack.emulator.faults.set_rates({"result_late": 1.0})
@@ -96,10 +96,11 @@ def test_with_every_result_late_a_campaign_is_confirmed_and_sent_at_most_twice(s
     deadline = time.monotonic() + 6 * LEASE
     while stack.statuses() != {"confirmed": len(numbers)}:
         assert time.monotonic() < deadline, stack.statuses()
-        stack.send_queued()  # as cron would, at about a second apart
+        # As cron would, about a second apart; it exits 2 (results_missing) until they come.
+        stack.send_queued(check=False)
     stack.settle(timeout=3 * LATE)
 
     copies = collections.Counter(to for to, _ in stack.delivered().elements())
     assert set(copies) == set(numbers)
-    assert max(copies.values()) <= 2
+    assert max(copies.values()) == 1
     assert set(result_statuses(stack)) == {"200"}

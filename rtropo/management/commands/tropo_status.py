@@ -61,6 +61,7 @@ def human_lines(report: status.BackendStatus) -> list[str]:
         f"{facts.awaiting_result}{_oldest(facts, facts.oldest_awaiting_at)}; pending launches: "
         f"{facts.pending_launches}{_oldest(facts, facts.oldest_launch_at)}"
     )
+    lines.append(f"  last result: {_when(facts, facts.last_result_at)}")
     health = facts.health
     for field, label in HEALTH_FIELDS.items():
         lines.append(f"  {label}: {_when(facts, getattr(health, field))}{_reason(health, field)}")
