@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from urllib.parse import unquote_plus
 
-from django.db import transaction
+from django.core.exceptions import ImproperlyConfigured
+from django.db import InterfaceError, OperationalError, transaction
 from django.http import HttpResponse, HttpResponseNotAllowed, QueryDict
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 
-from rtropo import confirmation, inbound, inline, launcher, queue, routing, tropoml
+from rtropo import confirmation, inbound, inline, launcher, queue, routing, spool, tropoml
 from rtropo.conf import BackendConfig, get_config
 from rtropo.confirmation import ResultAddress, ResultRequest
 from rtropo.exceptions import InvalidPayload
@@ -107,7 +108,10 @@ def _answer_result(request, config: BackendConfig, result: TropoResult):
 
 
 def _route_inbound(config: BackendConfig, sms: InboundSMS, result: ResultRequest | None):
-    recorded, session = inbound.record(config, sms)
+    try:
+        recorded, session = inbound.record(config, sms)
+    except (OperationalError, InterfaceError) as exc:
+        return _spool_inbound(config, sms, exc)
     if not recorded.to_route:
         logger.warning("Inbound session %s %s: hangup", sms.session_id, _REPEAT[recorded])
         return tropoml.answer([])
@@ -129,6 +133,32 @@ def _route_inbound(config: BackendConfig, sms: InboundSMS, result: ResultRequest
     if len(rows) < len(captured.message_ids):
         response.after_sent(lambda: launcher.schedule(config))
     return response
+
+
+def _spool_inbound(config: BackendConfig, sms: InboundSMS, error: Exception):
+    """Keep ``sms``, which the database could not record, in the spool: a hangup once it
+    is on disk (``tropo_send_queued`` routes it), a 503 when it could not be written."""
+    first_line = str(error).strip().partition("\n")[0]
+    reason = f"{type(error).__name__}: {first_line}"
+    try:
+        spool.store(config.name, sms)
+    except (OSError, ImproperlyConfigured) as exc:
+        logger.error(
+            "Inbound SMS %s on %s refused (HTTP 503): the database could not record it (%s) "
+            "and the spool could not be written (%r)",
+            sms.session_id,
+            config.name,
+            reason,
+            exc,
+        )
+        return HttpResponse(status=503)
+    logger.warning(
+        "Inbound SMS %s on %s spooled, the database could not record it (%s): hangup",
+        sms.session_id,
+        config.name,
+        reason,
+    )
+    return tropoml.answer([])
 
 
 _REPEAT = {
