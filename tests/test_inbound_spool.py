@@ -8,6 +8,7 @@ server raises); the replay is SIGKILLed for real in a child process.
 import json
 import logging
 import os
+import stat
 import subprocess
 import sys
 
@@ -181,12 +182,36 @@ def test_the_default_directory_is_under_base_dir(settings, tmp_path):
     assert spool.directory() == tmp_path / "rtropo-spool"
     settings.RTROPO_SPOOL_DIR = str(tmp_path / "elsewhere")
     assert spool.directory() == tmp_path / "elsewhere"
+    settings.RTROPO_SPOOL_DIR = tmp_path / "a-path"
+    assert spool.store("tropo", _sms("hello")).parent == tmp_path / "a-path"
+
+
+def test_a_run_while_the_database_still_refuses_fails_and_keeps_the_spool(spool_dir, tropo):
+    with db_connection.execute_wrapper(DatabaseDown()):
+        assert post_inbound("hello").status_code == 200
+        with pytest.raises(OperationalError):
+            send_queued()
+    assert len(entries(spool_dir)) == 1
+    send_queued()
+    assert entries(spool_dir) == []
+    assert InboundSession.objects.get().status == Status.ROUTED
+
+
+def test_the_celery_task_replays_the_spool(spool_dir, tropo, apps):
+    tasks = pytest.importorskip("rtropo.tasks", exc_type=ImportError)
+    apps(Counts)
+    spool.store("tropo", _sms("hello"))
+    tasks.send_queued()
+    assert Counts.seen == ["hello"]
+    assert entries(spool_dir) == []
 
 
 def test_an_entry_is_whole_or_absent(spool_dir):
     path = spool.store("tropo", _sms("hello"))
     assert json.loads(path.read_bytes())["text"] == "hello"
     assert os.listdir(spool_dir) == [path.name]
+    assert stat.S_IMODE(spool_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
     # What a process killed before the rename leaves: a temporary file, never read.
     (spool_dir / f".tmp-{path.name}").write_bytes(b'{"backend_name": "tro')
     assert [entry.path for entry in spool.pending("tropo")] == [path]

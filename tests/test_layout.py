@@ -31,6 +31,7 @@ NEEDS_SETUP = {
     "rtropo.queue",
     "rtropo.routing",
     "rtropo.runner",
+    "rtropo.spool",
     "rtropo.tasks",
     "rtropo.views",
 }
