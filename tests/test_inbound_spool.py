@@ -16,14 +16,14 @@ import pytest
 from django.core.management import call_command
 from django.db import InterfaceError, OperationalError
 from django.db import connection as db_connection
+from rapidsms.router.blocking import BlockingRouter
 
 from rtropo import spool
 from rtropo.models import InboundSession
 from tests.support.payloads import inbound_payload
-from tests.test_inbound_durable import (  # noqa: F401  (the fixture)
+from tests.test_inbound_durable import (
     Counts,
     answered_texts,
-    apps,
     database_entry,
     let_the_claims_run_out,
     post_inbound,
@@ -56,6 +56,14 @@ def spool_dir(settings, tmp_path):
     return tmp_path / "spool"
 
 
+@pytest.fixture
+def counts(settings):
+    """Route through :class:`Counts`; the texts it was given."""
+    Counts.seen = []
+    settings.RAPIDSMS_ROUTER = BlockingRouter(apps=[Counts])
+    return Counts.seen
+
+
 def send_queued():
     """What cron runs every minute."""
     call_command("tropo_send_queued", verbosity=0)
@@ -67,9 +75,8 @@ def entries(folder):
 
 @pytest.mark.parametrize("error", [OperationalError, InterfaceError])
 def test_an_sms_the_database_cannot_record_is_answered_and_routed_once_when_it_is_back(
-    error, spool_dir, tropo, post_session, apps, caplog
+    error, spool_dir, tropo, post_session, counts, caplog
 ):
-    apps(Counts)
     down = DatabaseDown(error)
     with db_connection.execute_wrapper(down):
         response = post_inbound("hello")
@@ -78,12 +85,12 @@ def test_an_sms_the_database_cannot_record_is_answered_and_routed_once_when_it_i
     assert json.loads(response.content)["tropo"] == [{"hangup": {}}]
     assert "spooled, the database could not record it" in caplog.text
     assert not InboundSession.objects.exists()
-    assert Counts.seen == []
+    assert counts == []
     assert len(entries(spool_dir)) == 1
     assert spool.summary().entries == 1
 
     send_queued()
-    assert Counts.seen == ["hello"]
+    assert counts == ["hello"]
     assert entries(spool_dir) == []
     assert InboundSession.objects.get().status == Status.ROUTED
     assert len(tropo.launches) == 1
@@ -91,19 +98,18 @@ def test_an_sms_the_database_cannot_record_is_answered_and_routed_once_when_it_i
 
     let_the_claims_run_out()
     send_queued()
-    assert Counts.seen == ["hello"]
+    assert counts == ["hello"]
     assert len(tropo.launches) == 1
     assert spool.summary() == spool.Summary(spool_dir, 0, None)
 
 
-def test_sms_spooled_during_an_outage_reach_the_apps_oldest_first(spool_dir, tropo, apps):
-    apps(Counts)
+def test_sms_spooled_during_an_outage_reach_the_apps_oldest_first(spool_dir, tropo, counts):
     with db_connection.execute_wrapper(DatabaseDown()):
         for n, text in enumerate(("one", "two", "three")):
             assert post_inbound(text, session_id=f"{n:032x}").status_code == 200
     assert spool.summary().entries == 3
     send_queued()
-    assert Counts.seen == ["one", "two", "three"]
+    assert counts == ["one", "two", "three"]
     assert InboundSession.objects.filter(status=Status.ROUTED).count() == 3
 
 
@@ -130,30 +136,28 @@ def test_a_replay_killed_part_way_records_nothing_twice_and_loses_nothing(
     assert InboundSession.objects.get().status == Status.RECEIVED
     assert len(entries(spool_dir)) == (1 if kill_point == "after-insert" else 0)
 
-    apps(Counts)
     send_queued()
     assert entries(spool_dir) == []
     assert InboundSession.objects.count() == 1
-    assert Counts.seen == [], "the claim of the killed replay was still live"
+    assert counts == [], "the claim of the killed replay was still live"
 
     let_the_claims_run_out()
     send_queued()
     send_queued()
     session = InboundSession.objects.get()
     assert (session.status, session.attempts) == (Status.ROUTED, 2)
-    assert Counts.seen == ["hello"]
+    assert counts == ["hello"]
     assert answered_texts(post_session, tropo) == ["got hello"]
 
 
 def test_an_entry_whose_session_is_recorded_already_is_removed_without_routing(
     spool_dir, tropo, apps
 ):
-    apps(Counts)
     assert post_inbound("hello", session_id="a" * 32).status_code == 200
     spool.store("tropo", _sms("hello", session_id="a" * 32))
     send_queued()
     assert entries(spool_dir) == []
-    assert Counts.seen == ["hello"]
+    assert counts == ["hello"]
     assert InboundSession.objects.count() == 1
 
 
@@ -197,12 +201,11 @@ def test_a_run_while_the_database_still_refuses_fails_and_keeps_the_spool(spool_
     assert InboundSession.objects.get().status == Status.ROUTED
 
 
-def test_the_celery_task_replays_the_spool(spool_dir, tropo, apps):
+def test_the_celery_task_replays_the_spool(spool_dir, tropo, counts):
     tasks = pytest.importorskip("rtropo.tasks", exc_type=ImportError)
-    apps(Counts)
     spool.store("tropo", _sms("hello"))
     tasks.send_queued()
-    assert Counts.seen == ["hello"]
+    assert counts == ["hello"]
     assert entries(spool_dir) == []
 
 

@@ -4,7 +4,7 @@ routed once after, a replay SIGKILLed part-way, an unwritable spool."""
 import pytest
 
 from tests.test_inbound_spool import (  # noqa: F401
-    apps,
+    counts,
     spool_dir,
     test_a_replay_killed_part_way_records_nothing_twice_and_loses_nothing,
     test_a_run_while_the_database_still_refuses_fails_and_keeps_the_spool,
