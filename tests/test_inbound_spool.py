@@ -115,7 +115,7 @@ def test_sms_spooled_during_an_outage_reach_the_apps_oldest_first(spool_dir, tro
 
 @pytest.mark.parametrize("kill_point", ["after-insert", "while-routing"])
 def test_a_replay_killed_part_way_records_nothing_twice_and_loses_nothing(
-    kill_point, spool_dir, tropo, post_session, apps
+    kill_point, spool_dir, tropo, post_session, counts
 ):
     with db_connection.execute_wrapper(DatabaseDown()):
         assert post_inbound("hello").status_code == 200
@@ -151,7 +151,7 @@ def test_a_replay_killed_part_way_records_nothing_twice_and_loses_nothing(
 
 
 def test_an_entry_whose_session_is_recorded_already_is_removed_without_routing(
-    spool_dir, tropo, apps
+    spool_dir, tropo, counts
 ):
     assert post_inbound("hello", session_id="a" * 32).status_code == 200
     spool.store("tropo", _sms("hello", session_id="a" * 32))
