@@ -83,7 +83,11 @@ def store(backend_name: str, sms: InboundSMS) -> Path:
     name = f"{time.time_ns():020d}-{uuid.uuid4().hex}.json"
     temporary = folder / f"{_TEMP_PREFIX}{name}"
     _write_synced(temporary, json.dumps(document).encode("utf-8"))
-    os.replace(temporary, folder / name)
+    try:
+        os.replace(temporary, folder / name)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        raise
     _fsync_directory(folder)
     return folder / name
 
@@ -103,10 +107,11 @@ def replay(config: BackendConfig) -> int:
 
     An entry is removed once its session is recorded in the database. A session
     recorded already (by an earlier replay that stopped before removing the
-    entry) is not recorded or routed again here; one left unrouted is routed by
-    the sweep of sessions left ``received``. Replies take the launch path. When
-    the database is still unavailable, the error propagates and the entries
-    stay for the next run.
+    entry) is not recorded again, and routed here only when its claim ran out;
+    otherwise the sweep of sessions left ``received`` routes it. Replies take
+    the launch path. An entry the database refuses (a value too long) is
+    logged and kept. When the database is still unavailable, the error
+    propagates and the entries stay for the next run.
     """
     routed = 0
     for entry in pending(config.name):

@@ -5,6 +5,7 @@ The database fails in the driver's place (an execute wrapper raising what a lost
 server raises); the replay is SIGKILLed for real in a child process.
 """
 
+import dataclasses
 import json
 import logging
 import os
@@ -247,6 +248,21 @@ def test_entries_of_another_backend_wait_for_it(spool_dir, tropo):
     send_queued()
     assert len(entries(spool_dir)) == 1
     assert not InboundSession.objects.exists()
+
+
+def test_an_entry_the_database_refuses_is_kept_and_the_others_are_routed(
+    spool_dir, tropo, counts, caplog
+):
+    if db_connection.vendor != "postgresql":
+        pytest.skip("SQLite does not enforce column lengths")
+    too_long = dataclasses.replace(_sms("too long", session_id="b" * 32), account_id="a" * 65)
+    kept = spool.store("tropo", too_long)
+    spool.store("tropo", _sms("hello", session_id="c" * 32))
+    send_queued()
+    assert counts == ["hello"]
+    assert os.listdir(spool_dir) == [kept.name]
+    assert "Spooled SMS bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb could not be recorded; kept" in caplog.text
+    assert list(InboundSession.objects.values_list("text", flat=True)) == ["hello"]
 
 
 def _sms(text, session_id=None):
