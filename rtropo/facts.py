@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, Min, Q
 
-from rtropo import health, results
+from rtropo import health, results, spool
 from rtropo.conf import BackendConfig
 from rtropo.models import BackendHealth, Launch, OutboundMessage
 
@@ -40,6 +40,7 @@ class Facts:
     oldest_launch_at: datetime | None
     results_overdue: int
     last_result_at: datetime | None
+    spooled: spool.Summary
     health: BackendHealth
 
     def age(self, moment: datetime | None) -> float | None:
@@ -59,6 +60,8 @@ class Facts:
             "oldest_launch_seconds": self.age(self.oldest_launch_at),
             "results_overdue": self.results_overdue,
             "last_result_at": _iso(self.last_result_at),
+            "spooled": self.spooled.entries,
+            "oldest_spooled_seconds": self.spooled.oldest_age,
         }
         for field in HEALTH_FIELDS:
             facts[field] = _iso(getattr(self.health, field))
@@ -113,6 +116,7 @@ def gather(config: BackendConfig, now: datetime) -> Facts:
         oldest_launch_at=launches["oldest"],
         results_overdue=_results_overdue(config, rows, last_result_at, now),
         last_result_at=last_result_at,
+        spooled=spool.summary(),
         health=stored,
     )
 

@@ -19,7 +19,7 @@ import threading
 import time
 from datetime import datetime, timedelta
 
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import Error, IntegrityError, connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
@@ -189,7 +189,7 @@ def _write(name: str, pending: _Pending) -> None:
         with transaction.atomic():
             if not BackendHealth.objects.filter(backend_name=name).update(**_changes(pending)):
                 _create(name, pending)
-    except DatabaseError:
+    except Error:
         logger.warning("Could not record the health of Tropo backend %s", name, exc_info=True)
 
 

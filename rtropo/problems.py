@@ -23,6 +23,9 @@ CALLBACK_GRACE = timedelta(seconds=60)
 #: A due row waiting longer than this is late.
 DUE_GRACE = timedelta(minutes=2)
 
+#: Spooled SMS older than this are not being replayed (the command runs every minute).
+SPOOL_GRACE = timedelta(minutes=5)
+
 #: The periodic command is missing when it has not run for this long while rows are due.
 COMMAND_GRACE = timedelta(minutes=5)
 
@@ -141,6 +144,21 @@ def command_not_run(config: BackendConfig, facts: Facts) -> Problem | None:
     )
 
 
+def spool_waiting(config: BackendConfig, facts: Facts) -> Problem | None:
+    spooled = facts.spooled
+    if not spooled.entries:
+        return None
+    late = spooled.oldest_age > SPOOL_GRACE.total_seconds()
+    return Problem(
+        CRITICAL if late else WARNING,
+        "spool_waiting",
+        f"{spooled.entries} inbound SMS wait in the spool ({spooled.directory}), the oldest "
+        f"for {duration(spooled.oldest_age)}: the database could not record them. "
+        "tropo_send_queued replays them once the database answers: check the database, "
+        "and that tropo_send_queued runs every minute on this server.",
+    )
+
+
 def _ago(facts: Facts, moment) -> str:
     return f"{duration((facts.now - moment).total_seconds())} ago"
 
@@ -153,4 +171,5 @@ RULES = [
     due_late,
     results_missing,
     command_not_run,
+    spool_waiting,
 ]

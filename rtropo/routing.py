@@ -62,6 +62,21 @@ def finish(session: InboundSession, message_ids: list[int]) -> int:
         return queue.make_due(message_ids)
 
 
+def route_claimed(config: BackendConfig, session: InboundSession) -> bool:
+    """Route ``session``, claimed by this process, outside any request; True once routed.
+
+    Its replies are made due: the launch path sends them. When routing fails
+    the session stays ``received``, to be routed again after its claim.
+    """
+    try:
+        captured = route(config, session)
+    except Exception:
+        logger.exception("Routing inbound session %s failed", session.session_id)
+        return False
+    finish(session, captured.message_ids)
+    return True
+
+
 def route_due(config: BackendConfig) -> int:
     """Route the sessions of this backend left ``received`` past their claim; return how many.
 
@@ -75,13 +90,7 @@ def route_due(config: BackendConfig) -> int:
                 session.session_id,
                 session.attempts,
             )
-            try:
-                captured = route(config, session)
-            except Exception:
-                logger.exception("Routing inbound session %s again failed", session.session_id)
-                continue
-            finish(session, captured.message_ids)
-            routed += 1
+            routed += route_claimed(config, session)
     if routed:
         logger.info("Routed %d inbound session(s) left received on %s", routed, config.name)
     return routed

@@ -1,11 +1,12 @@
 """One run over the Tropo backends: what ``tropo_send_queued``, the Celery task
-and the demo call: inbound sessions left received are routed, then due rows launched."""
+and the demo call: the inbound spool is replayed and inbound sessions left received
+are routed, then due rows launched."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from rtropo import health
+from rtropo import health, spool
 from rtropo.backends import tropo_backend_names
 from rtropo.conf import get_config
 from rtropo.dispatch import Progress, send_queued
@@ -20,15 +21,17 @@ def send_all_queued(
 ) -> dict[str, Progress]:
     """:func:`~rtropo.dispatch.send_queued` for these Tropo backends (default: all), by name.
 
-    Each backend's inbound sessions left ``received`` past their claim are
-    routed first (:func:`~rtropo.routing.route_due`), so that their replies
-    go out in the same run. Each backend's run is recorded in its health.
+    Each backend's spooled inbound SMS are recorded and routed first
+    (:func:`~rtropo.spool.replay`), then its inbound sessions left ``received``
+    past their claim (:func:`~rtropo.routing.route_due`), so that their
+    replies go out in the same run. Each backend's run is recorded in its health.
 
     ``on_launch(name, progress)`` is called after each launch of backend ``name``.
     """
     done = {}
     for name in names or tropo_backend_names():
         report = None if on_launch is None else _for_backend(on_launch, name)
+        spool.replay(get_config(name))
         route_due(get_config(name))
         done[name] = send_queued(
             get_config(name), include_backing_off=include_backing_off, on_launch=report

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from urllib.parse import unquote_plus
 
-from django.db import transaction
+from django.core.exceptions import ImproperlyConfigured
+from django.db import InterfaceError, OperationalError, transaction
 from django.http import HttpResponse, HttpResponseNotAllowed, QueryDict
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
@@ -19,6 +20,7 @@ from rtropo import (
     queue,
     results,
     routing,
+    spool,
     tropoml,
 )
 from rtropo.conf import BackendConfig, get_config
@@ -132,8 +134,11 @@ def _refuse_result(request, config: BackendConfig, result: TropoResult, reason: 
 
 
 def _route_inbound(config: BackendConfig, sms: InboundSMS, result: ResultRequest | None):
+    try:
+        recorded, session = inbound.record(config, sms)
+    except (OperationalError, InterfaceError) as exc:
+        return _spool_inbound(config, sms, exc)
     health.inbound_received(config)
-    recorded, session = inbound.record(config, sms)
     if not recorded.to_route:
         logger.warning("Inbound session %s %s: hangup", sms.session_id, _REPEAT[recorded])
         return tropoml.answer([])
@@ -155,6 +160,32 @@ def _route_inbound(config: BackendConfig, sms: InboundSMS, result: ResultRequest
     if len(rows) < len(captured.message_ids):
         response.after_sent(lambda: launcher.schedule(config))
     return response
+
+
+def _spool_inbound(config: BackendConfig, sms: InboundSMS, error: Exception):
+    """Keep ``sms``, which the database could not record, in the spool: a hangup once it
+    is on disk (``tropo_send_queued`` routes it), a 503 when it could not be written."""
+    first_line = str(error).strip().partition("\n")[0]
+    reason = f"{type(error).__name__}: {first_line}"
+    try:
+        spool.store(config.name, sms)
+    except (OSError, ImproperlyConfigured) as exc:
+        logger.error(
+            "Inbound SMS %s on %s refused (HTTP 503): the database could not record it (%s) "
+            "and the spool could not be written (%r)",
+            sms.session_id,
+            config.name,
+            reason,
+            exc,
+        )
+        return HttpResponse(status=503)
+    logger.warning(
+        "Inbound SMS %s on %s spooled, the database could not record it (%s): hangup",
+        sms.session_id,
+        config.name,
+        reason,
+    )
+    return tropoml.answer([])
 
 
 _REPEAT = {

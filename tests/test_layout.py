@@ -36,6 +36,7 @@ NEEDS_SETUP = {
     "rtropo.results",
     "rtropo.routing",
     "rtropo.runner",
+    "rtropo.spool",
     "rtropo.status",
     "rtropo.tasks",
     "rtropo.views",

@@ -1,5 +1,6 @@
 """status.report and tropo_status: the facts, each problem's rule, the output, the exit codes."""
 
+import dataclasses
 import json
 from datetime import timedelta
 
@@ -8,9 +9,10 @@ from django.core import checks
 from django.db import connection
 from django.utils import timezone
 
-from rtropo import dispatch, queue, status
+from rtropo import dispatch, problems, queue, spool, status
 from rtropo.checks import check_launch_refusals
 from rtropo.models import BackendHealth, Launch, OutboundMessage
+from rtropo.payloads import InboundSMS
 from tests.support.clock import travel
 from tests.support.commands import tropo_status
 
@@ -184,3 +186,18 @@ def test_launches_are_not_counted_as_late_when_answered(config, tropo):
     Launch.objects.filter(pk=launch.pk).update(status=Launch.Status.ANSWERED)
     travel(900)
     assert "callback_late" not in [code for _, code in codes(status.report(settings))]
+
+
+def test_spooled_sms_are_a_warning_then_critical_when_not_replayed(config, settings, tmp_path):
+    settings.RTROPO_SPOOL_DIR = str(tmp_path)
+    backend = config()
+    assert "spool_waiting" not in [code for _, code in codes(status.report(backend))]
+    spool.store("tropo", InboundSMS("a" * 32, "hello", "+15555550001", None, None))
+    report = status.report(backend)
+    assert codes(report) == [("warning", "spool_waiting")]
+    assert report.as_dict()["spooled"] == 1
+    assert "inbound SMS in the spool: 1" in tropo_status().stdout
+    stale = dataclasses.replace(
+        report.facts, spooled=spool.Summary(tmp_path, 1, problems.SPOOL_GRACE.total_seconds() + 1)
+    )
+    assert problems.spool_waiting(backend, stale).level == "critical"

@@ -33,6 +33,7 @@ class FaultRun:
     def __init__(self, workdir: Path, settings_env: dict, database: AppDatabase, plan: dict):
         self.workdir, self.database, self.plan = workdir, database, plan
         self.kill_log = workdir / "kills.log"
+        self.spool_dir = workdir / "spool"
         self.received = ReceivedStore(workdir / "received.sqlite3")
         self.port = free_port()
         self.emulator = Emulator(
@@ -41,6 +42,7 @@ class FaultRun:
         self.settings_env = settings_env
         self.base_env: dict = {}
         self.server = self.supervisor = self.cron = self.sender = None
+        self.cron_starts = 0
         self.texted: list[Texted] = []
         self.cron_status: int | None = None
 
@@ -59,16 +61,29 @@ class FaultRun:
             "DEMO_LOG_LEVEL": "INFO",
             "FAULT_RECEIVED_DB": str(self.received.path),
             "FAULT_KILL_LOG": str(self.kill_log),
+            "FAULT_SPOOL_DIR": str(self.spool_dir),
         }
         run(["migrate", "--noinput"], self.base_env)
         self.server = AppServer(self.base_env, self.port, self.workdir / "server.log")
         self.supervisor = Supervisor(
             self.server, self._server_env, self.kill_count, self.plan["max_kills"]
         ).start()
-        self.cron = Cron(self.base_env, 1.0, self.workdir / "cron.log")
-        text, numbers, count, rate = self.plan["send"]
-        self.sender = Sender(self.base_env, text, numbers, count, rate, self.workdir / "send.log")
+        self.resume_cron()
+        if self.plan.get("send"):
+            text, numbers, count, rate = self.plan["send"]
+            self.sender = Sender(
+                self.base_env, text, numbers, count, rate, self.workdir / "send.log"
+            )
         return self
+
+    def pause_cron(self) -> int:
+        """Stop the cron stand-in after its run in progress; returns its exit status."""
+        return self.cron.stop()
+
+    def resume_cron(self) -> None:
+        """Start the cron stand-in (again): ``tropo_send_queued`` every second."""
+        self.cron = Cron(self.base_env, 1.0, self.workdir / f"cron-{self.cron_starts}.log")
+        self.cron_starts += 1
 
     def stop(self) -> None:
         for process in (self.sender, self.cron):
@@ -96,7 +111,8 @@ class FaultRun:
             self.plan["inbound"],
             lambda after_start: self.supervisor.wait_until_up(STARTUP_SECONDS, after_start),
         )
-        assert self.sender.wait(timeout=STARTUP_SECONDS) == 0, self.sender.log_path.read_text()
+        if self.sender is not None:
+            assert self.sender.wait(timeout=STARTUP_SECONDS) == 0, self.sender.log_path.read_text()
 
     def recover(self, settled, seconds: float) -> int:
         """No more kills: ``tropo_send_queued --now`` until ``settled()``; returns the runs."""

@@ -90,7 +90,7 @@ def observe(run: FaultRun) -> Outcome:
         texted=run.texted,
         recorded=run.inbound_recorded(),
         received=run.received.texts(),
-        sent=run.sender.expected(),
+        sent=run.sender.expected() if run.sender is not None else [],
         rows=run.database.rows(),
         delivered=run.delivered(),
     )

@@ -61,11 +61,13 @@ def human_lines(report: status.BackendStatus) -> list[str]:
         f"{facts.awaiting_result}{_oldest(facts, facts.oldest_awaiting_at)}; pending launches: "
         f"{facts.pending_launches}{_oldest(facts, facts.oldest_launch_at)}"
     )
-    lines.append(f"  last result: {_when(facts, facts.last_result_at)}")
     health = facts.health
     for field, label in HEALTH_FIELDS.items():
         lines.append(f"  {label}: {_when(facts, getattr(health, field))}{_reason(health, field)}")
+        if field == "last_callback_at":
+            lines.append(f"  last result: {_when(facts, facts.last_result_at)}")
     lines.append(f"  requests refused in the last 10 minutes: {facts.recent_refusals}")
+    lines.append(f"  inbound SMS in the spool: {facts.spooled.entries}")
     lines.extend(
         f"  {problem.level} {problem.code}: {problem.message}" for problem in report.problems
     )
