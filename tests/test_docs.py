@@ -496,6 +496,9 @@ CHECKED = {
     "sample-log-token",
     "sample-log-secret",
     "sample-signal",
+    # Run by tests/served: gunicorn serves with the config, nginx with the site.
+    "sample-gunicorn-conf",
+    "sample-nginx",
 }
 
 
