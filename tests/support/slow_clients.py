@@ -20,18 +20,22 @@ def request_head(path: str, length: int) -> bytes:
 
 class SlowClients:
     """``count`` connections to ``port`` that each send a ``length``-byte body, one byte
-    every :data:`BYTE_INTERVAL` seconds, until the body is sent or :meth:`stop`."""
+    every :data:`BYTE_INTERVAL` seconds, until the body is sent or the block ends."""
 
     def __init__(self, port: int, path: str, count: int, length: int):
         self.port = port
         self.head = request_head(path, length)
         self.length = length
         self.stopping = threading.Event()
+        self.connected = threading.Semaphore(0)
         self.threads = [threading.Thread(target=self._trickle) for _ in range(count)]
 
     def __enter__(self) -> SlowClients:
+        """Start the clients; return once each has sent its head (or failed to connect)."""
         for thread in self.threads:
             thread.start()
+        for _ in self.threads:
+            self.connected.acquire(timeout=30)
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -40,11 +44,14 @@ class SlowClients:
             thread.join()
 
     def _trickle(self) -> None:
-        with (
-            contextlib.suppress(OSError),
-            socket.create_connection(("127.0.0.1", self.port), timeout=10) as sock,
-        ):
+        try:
+            sock = socket.create_connection(("127.0.0.1", self.port), timeout=10)
             sock.sendall(self.head)
+        except OSError:
+            return
+        finally:
+            self.connected.release()
+        with contextlib.suppress(OSError), sock:
             for _ in range(self.length):
                 if self.stopping.wait(BYTE_INTERVAL):
                     return
