@@ -15,10 +15,11 @@ from rtropo.exceptions import InvalidPayload
 from rtropo.reference import REFERENCE_PARAMETER
 
 MAX_TEXT_LENGTH = 10_000
-# The columns that store ids and references (InboundSession.session_id and
-# account_id, Launch.session_id and reference, OutboundMessage.session_id) hold
-# 64 characters: a longer value is refused here, not by the database's insert.
-# Phone numbers need no bound of their own: a normalised one has at most 16.
+# The columns that store session ids and account ids (InboundSession.session_id
+# and account_id, Launch.session_id, OutboundMessage.session_id) hold 64
+# characters: a longer value is refused here, not by the database's insert.
+# Phone numbers need no bound of their own: a normalised one has at most 16. A
+# launch reference is only looked up: an unknown one, however long, is a hangup.
 _MAX_ID_LENGTH = 64
 _MAX_ERROR_LENGTH = 1_000
 
@@ -96,9 +97,7 @@ def _callback(session: dict, session_id: str) -> LaunchCallback:
     return LaunchCallback(
         session_id=session_id,
         token=_string(parameters, "token", required=True, where="session.parameters"),
-        reference=_string(
-            parameters, REFERENCE_PARAMETER, where="session.parameters", max_length=_MAX_ID_LENGTH
-        ),
+        reference=_string(parameters, REFERENCE_PARAMETER, where="session.parameters"),
     )
 
 

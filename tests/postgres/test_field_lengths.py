@@ -40,8 +40,8 @@ def result(session_id):
     return payload
 
 
-def callback(reference, session_id=None, parameter_reference=None):
-    return callback_payload(parameter_reference or reference, session_id=session_id or "a" * 32)
+def callback(reference, session_id):
+    return callback_payload(reference, session_id=session_id)
 
 
 # (field named in the reason, the column bounding it, payload of a value of n characters)
@@ -81,12 +81,6 @@ FIELDS = [
         (OutboundMessage, "session_id"),
         lambda n, ref: callback(ref, session_id="c" * n),
         id="answered-session-id",
-    ),
-    pytest.param(
-        "session.parameters.rtropo_ref",
-        (Launch, "reference"),
-        lambda n, ref: callback(ref, parameter_reference="r" * n),
-        id="launch-reference",
     ),
     pytest.param(
         "result.sessionId",
