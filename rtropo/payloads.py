@@ -15,6 +15,11 @@ from rtropo.exceptions import InvalidPayload
 from rtropo.reference import REFERENCE_PARAMETER
 
 MAX_TEXT_LENGTH = 10_000
+# The columns that store session ids and account ids (InboundSession.session_id
+# and account_id, Launch.session_id, OutboundMessage.session_id) hold 64
+# characters: a longer value is refused here, not by the database's insert.
+# Phone numbers need no bound of their own: a normalised one has at most 16. A
+# launch reference is only looked up: an unknown one, however long, is a hangup.
 _MAX_ID_LENGTH = 64
 _MAX_ERROR_LENGTH = 1_000
 
@@ -79,9 +84,7 @@ def parse_session(body: bytes) -> InboundSMS | LaunchCallback | TropoResult:
     session = document.get("session") if isinstance(document, dict) else None
     if not isinstance(session, dict):
         raise InvalidPayload("body has no 'session' or 'result' object")
-    session_id = _string(session, "id", required=True)
-    if len(session_id) > _MAX_ID_LENGTH:
-        raise InvalidPayload("session id is too long")
+    session_id = _string(session, "id", required=True, max_length=_MAX_ID_LENGTH)
     if session.get("parameters") is not None:
         return _callback(session, session_id)
     return _inbound(session, session_id)
@@ -101,9 +104,9 @@ def _callback(session: dict, session_id: str) -> LaunchCallback:
 def _result(result: object) -> TropoResult:
     if not isinstance(result, dict):
         raise InvalidPayload("result is not an object")
-    session_id = _string(result, "sessionId", required=True, where="result")
-    if len(session_id) > _MAX_ID_LENGTH:
-        raise InvalidPayload("result.sessionId is too long")
+    session_id = _string(
+        result, "sessionId", required=True, where="result", max_length=_MAX_ID_LENGTH
+    )
     complete = result.get("complete", True)
     if not isinstance(complete, bool):
         raise InvalidPayload("result.complete is not true or false")
@@ -135,16 +138,16 @@ def _actions(actions: object) -> tuple[ActionResult, ...]:
 def _inbound(session: dict, session_id: str) -> InboundSMS:
     if session.get("initialText") is None:
         raise InvalidPayload("session.initialText is null: a session without text is no SMS")
-    text = _string(session, "initialText", required=True, allow_empty=True)
-    if len(text) > MAX_TEXT_LENGTH:
-        raise InvalidPayload("session.initialText is too long")
+    text = _string(
+        session, "initialText", required=True, allow_empty=True, max_length=MAX_TEXT_LENGTH
+    )
     from_number = _number(session, "from", required=True)
     return InboundSMS(
         session_id=session_id,
         text=text,
         from_number=from_number,
         to_number=_number(session, "to"),
-        account_id=_string(session, "accountId"),
+        account_id=_string(session, "accountId", max_length=_MAX_ID_LENGTH),
     )
 
 
@@ -168,7 +171,11 @@ def _string(
     required: bool = False,
     allow_empty: bool = False,
     where: str = "session",
+    max_length: int | None = None,
 ):
+    """``mapping[key]`` when it is a string fit to store (at most ``max_length`` characters
+    when given), None when it is absent and not ``required``; else raise InvalidPayload
+    naming the field."""
     value = mapping.get(key)
     if value is None and not required:
         return None
@@ -178,6 +185,8 @@ def _string(
         raise InvalidPayload(f"{where}.{key} contains a NUL character")
     if not _encodable(value):
         raise InvalidPayload(f"{where}.{key} is not valid Unicode (a lone surrogate)")
+    if max_length is not None and len(value) > max_length:
+        raise InvalidPayload(f"{where}.{key} is too long (over {max_length} characters)")
     return value
 
 

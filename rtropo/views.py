@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import unquote_plus
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import InterfaceError, OperationalError, transaction
 from django.http import HttpResponse, HttpResponseNotAllowed, QueryDict
@@ -20,6 +21,7 @@ from rtropo import (
     queue,
     results,
     routing,
+    server_errors,
     spool,
     tropoml,
 )
@@ -36,11 +38,27 @@ _MASK = "********"
 @csrf_exempt
 @transaction.non_atomic_requests
 def message_received(request, backend_name):
-    """Handle an inbound SMS, the callback of a session we launched, or an answer's result."""
+    """Handle an inbound SMS, the callback of a session we launched, or an answer's result.
+
+    The request's secret is masked before anything else runs. With ``DEBUG``
+    off, an unexpected error is reported as Django reports it (see
+    :func:`rtropo.server_errors.report`) and answered with a plain 500 here,
+    so that no error page of the project has to render.
+    """
+    offered = _take_secret(request)
+    try:
+        return _handle(request, backend_name, offered)
+    except Exception as exc:
+        if settings.DEBUG:
+            raise
+        return server_errors.report(request, exc)
+
+
+def _handle(request, backend_name: str, offered: ResultAddress):
     config = get_config(backend_name)
     if request.method != "POST":
         return _reject(request, config, "method not allowed", HttpResponseNotAllowed(["POST"]))
-    address = _authenticate(request, config)
+    address = _authenticate(config, offered)
     if address is None:
         health.request_refused(config, "missing or wrong secret")
         return _reject(request, config, "missing or wrong secret", HttpResponse(status=403))
@@ -234,21 +252,28 @@ def _digest(result: ResultRequest | None) -> str:
     return "" if result is None else result.digest
 
 
-def _authenticate(request, config: BackendConfig) -> ResultAddress | None:
-    """Check the URL's secret, then mask it in the request for every later report.
+def _take_secret(request) -> ResultAddress:
+    """The request's path and the secret its URL offers, then masked in the request.
 
-    Returns where results of answers to this request go (its path and the
-    secret it came with, if the backend has one), or None when the secret is
-    missing or wrong.
+    Masked whether or not it is right: a wrong secret may be an old one. The
+    secret travels in a :class:`ResultAddress`, whose repr omits it, so that
+    no frame of an error report shows it.
+    """
+    offered = ResultAddress(request.path, request.GET.get("secret", ""))
+    _mask_secret(request)
+    return offered
+
+
+def _authenticate(config: BackendConfig, offered: ResultAddress) -> ResultAddress | None:
+    """Where results of answers to this request go, or None when the secret is wrong.
+
+    The address carries the secret the request came with when the backend has
+    secrets, none otherwise.
     """
     if not config.inbound_secrets:
-        return ResultAddress(request.path, "")
-    given = request.GET.get("secret", "")
-    matches = [constant_time_compare(given, secret) for secret in config.inbound_secrets]
-    if not any(matches):
-        return None
-    _mask_secret(request)
-    return ResultAddress(request.path, given)
+        return ResultAddress(offered.path, "")
+    matches = [constant_time_compare(offered.secret, known) for known in config.inbound_secrets]
+    return offered if any(matches) else None
 
 
 def _mask_secret(request) -> None:

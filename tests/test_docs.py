@@ -502,6 +502,9 @@ CHECKED = {
     "sample-log-status",
     "sample-status-output",
     "sample-signal",
+    # Run by tests/served: gunicorn serves with the config, nginx with the site.
+    "sample-gunicorn-conf",
+    "sample-nginx",
 }
 
 
