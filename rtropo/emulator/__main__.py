@@ -5,6 +5,7 @@ import logging
 import sys
 import threading
 
+from .app_client import checked_app_url
 from .runner import Emulator
 from .sms import DEFAULT_APP_NUMBER
 from .store import DEFAULT_HISTORY
@@ -18,12 +19,22 @@ def positive(text: str) -> int:
     return value
 
 
+def app_url(text: str) -> str:
+    """An argparse type: a URL the emulator can send to (why not, otherwise)."""
+    try:
+        return checked_app_url(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def main(argv: list | None = None) -> int:
     """Parse arguments and serve until interrupted."""
     parser = argparse.ArgumentParser(
         prog="python -m rtropo.emulator", description="Run a local Tropo WebAPI emulator."
     )
-    parser.add_argument("--app-url", required=True, help="the app's Tropo messaging URL")
+    parser.add_argument(
+        "--app-url", required=True, type=app_url, help="the app's Tropo messaging URL"
+    )
     parser.add_argument("--token", required=True, help="the app's messaging token")
     parser.add_argument("--number", default=DEFAULT_APP_NUMBER, help="the app's phone number")
     parser.add_argument("--host", default="127.0.0.1")

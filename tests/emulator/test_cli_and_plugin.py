@@ -41,7 +41,8 @@ def test_cli_help():
 
 
 def test_cli_history_must_be_positive():
-    result = run(["-m", "rtropo.emulator", "--app-url", "u", "--token", "T", "--history", "0"])
+    app_url = "http://127.0.0.1:8000/tropo/"
+    result = run(["-m", "rtropo.emulator", "--app-url", app_url, "--token", "T", "--history", "0"])
     assert result.returncode == 2
     assert "must be at least 1" in result.stderr
 
