@@ -44,7 +44,7 @@ def url_problem(url: str) -> str | None:
         parts = urllib.parse.urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError as exc:
-        return f"cannot be read as a URL ({exc})"
+        return f"is not readable ({exc})"
     if parts.scheme.lower() not in SCHEMES:
         return "is not an http:// or https:// URL"
     if not parts.hostname:

@@ -335,7 +335,11 @@ class Engine:
 
     def _post_result(self, session, target, event, state, outcome):
         """POST the result of ``event`` to ``target``; return the answer or None."""
-        url = events.resolve_next(self.app_url, target)
+        try:
+            url = events.resolve_next(self.app_url, target)
+        except ValueError as exc:
+            self._unreachable(session, redact_url(target), f"the URL is not readable ({exc})")
+            return None
         session.results += 1
         payload = events.result_object(
             session_id=session.id,
@@ -378,11 +382,7 @@ class Engine:
             )
         answer = self._client.post(url, payload)
         if answer.failure is not None:
-            self._fail(
-                session,
-                f"Failed to reach application URL {shown_url} on Session {session.id}: "
-                f"{answer.failure}",
-            )
+            self._unreachable(session, shown_url, answer.failure)
             return None, None
         status = fault_status or answer.status
         if not 200 <= status < 300:
@@ -420,6 +420,12 @@ class Engine:
     def _log(self, session, text, level=logging.INFO):
         self.store.log(session, text)
         logger.log(level, "[%s] %s", session.id, text)
+
+    def _unreachable(self, session, shown_url, reason):
+        self._fail(
+            session,
+            f"Failed to reach application URL {shown_url} on Session {session.id}: {reason}",
+        )
 
     def _fail(self, session, text):
         """Log a failure to reach the app (a warning) and keep it as the session's error."""

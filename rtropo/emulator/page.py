@@ -17,6 +17,7 @@ _PAGE = """<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <title>Tropo emulator</title>
+<link rel="icon" href="/favicon.ico" type="image/x-icon">
 <style>
   body { font-family: system-ui, sans-serif; margin: 0; background: #f3f4f6; color: #111; }
   header { background: #1f2937; color: #fff; padding: .6rem 1rem; }
