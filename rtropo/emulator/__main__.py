@@ -19,22 +19,12 @@ def positive(text: str) -> int:
     return value
 
 
-def app_url(text: str) -> str:
-    """An argparse type: a URL the emulator can send to (why not, otherwise)."""
-    try:
-        return checked_app_url(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def main(argv: list | None = None) -> int:
-    """Parse arguments and serve until interrupted."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's options."""
     parser = argparse.ArgumentParser(
         prog="python -m rtropo.emulator", description="Run a local Tropo WebAPI emulator."
     )
-    parser.add_argument(
-        "--app-url", required=True, type=app_url, help="the app's Tropo messaging URL"
-    )
+    parser.add_argument("--app-url", required=True, help="the app's Tropo messaging URL")
     parser.add_argument("--token", required=True, help="the app's messaging token")
     parser.add_argument("--number", default=DEFAULT_APP_NUMBER, help="the app's phone number")
     parser.add_argument("--host", default="127.0.0.1")
@@ -56,7 +46,18 @@ def main(argv: list | None = None) -> int:
         "--enforce-rate", action="store_true", help="at most one SMS per second per sender"
     )
     parser.add_argument("--log-level", default="INFO")
+    return parser
+
+
+def main(argv: list | None = None) -> int:
+    """Parse arguments (refusing an ``--app-url`` the emulator cannot send to, exit
+    status 2) and serve until interrupted."""
+    parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        checked_app_url(args.app_url)
+    except ValueError as exc:
+        parser.error(f"argument --app-url: {exc}")
     logging.basicConfig(
         level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
     )
