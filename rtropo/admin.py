@@ -13,9 +13,11 @@ from django.utils.translation import ngettext
 from rtropo import queue
 from rtropo.models import InboundSession, Launch, OutboundMessage
 
-#: Characters of a message's text and of its last error shown in the changelist.
+#: Characters of a message's text, of its last error and of a session id shown in the
+#: changelists (a session id is 32 characters: shown whole, but it may wrap).
 TEXT_SHOWN = 40
 ERROR_SHOWN = 60
+SESSION_ID_SHOWN = 64
 #: The submit row of a page where nothing can be edited: no Save buttons.
 NO_SAVE = {"show_save": False, "show_save_and_continue": False, "show_save_and_add_another": False}
 
@@ -145,31 +147,34 @@ class OutboundMessageAdmin(RecordAdmin):
 
 @admin.register(Launch)
 class LaunchAdmin(RecordAdmin):
-    list_display = (
-        "id",
-        "backend_name",
-        "status",
-        "session_id",
-        "size",
-        "join_count",
-        "created_at",
-    )
+    list_display = ("id", "status", "session", "size", "join_count", "created")
     list_filter = ("status", "backend_name")
     search_fields = ("session_id",)
     exclude = ("reference",)
 
+    @admin.display(description=_("session id"), ordering="session_id")
+    def session(self, obj):
+        return shortened(obj.session_id, SESSION_ID_SHOWN)
+
+    @admin.display(description=_("created"), ordering="created_at")
+    def created(self, obj):
+        return compact_time(obj.created_at)
+
 
 @admin.register(InboundSession)
 class InboundSessionAdmin(RecordAdmin):
-    list_display = (
-        "session_id",
-        "identity",
-        "text",
-        "status",
-        "attempts",
-        "backend_name",
-        "received_at",
-        "routed_at",
-    )
+    list_display = ("session", "identity", "short_text", "status", "attempts", "received")
     list_filter = ("status", "backend_name")
     search_fields = ("identity", "session_id")
+
+    @admin.display(description=_("session id"), ordering="session_id")
+    def session(self, obj):
+        return shortened(obj.session_id, SESSION_ID_SHOWN)
+
+    @admin.display(description=_("text"))
+    def short_text(self, obj):
+        return shortened(obj.text, TEXT_SHOWN)
+
+    @admin.display(description=_("received"), ordering="received_at")
+    def received(self, obj):
+        return compact_time(obj.received_at)

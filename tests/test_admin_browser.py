@@ -1,5 +1,5 @@
-"""The outbound changelist in a real headless Chromium, 1280 pixels wide: every column
-fits, the navigation and filter sidebars open, with long texts and errors in it."""
+"""The rtropo changelists in a real headless Chromium, 1280 pixels wide: every column
+fits, the navigation and filter sidebars open, with long texts and errors in them."""
 
 from datetime import timedelta
 from pathlib import Path
@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from rtropo.models import OutboundMessage
+from rtropo.models import InboundSession, Launch, OutboundMessage
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -65,6 +65,24 @@ def rows():
             sent_at=None if status == "queued" else now,
             result_at=now if status == "confirmed" else None,
         )
+        Launch.objects.create(
+            backend_name="tropo-production-line",
+            reference=f"reference-{index}",
+            session_id=f"{index:032x}",
+            size=150,
+            join_count=12,
+            created_at=now,
+            expires_at=now,
+        )
+        InboundSession.objects.create(
+            backend_name="tropo-production-line",
+            session_id=f"{index:032x}",
+            identity=f"+4477009000{index:02d}",
+            text=TEXT,
+            attempts=1,
+            last_error=error,
+            received_at=now,
+        )
 
 
 def show(page, html, path):
@@ -84,15 +102,15 @@ def show(page, html, path):
     page.goto(ORIGIN + path)
 
 
-@pytest.fixture
-def changelist(admin_client, rows):
-    """The changelist's path and HTML (fetched before the browser starts: Playwright's
+@pytest.fixture(params=["outboundmessage", "launch", "inboundsession"])
+def changelist(request, admin_client, rows):
+    """A changelist's path and HTML (fetched before the browser starts: Playwright's
     event loop would make Django refuse the database)."""
-    path = reverse("admin:rtropo_outboundmessage_changelist")
+    path = reverse(f"admin:rtropo_{request.param}_changelist")
     return path, admin_client.get(path).content.decode()
 
 
-def test_the_outbound_changelist_fits_1280_pixels(changelist, page, tmp_path):
+def test_the_changelists_fit_1280_pixels(changelist, page, tmp_path):
     show(page, changelist[1], changelist[0])
     page.locator("#result_list").wait_for()
     assert page.locator("#nav-sidebar").is_visible()
