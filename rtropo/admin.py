@@ -3,14 +3,47 @@
 import django
 from django.contrib import admin, messages
 from django.db.models.constants import LOOKUP_SEP
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from rtropo import queue
 from rtropo.models import InboundSession, Launch, OutboundMessage
 
+#: Characters of a message's text, of its last error and of a session id shown in the
+#: changelists (a session id is 32 characters: shown whole, but it may wrap).
+TEXT_SHOWN = 40
+ERROR_SHOWN = 60
+SESSION_ID_SHOWN = 64
+#: The submit row of a page where nothing can be edited: no Save buttons.
+NO_SAVE = {"show_save": False, "show_save_and_continue": False, "show_save_and_add_another": False}
+
+
+def compact_time(value):
+    """A date and time in the site's time zone as ``2026-12-06 21:09``."""
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return value.strftime("%Y-%m-%d %H:%M")
+
+
+def shortened(text: str, length: int):
+    """``text`` cut to ``length`` characters, the whole of it on hover (None when empty);
+    it may wrap anywhere, so that a long word (a URL in an error) cannot widen its column."""
+    if not text:
+        return None
+    return format_html(
+        '<span title="{}" style="overflow-wrap: anywhere">{}</span>',
+        text,
+        Truncator(text).chars(length),
+    )
+
 
 class RecordAdmin(admin.ModelAdmin):
-    """An admin for rows that only the backend writes: no add form, every field read-only.
+    """An admin for rows that only the backend writes: no add form, every field read-only,
+    change pages without Save buttons.
 
     Fields in ``exclude`` (references and their digests) are neither shown nor
     reachable by a URL lookup (``?reference__regex=`` would reveal one).
@@ -18,6 +51,11 @@ class RecordAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return super().change_view(
+            request, object_id, form_url, {**(extra_context or {}), **NO_SAVE}
+        )
 
     def get_readonly_fields(self, request, obj=None):
         excluded = set(self.exclude or ())
@@ -52,17 +90,11 @@ class UnconfirmedFilter(admin.SimpleListFilter):
 @admin.register(OutboundMessage)
 class OutboundMessageAdmin(RecordAdmin):
     list_display = (
-        "id",
         "to_number",
         "short_text",
-        "status",
-        "attempts",
-        "next_attempt_at",
-        "backend_name",
-        "created_at",
-        "sent_at",
-        "result_at",
-        "unconfirmed_count",
+        "status_shown",
+        "next_attempt",
+        "short_error",
     )
     list_filter = ("status", UnconfirmedFilter, "backend_name")
     search_fields = ("to_number", "identity", "message_id", "session_id")
@@ -71,7 +103,32 @@ class OutboundMessageAdmin(RecordAdmin):
 
     @admin.display(description=_("text"))
     def short_text(self, obj):
-        return obj.text[:60]
+        return shortened(obj.text, TEXT_SHOWN)
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_shown(self, obj):
+        """The status, one line each for the attempts made and the sends Tropo never
+        confirmed (when there are any): one column instead of three."""
+        lines = [obj.get_status_display()]
+        if obj.attempts:
+            lines.append(
+                ngettext("%(count)d attempt", "%(count)d attempts", obj.attempts)
+                % {"count": obj.attempts}
+            )
+        if obj.unconfirmed_count:
+            lines.append(_("%(count)d unconfirmed") % {"count": obj.unconfirmed_count})
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
+
+    @admin.display(description=_("next attempt"), ordering="next_attempt_at")
+    def next_attempt(self, obj):
+        """When a queued row goes out next; nothing for rows that wait for no attempt."""
+        if obj.status != OutboundMessage.Status.QUEUED:
+            return None
+        return compact_time(obj.next_attempt_at)
+
+    @admin.display(description=_("last error"))
+    def short_error(self, obj):
+        return shortened(obj.last_error, ERROR_SHOWN)
 
     @admin.action(
         description=_("Retry now (queued, failed and unconfirmed messages)"),
@@ -89,31 +146,34 @@ class OutboundMessageAdmin(RecordAdmin):
 
 @admin.register(Launch)
 class LaunchAdmin(RecordAdmin):
-    list_display = (
-        "id",
-        "backend_name",
-        "status",
-        "session_id",
-        "size",
-        "join_count",
-        "created_at",
-    )
+    list_display = ("id", "status", "session", "size", "join_count", "created")
     list_filter = ("status", "backend_name")
     search_fields = ("session_id",)
     exclude = ("reference",)
 
+    @admin.display(description=_("session id"), ordering="session_id")
+    def session(self, obj):
+        return shortened(obj.session_id, SESSION_ID_SHOWN)
+
+    @admin.display(description=_("created"), ordering="created_at")
+    def created(self, obj):
+        return compact_time(obj.created_at)
+
 
 @admin.register(InboundSession)
 class InboundSessionAdmin(RecordAdmin):
-    list_display = (
-        "session_id",
-        "identity",
-        "text",
-        "status",
-        "attempts",
-        "backend_name",
-        "received_at",
-        "routed_at",
-    )
+    list_display = ("session", "identity", "short_text", "status", "attempts", "received")
     list_filter = ("status", "backend_name")
     search_fields = ("identity", "session_id")
+
+    @admin.display(description=_("session id"), ordering="session_id")
+    def session(self, obj):
+        return shortened(obj.session_id, SESSION_ID_SHOWN)
+
+    @admin.display(description=_("text"))
+    def short_text(self, obj):
+        return shortened(obj.text, TEXT_SHOWN)
+
+    @admin.display(description=_("received"), ordering="received_at")
+    def received(self, obj):
+        return compact_time(obj.received_at)

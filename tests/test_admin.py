@@ -1,10 +1,16 @@
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import Truncator
 
-from rtropo.models import Launch, OutboundMessage
+from rtropo.admin import ERROR_SHOWN
+from rtropo.models import InboundSession, Launch, OutboundMessage
 
 pytestmark = pytest.mark.django_db
+
+Status = OutboundMessage.Status
 
 
 @pytest.fixture
@@ -70,3 +76,66 @@ def test_launch_admin_never_shows_the_reference(admin_client, settings):
         assert response.status_code == 200
         assert b"sekrit-reference" not in response.content
         assert settings.TOKEN.encode() not in response.content
+
+
+def outbound(status, minute, **fields):
+    moment = timezone.now().replace(second=0, microsecond=0) - timedelta(days=1)
+    return OutboundMessage.objects.create(
+        backend_name="tropo",
+        identity="+15555550009",
+        to_number="+15555550009",
+        text="hi",
+        status=status,
+        next_attempt_at=moment + timedelta(minutes=minute),
+        created_at=moment,
+        **fields,
+    )
+
+
+def test_the_changelist_shows_the_last_error_shortened(admin_client):
+    error = "Session API refused the launch: Invalid token. " + "x" * 200
+    outbound("failed", 0, last_error=error, attempts=10)
+    response = admin_client.get(reverse("admin:rtropo_outboundmessage_changelist"))
+    shown = Truncator(error).chars(ERROR_SHOWN)
+    assert len(shown) == ERROR_SHOWN
+    assert f'title="{error}"'.encode() in response.content
+    assert f">{shown}</span>".encode() in response.content
+    assert f">{error}<".encode() not in response.content
+
+
+def test_only_queued_rows_show_a_next_attempt(admin_client):
+    rows = {status: outbound(status, minute) for minute, status in enumerate(Status.values)}
+    response = admin_client.get(reverse("admin:rtropo_outboundmessage_changelist"))
+    for status, row in rows.items():
+        shown = timezone.localtime(row.next_attempt_at).strftime("%Y-%m-%d %H:%M")
+        assert (shown.encode() in response.content) == (status == Status.QUEUED), status
+
+
+def test_the_status_column_counts_attempts_and_unconfirmed_sends(admin_client):
+    outbound("sent", 0, attempts=3, unconfirmed_count=2)
+    response = admin_client.get(reverse("admin:rtropo_outboundmessage_changelist"))
+    assert b"sent<br>3 attempts<br>2 unconfirmed" in response.content
+
+
+def test_read_only_change_pages_have_no_save_buttons(admin_client):
+    now = timezone.now()
+    records = [
+        outbound("sent", 0, attempts=1),
+        Launch.objects.create(
+            backend_name="tropo", reference="r" * 40, created_at=now, expires_at=now
+        ),
+        InboundSession.objects.create(
+            backend_name="tropo",
+            session_id="0" * 32,
+            identity="+15555550001",
+            text="hello",
+            received_at=now,
+        ),
+    ]
+    for record in records:
+        url = reverse(f"admin:rtropo_{record._meta.model_name}_change", args=[record.pk])
+        response = admin_client.get(url)
+        assert response.status_code == 200
+        for button in (b'name="_save"', b'name="_continue"', b'name="_addanother"'):
+            assert button not in response.content, (url, button)
+        assert b"deletelink" in response.content

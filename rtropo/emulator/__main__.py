@@ -5,6 +5,7 @@ import logging
 import sys
 import threading
 
+from .app_client import checked_app_url
 from .runner import Emulator
 from .sms import DEFAULT_APP_NUMBER
 from .store import DEFAULT_HISTORY
@@ -18,8 +19,8 @@ def positive(text: str) -> int:
     return value
 
 
-def main(argv: list | None = None) -> int:
-    """Parse arguments and serve until interrupted."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's options."""
     parser = argparse.ArgumentParser(
         prog="python -m rtropo.emulator", description="Run a local Tropo WebAPI emulator."
     )
@@ -45,7 +46,18 @@ def main(argv: list | None = None) -> int:
         "--enforce-rate", action="store_true", help="at most one SMS per second per sender"
     )
     parser.add_argument("--log-level", default="INFO")
+    return parser
+
+
+def main(argv: list | None = None) -> int:
+    """Parse arguments (refusing an ``--app-url`` the emulator cannot send to, exit
+    status 2) and serve until interrupted."""
+    parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        checked_app_url(args.app_url)
+    except ValueError as exc:
+        parser.error(f"argument --app-url: {exc}")
     logging.basicConfig(
         level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
     )

@@ -9,13 +9,12 @@ import logging
 import secrets
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 
 from . import events, sms, tropoml
+from .app_client import AppClient, checked_app_url
 from .faults import Faults
-from .redaction import redact, redact_parameters, redact_url
+from .redaction import redact, redact_parameters, redact_tropoml, redact_url
 from .session_api import LaunchRequest
 from .store import DEFAULT_HISTORY, Delivery, LaunchRecord, Session, Store, utc_timestamp
 
@@ -29,12 +28,14 @@ INBOUND_HEADERS = {"CSeq": "1 INVITE", "Content-Type": "application/sdp"}
 
 @dataclass(frozen=True)
 class InboundResult:
-    """What ``send_sms`` did: the session, the app's HTTP status (None: unreachable)
-    and the deliveries its answers made."""
+    """What ``send_sms`` did: the session, the app's HTTP status (None: unreachable),
+    the deliveries its answers made and the session's first failure to reach the app
+    (None: none)."""
 
     session_id: str
     status: int | None
     deliveries: tuple
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,14 +80,23 @@ class Engine:
         self.account_id = str(account_id)
         self.enforce_rate = enforce_rate
         self.rate_interval = rate_interval
-        self.callback_timeout = callback_timeout
         self.faults = faults or Faults()
         self.store = Store(history)
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        self._client = AppClient(callback_timeout)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._threads = set()
         self._next_slot = {}
+
+    @property
+    def app_url(self) -> str:
+        """The app's messaging URL; setting one the emulator cannot send to raises
+        ``ValueError`` (saying why, the URL's secret shortened)."""
+        return self._app_url
+
+    @app_url.setter
+    def app_url(self, url: str) -> None:
+        self._app_url = checked_app_url(url)
 
     # -- launches ---------------------------------------------------------------
 
@@ -158,20 +168,21 @@ class Engine:
     def _run_launched(self, session, payload):
         fault = self.faults.draw("callback")
         kind = fault.kind if fault else None
-        if kind == "no_callback":
-            self._log(session, "Fault no_callback: application URL not called")
-            self._end(session)
-            return
-        if kind == "slow_callback":
-            self._log(session, f"Fault slow_callback: waiting {fault.seconds}s")
-            if self._stopping.wait(fault.seconds):
+        try:
+            if kind == "no_callback":
+                self._log(session, "Fault no_callback: application URL not called")
                 return
-        for _ in range(2 if kind == "duplicate_callback" else 1):
-            self.store.count("callbacks")
-            _, document = self._post(session, self.app_url, payload)
-            if document is not None:
-                self._converse(session, document)
-        self._end(session)
+            if kind == "slow_callback":
+                self._log(session, f"Fault slow_callback: waiting {fault.seconds}s")
+                if self._stopping.wait(fault.seconds):
+                    return
+            for _ in range(2 if kind == "duplicate_callback" else 1):
+                self.store.count("callbacks")
+                _, document = self._post(session, self.app_url, payload)
+                if document is not None:
+                    self._converse(session, document)
+        finally:
+            self._end(session)
 
     # -- inbound ----------------------------------------------------------------
 
@@ -198,10 +209,12 @@ class Engine:
                 "headers": dict(INBOUND_HEADERS),
             }
         }
-        status, document = self._post(session, self.app_url, payload)
-        deliveries = self._converse(session, document) if document is not None else []
-        self._end(session)
-        return InboundResult(session.id, status, tuple(deliveries))
+        try:
+            status, document = self._post(session, self.app_url, payload)
+            deliveries = self._converse(session, document) if document is not None else []
+        finally:
+            self._end(session)
+        return InboundResult(session.id, status, tuple(deliveries), session.error)
 
     # -- running documents ----------------------------------------------------------
 
@@ -322,7 +335,11 @@ class Engine:
 
     def _post_result(self, session, target, event, state, outcome):
         """POST the result of ``event`` to ``target``; return the answer or None."""
-        url = events.resolve_next(self.app_url, target)
+        try:
+            url = events.resolve_next(self.app_url, target)
+        except ValueError as exc:
+            self._unreachable(session, redact_url(target), f"the URL is not readable ({exc})")
+            return None
         session.results += 1
         payload = events.result_object(
             session_id=session.id,
@@ -340,7 +357,7 @@ class Engine:
             self._log(session, "Fault session_died: the session ended before its result")
             return None
         if kind == "result_refused":
-            self._log(session, f"Fault result_refused: {redact_url(url)} refused the result")
+            self._fail(session, f"Fault result_refused: {redact_url(url)} refused the result")
             return None
         if kind == "result_late":
             self._log(session, f"Fault result_late: the result waits {fault.seconds}s")
@@ -368,37 +385,22 @@ class Engine:
                 session,
                 f"Sending TropoML Payload on Session {session.id} [url={shown_url}]: {shown}",
             )
-        request = urllib.request.Request(  # noqa: S310 - the app URL is configured by the user
-            url,
-            data=json.dumps(payload).encode("utf-8"),
-            headers={"Content-Type": "application/json", "Accept": "application/json"},
-            method="POST",
-        )
-        try:
-            with self._opener.open(request, timeout=self.callback_timeout) as response:
-                status, raw = response.status, response.read()
-                content_type = response.headers.get("Content-Type")
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            status = exc.code
-        except OSError as exc:
-            self._log(
-                session,
-                f"Failed to reach application URL {shown_url} on Session {session.id}: {exc}",
-            )
+        answer = self._client.post(url, payload)
+        if answer.failure is not None:
+            self._unreachable(session, shown_url, answer.failure)
             return None, None
-        status = fault_status or status
+        status = fault_status or answer.status
         if not 200 <= status < 300:
-            self._log(
+            self._fail(
                 session, f"Received non-2XX status code on Session {session.id} code={status}"
             )
             return status, None
         try:
-            document = tropoml.parse_document(raw, content_type)
+            document = tropoml.parse_document(answer.body, answer.content_type)
         except tropoml.TropoMLError as exc:
-            self._log(session, f"Invalid TropoML document on Session {session.id}: {exc}")
+            self._fail(session, f"Invalid TropoML document on Session {session.id}: {exc}")
             return status, None
-        text = raw.decode(tropoml.charset(content_type))
+        text = redact_tropoml(answer.body.decode(tropoml.charset(answer.content_type)))
         self._log(session, f"Received new TropoML document from {shown_url}: {text}")
         return status, document
 
@@ -420,9 +422,20 @@ class Engine:
         self._log(session, "Session ended")
         self.store.end(session)
 
-    def _log(self, session, text):
+    def _log(self, session, text, level=logging.INFO):
         self.store.log(session, text)
-        logger.info("[%s] %s", session.id, text)
+        logger.log(level, "[%s] %s", session.id, text)
+
+    def _unreachable(self, session, shown_url, reason):
+        self._fail(
+            session,
+            f"Failed to reach application URL {shown_url} on Session {session.id}: {reason}",
+        )
+
+    def _fail(self, session, text):
+        """Log a failure to reach the app (a warning) and keep it as the session's error."""
+        self.store.fail(session, text)
+        self._log(session, text, logging.WARNING)
 
     def _spawn(self, target, *args):
         def run():

@@ -3,7 +3,9 @@
 "inbound" bubbles are what the phone sent to the app, "outbound" bubbles what the
 app sent to the phone (the app's point of view, as RapidSMS names directions). The
 page shows the ``PAGE_SIZE`` most recent conversations and sessions and pages the
-rest, so that a refresh costs the same after a day of use as after a minute.
+rest, so that a refresh costs the same after a day of use as after a minute. A session
+that failed to reach the app says so above its debugger lines, and so does the send
+form's status line.
 """
 
 import html
@@ -15,6 +17,7 @@ _PAGE = """<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <title>Tropo emulator</title>
+<link rel="icon" href="/favicon.ico" type="image/x-icon">
 <style>
   body { font-family: system-ui, sans-serif; margin: 0; background: #f3f4f6; color: #111; }
   header { background: #1f2937; color: #fff; padding: .6rem 1rem; }
@@ -39,6 +42,8 @@ _PAGE = """<!DOCTYPE html>
   .pager { display: flex; gap: .6rem; align-items: center; font-size: .85rem; margin: .4rem 0; }
   .session { font-family: monospace; font-size: .8rem; }
   .session pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: .2rem 0 .6rem; }
+  .session.failed summary, .session-error { color: #b91c1c; }
+  .session-error { font-weight: bold; margin: .2rem 0; overflow-wrap: anywhere; }
   #sms-status { font-size: .85rem; color: #555; overflow-wrap: anywhere; }
 </style>
 </head>
@@ -115,11 +120,12 @@ function renderSessions(sessions, total) {
   const open = new Set(Array.from(box.querySelectorAll("details[open]"), d => d.dataset.id));
   box.replaceChildren();
   for (const session of sessions.slice().reverse()) {
-    const details = el("details", "session");
+    const details = el("details", "session" + (session.error ? " failed" : ""));
     details.dataset.id = session.id;
     details.open = open.has(session.id);
-    details.appendChild(el("summary", null,
-      session.id + " (" + session.kind + (session.ended ? ", ended" : "") + ")"));
+    details.appendChild(el("summary", null, session.id + " (" + session.kind +
+      (session.ended ? ", ended" : "") + (session.error ? ", failed" : "") + ")"));
+    if (session.error) details.appendChild(el("p", "session-error", session.error));
     details.appendChild(el("pre", null, session.log.join("\\n")));
     box.appendChild(details);
   }
@@ -170,9 +176,9 @@ document.getElementById("sms-form").addEventListener("submit", async (event) => 
       body: JSON.stringify({from: from, text: textInput.value}),
     });
     const result = await response.json();
-    status.textContent = response.ok
-      ? "session " + result.session_id + ": app answered " + result.status
-      : "error: " + result.error;
+    status.textContent = !response.ok ? "error: " + result.error
+      : "session " + result.session_id + ": " +
+        (result.error || "app answered " + result.status);
     if (response.ok) textInput.value = "";
   } catch (error) {
     status.textContent = "error: " + error;

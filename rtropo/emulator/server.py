@@ -1,7 +1,7 @@
 """HTTP routes: the Session API, the emulator's JSON API and the page.
 
 - ``GET|POST /1.0/sessions``: Tropo's Session API (launch).
-- ``GET /``: the web page.
+- ``GET /``: the web page; ``GET /favicon.ico``: its icon.
 - ``GET /emulator/api/state``: conversations, deliveries, sessions with logs, counters;
   ``?limit=&offset=&conversation_offset=`` page through them.
 - ``POST /emulator/api/inbound``: ``{"from": "+1555...", "text": "hi"}`` delivers an SMS to the app.
@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import guard
 from .engine import STATE_LIMIT, Engine
+from .favicon import FAVICON
 from .page import render_page
 from .redaction import redact_query_values
 from .session_api import LaunchParseError, parse_launch, render_reply
@@ -65,6 +66,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             return
         elif url.path in ("/", "/index.html"):
             self._send(200, "text/html; charset=utf-8", self.server.page)
+        elif url.path == "/favicon.ico":
+            self._send(200, "image/x-icon", FAVICON)
         elif url.path == "/emulator/api/state":
             self._state(url.query)
         elif url.path == "/emulator/api/faults":
@@ -156,6 +159,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             {
                 "session_id": result.session_id,
                 "status": result.status,
+                "error": result.error,
                 "deliveries": [d.as_json() for d in result.deliveries],
             },
         )

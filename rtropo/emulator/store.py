@@ -55,7 +55,8 @@ class Session:
     """A session and its Application Debugger lines.
 
     ``caller`` is the other end of its text conversation (the sender of an inbound SMS,
-    or the number of a ``call``), ``app_number`` the number it texts from.
+    or the number of a ``call``), ``app_number`` the number it texts from; ``error`` is
+    its first failure to reach the app (None: none).
     """
 
     id: str
@@ -66,6 +67,7 @@ class Session:
     call_id: str | None = None
     results: int = 0
     ended: bool = False
+    error: str | None = None
     lines: list = field(default_factory=list)
 
 
@@ -168,6 +170,12 @@ class Store:
             session.lines.append((time.time(), text))
             self._touch()
 
+    def fail(self, session: Session, error: str) -> None:
+        """Keep ``error`` as the session's failure, unless it already has one."""
+        with self.changed:
+            session.error = session.error or error
+            self._touch()
+
     def end(self, session: Session) -> None:
         """Mark ``session`` ended."""
         with self.changed:
@@ -263,5 +271,6 @@ def _session_json(session):
         "caller": session.caller,
         "created_at": session.created_at,
         "ended": session.ended,
+        "error": session.error,
         "log": [f"{utc_timestamp(when)} {text}" for when, text in session.lines],
     }

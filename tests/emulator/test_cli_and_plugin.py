@@ -41,7 +41,8 @@ def test_cli_help():
 
 
 def test_cli_history_must_be_positive():
-    result = run(["-m", "rtropo.emulator", "--app-url", "u", "--token", "T", "--history", "0"])
+    app_url = "http://127.0.0.1:8000/tropo/"
+    result = run(["-m", "rtropo.emulator", "--app-url", app_url, "--token", "T", "--history", "0"])
     assert result.returncode == 2
     assert "must be at least 1" in result.stderr
 
@@ -101,3 +102,20 @@ def test_cli_serves_until_interrupted():
             process.send_signal(signal.SIGINT)
             _, stderr = process.communicate(timeout=10)
     assert process.returncode == 0, stderr
+
+
+def test_cli_refuses_an_app_url_it_cannot_send_to():
+    secret = "k8Dq" + "x" * 36
+    for app_url, reason in (
+        (f"http://127.0.0.1:8000/tropo/?secret={secret}…", "non-ASCII character '…'"),
+        (f"127.0.0.1:8000/tropo/?secret={secret}", "is not an http:// or https:// URL"),
+        (f"ftp://127.0.0.1/tropo/?secret={secret}", "is not an http:// or https:// URL"),
+        (f"http:///tropo/?secret={secret}", "has no host"),
+    ):
+        result = run(["-m", "rtropo.emulator", "--app-url", app_url, "--token", "T", "--port", "0"])
+        assert result.returncode == 2, app_url
+        assert f"argument --app-url: app URL {app_url[:20]}" in result.stderr
+        assert reason in result.stderr
+        assert "Traceback" not in result.stderr
+        assert secret not in result.stderr
+        assert result.stdout == ""

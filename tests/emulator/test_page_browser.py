@@ -1,6 +1,7 @@
 """The page in a real headless Chromium: long texts wrap, empty texts show, and a day of
 sessions behind it does not grow the page."""
 
+import secrets
 import time
 from pathlib import Path
 
@@ -67,3 +68,40 @@ def test_a_day_of_sessions_renders_one_page(page, app):
         page.click("#sessions-older")
         page.locator("#sessions-shown", has_text=f"{PAGE_SIZE + 1}-").wait_for()
         assert page.locator(".session").count() == PAGE_SIZE
+
+
+def test_the_icon_decodes_and_the_page_logs_no_error(page, emulator):
+    errors = []
+    page.on("console", lambda entry: entry.type == "error" and errors.append(entry.text))
+    page.on("response", lambda reply: reply.status >= 400 and errors.append(reply.url))
+    page.goto(emulator.url + "/")
+    assert page.get_attribute('link[rel="icon"]', "href") == "/favicon.ico"
+    width = page.evaluate(
+        "async () => { const icon = new Image(); icon.src = '/favicon.ico';"
+        " await icon.decode(); return icon.naturalWidth; }"
+    )
+    assert width == 16
+    page.locator("#counters", has_text="launches 0").wait_for()
+    assert errors == []
+
+
+def test_a_failed_session_says_so_and_no_secret_is_rendered(page, app):
+    secret = secrets.token_hex(20)
+    app.answer = lambda _payload: (500, b"")
+    app_url = app.url.replace("secret=s3", f"secret={secret}")
+    with running_emulator(app_url=app_url, token=TOKEN) as tropo:
+        page.goto(tropo.url + "/")
+        page.fill("#sms-text", "ping")
+        page.click("#sms-send")
+        status = page.locator("#sms-status", has_text="Received non-2XX status code")
+        status.wait_for()
+        assert "code=500" in status.inner_text()
+        failed = page.locator(".session.failed")
+        failed.wait_for()
+        assert "(inbound, ended, failed)" in failed.locator("summary").inner_text()
+        failed.locator("summary").click()
+        error = failed.locator(".session-error")
+        assert error.inner_text().startswith("Received non-2XX status code on Session")
+        rendered = page.content()
+    assert f"secret={secret[:4]}…" in rendered
+    assert secret not in rendered

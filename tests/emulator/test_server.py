@@ -1,6 +1,12 @@
+import struct
+import zlib
+
+import pytest
 import requests
 
-from .conftest import message
+from rtropo.emulator import Emulator, running_emulator
+
+from .conftest import TOKEN, message
 
 
 def test_page_served_with_stable_ids(emulator):
@@ -92,3 +98,38 @@ def test_app_url_can_change(emulator, app):
     emulator.app_url = app.url.replace("secret=s3", "secret=other")
     emulator.send_sms("+15555550001", "hi")
     assert app.requests[0]["path"] == "/tropo/?secret=other"
+
+
+def test_an_app_url_the_emulator_cannot_send_to_is_refused_at_start_and_when_set(app):
+    with pytest.raises(ValueError, match=r"app URL http://h/\?s=sek… has the non-ASCII character"):
+        Emulator("http://h/?s=sekrit-value…", TOKEN)
+    with running_emulator(app_url=app.url, token=TOKEN) as tropo:
+        with pytest.raises(ValueError, match="is not an http:// or https:// URL"):
+            tropo.app_url = "mailto:someone@example.test"
+        assert tropo.app_url == app.url
+
+
+def test_the_favicon_is_a_16_pixel_ico(emulator):
+    reply = requests.get(f"{emulator.url}/favicon.ico", timeout=5)
+    assert reply.status_code == 200
+    assert reply.headers["Content-Type"] == "image/x-icon"
+    icon = reply.content
+    reserved, kind, count = struct.unpack_from("<HHH", icon)
+    assert (reserved, kind, count) == (0, 1, 1)
+    width, height, _, _, planes, bits, size, offset = struct.unpack_from("<BBBBHHII", icon, 6)
+    assert (width, height, planes, bits) == (16, 16, 1, 32)
+    image = icon[offset:]
+    assert len(image) == size
+    assert image.startswith(b"\x89PNG\r\n\x1a\n")
+    chunks, position = {}, 8
+    while position < len(image):
+        (length,) = struct.unpack_from(">I", image, position)
+        kind = image[position + 4 : position + 8]
+        data = image[position + 8 : position + 8 + length]
+        (checksum,) = struct.unpack_from(">I", image, position + 8 + length)
+        assert zlib.crc32(kind + data) == checksum
+        chunks[kind] = data
+        position += 12 + length
+    assert list(chunks) == [b"IHDR", b"IDAT", b"IEND"]
+    assert struct.unpack(">IIBB", chunks[b"IHDR"][:10]) == (16, 16, 8, 6)
+    assert len(zlib.decompress(chunks[b"IDAT"])) == 16 * (1 + 16 * 4)
