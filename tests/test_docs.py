@@ -31,6 +31,7 @@ from rtropo.emulator import Faults
 from rtropo.emulator.testing import tropo_emulator  # noqa: F401  (the fixture the docs use)
 from rtropo.models import OutboundMessage
 from rtropo.views import message_received
+from tests.support import rst_blocks
 
 ROOT = Path(__file__).parents[1]
 DOCS = ROOT / "docs"
@@ -466,6 +467,37 @@ def test_documented_debugger_lines_are_what_the_emulator_writes(name):
         timestamp, message = line.split(" ", 1)
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", timestamp)
         assert any(p.fullmatch(message) for _, p in patterns), line
+
+
+# -- what a reader pastes ------------------------------------------------------------------------
+
+#: Blocks that quote what the code writes: the emulator shortens secrets with "…" there.
+QUOTED_OUTPUT = ("sample-debugger-", "sample-log-")
+
+
+def pasted_lines(block):
+    """The lines of ``block`` a reader types or pastes: not a console's output lines, not a
+    quoted log."""
+    if block.name and block.name.startswith(QUOTED_OUTPUT):
+        return []
+    numbered = [(block.line + offset, text) for offset, text in enumerate(block.lines)]
+    if block.language == "console":
+        return [(number, text) for number, text in numbered if text.lstrip().startswith("$ ")]
+    return numbered
+
+
+def test_pasted_lines_are_ascii():
+    """A "…" in a placeholder breaks the URL or setting it is pasted into."""
+    pages = [ROOT / "README.rst", *sorted(DOCS.glob("*.rst"))]
+    blocks = [block for page in pages for block in rst_blocks.code_blocks(page)]
+    assert {block.language for block in blocks} >= {"", "console", "python", "text"}
+    found = [
+        f"{block.path.name}:{number}: {text.strip()}"
+        for block in blocks
+        for number, text in pasted_lines(block)
+        if not text.isascii()
+    ]
+    assert found == []
 
 
 # -- completeness and the build ---------------------------------------------------------------
