@@ -116,7 +116,7 @@ def test_nested_and_flat_settings_give_the_same_config():
         for ns in (nested, flat)
     ]
     assert configs[0] == configs[1]
-    assert configs[0].number == "+15555551212"
+    assert configs[0].number == "+15555550000"
     assert import_string(nested["INSTALLED_BACKENDS"][BACKEND]["ENGINE"]).__name__ == (
         "TropoBackend"
     )
@@ -171,6 +171,16 @@ def test_the_urls_sample_routes_to_the_view_with_the_backend_name():
     match = URLResolver(RegexPattern(r"^/"), module).resolve("/tropo/")
     assert match.func is message_received
     assert match.kwargs == {"backend_name": BACKEND}
+    assert URLResolver(RegexPattern(r"^/"), module).resolve("/admin/").app_name == "admin"
+
+
+def test_the_handler_settings_name_the_sample_handler():
+    handler_path = sample("sample-handler").splitlines()[0].removeprefix("# ")
+    handler_class = re.search(r"^class (\w+)", sample("sample-handler"), flags=re.M)[1]
+    namespace = run_sample("sample-settings-handlers", {"INSTALLED_APPS": ["rtropo"]})
+    module = handler_path.removesuffix(".py").replace("/", ".")
+    assert namespace["RAPIDSMS_HANDLERS"] == [f"{module}.{handler_class}"]
+    assert namespace["INSTALLED_APPS"] == ["rtropo", "rapidsms.contrib.handlers", "myapp"]
 
 
 def test_the_postgres_sample_is_a_postgresql_database():
@@ -507,6 +517,7 @@ CHECKED = {
     "sample-sqlite-wal",
     "sample-sqlite-wal-signal",
     "sample-settings-flat",
+    "sample-settings-handlers",
     "sample-settings-all",
     "sample-urls",
     "sample-send",
@@ -552,3 +563,22 @@ def test_sphinx_builds_without_warnings(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "html" / "how-it-works.html").exists()
+    doubled = [
+        f"{page.name}: ...{before}{title}"
+        for page in sorted((tmp_path / "html").glob("*.html"))
+        for before, title in _DOC_LINK.findall(page.read_text(encoding="utf-8"))
+        if _doubles(before, title)
+    ]
+    assert doubled == []
+
+
+#: A link to a page, with the 40 characters of text before it.
+_DOC_LINK = re.compile(r'([^<>]{0,40})<a class="reference internal" [^>]*><span class="doc">([^<]+)')
+
+
+def _doubles(before: str, title: str) -> bool:
+    """Whether a page title reads wrongly where it is linked: "the The Tropo emulator"."""
+    words = before.split()
+    first = title.split()[0]
+    mid_sentence = bool(words) and not words[-1].endswith((".", ":", "!", "?"))
+    return bool(words) and words[-1].lower() == first.lower() or (mid_sentence and first == "The")

@@ -28,10 +28,8 @@ def build_project(root):
         check=True,
         capture_output=True,
     )
-    settings = sample("sample-settings-nested").replace(
-        "[...,", '[*INSTALLED_APPS, "rapidsms.contrib.handlers",'
-    )
-    settings += '\nRAPIDSMS_HANDLERS = ["myapp.handlers.HelloHandler"]\n'
+    settings = sample("sample-settings-nested").replace("[...,", "[*INSTALLED_APPS,")
+    settings += "\n" + sample("sample-settings-handlers") + "\n"
     with (root / "mysite" / "settings.py").open("a", encoding="utf-8") as file:
         file.write("\n" + settings)
     write(root / "mysite" / "urls.py", sample("sample-urls") + "\n")
