@@ -573,12 +573,16 @@ def test_sphinx_builds_without_warnings(tmp_path):
 
 
 #: A link to a page, with the 40 characters of text before it.
-_DOC_LINK = re.compile(r'([^<>]{0,40})<a class="reference internal" [^>]*><span class="doc">([^<]+)')
+_DOC_LINK = re.compile(
+    r'([^<>]{0,40})<a class="reference internal" [^>]*><span class="doc">([^<]+)'
+)
 
 
 def _doubles(before: str, title: str) -> bool:
     """Whether a page title reads wrongly where it is linked: "the The Tropo emulator"."""
     words = before.split()
+    if not words:
+        return False
     first = title.split()[0]
-    mid_sentence = bool(words) and not words[-1].endswith((".", ":", "!", "?"))
-    return bool(words) and words[-1].lower() == first.lower() or (mid_sentence and first == "The")
+    mid_sentence = not words[-1].endswith((".", ":", "!", "?"))
+    return words[-1].lower() == first.lower() or (mid_sentence and first == "The")
