@@ -27,6 +27,7 @@ def build_project(root):
         [sys.executable, "-m", "django", "startproject", "mysite", str(root)],
         check=True,
         capture_output=True,
+        timeout=60,
     )
     settings = sample("sample-settings-nested").replace("[...,", "[*INSTALLED_APPS,")
     settings += "\n" + sample("sample-settings-handlers") + "\n"
