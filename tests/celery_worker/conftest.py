@@ -70,7 +70,7 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
         pytest.skip(
             "the Celery worker test shares the test database with a worker process: "
-            "run it with DATABASE_URL=postgres://postgres@127.0.0.1:5432/test"
+            "run it with DATABASE_URL=postgres://postgres@127.0.0.1:5432/rtropo (or make test)"
         )
     if not _redis_reachable():
         skip_or_fail(f"the Celery worker test needs Redis at {BROKER} (REDIS_URL)")
