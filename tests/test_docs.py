@@ -75,6 +75,11 @@ def run_sample(name, namespace=None):
     return namespace
 
 
+def settings_sample(name):
+    """A settings sample, run after a project's own settings (it adds to INSTALLED_APPS)."""
+    return run_sample(name, {"INSTALLED_APPS": []})
+
+
 def sample_module(name, module_name):
     """The sample as an importable module (for settings that name it by path)."""
     module = types.ModuleType(module_name)
@@ -97,7 +102,7 @@ def docs_project(settings):
 @pytest.fixture
 def docs_backend(settings):
     """The quickstart's backend, pointed at the test Session API, launching at once."""
-    entry = run_sample("sample-settings-nested")["INSTALLED_BACKENDS"][BACKEND]
+    entry = settings_sample("sample-settings-nested")["INSTALLED_BACKENDS"][BACKEND]
     entry["config"]["api_url"] = "https://tropo.test/1.0/sessions"
     entry["config"]["launch_delay"] = 0
     settings.INSTALLED_BACKENDS = {**settings.INSTALLED_BACKENDS, BACKEND: entry}
@@ -107,8 +112,8 @@ def docs_backend(settings):
 
 
 def test_nested_and_flat_settings_give_the_same_config():
-    nested = run_sample("sample-settings-nested")
-    flat = run_sample("sample-settings-flat")
+    nested = settings_sample("sample-settings-nested")
+    flat = settings_sample("sample-settings-flat")
     assert "rtropo" in nested["INSTALLED_APPS"]
     assert nested["DEFAULT_AUTO_FIELD"] == "django.db.models.AutoField"
     configs = [
@@ -270,7 +275,7 @@ def test_the_sending_sample_queues_and_launches(
 def test_the_handler_sample_answers_inline(docs_project, docs_backend, client, db):
     from tests.support.payloads import inbound_payload
 
-    secret = run_sample("sample-settings-nested")["INSTALLED_BACKENDS"][BACKEND]["config"][
+    secret = settings_sample("sample-settings-nested")["INSTALLED_BACKENDS"][BACKEND]["config"][
         "inbound_secret"
     ]
     response = client.post(

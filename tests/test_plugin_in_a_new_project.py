@@ -29,7 +29,7 @@ def build_project(root):
         capture_output=True,
         timeout=60,
     )
-    settings = sample("sample-settings-nested").replace("[...,", "[*INSTALLED_APPS,")
+    settings = sample("sample-settings-nested")
     settings += "\n" + sample("sample-settings-handlers") + "\n"
     with (root / "mysite" / "settings.py").open("a", encoding="utf-8") as file:
         file.write("\n" + settings)

@@ -102,8 +102,6 @@ def paste_python(newcomer: Newcomer, block: rst_blocks.Block) -> None:
     text = newcomer.localize(block.text) + "\n"
     first_line = text.splitlines()[0]
     if block.name.startswith("sample-settings"):
-        # "[..., "rapidsms", "rtropo"]": the apps the project has, and these.
-        text = text.replace("[...,", "[*INSTALLED_APPS,")
         with (newcomer.root / "mysite" / "settings.py").open("a", encoding="utf-8") as file:
             file.write("\n" + text)
     elif block.name == "sample-urls":
