@@ -46,7 +46,8 @@ class Newcomer:
         self.emulator_url = f"http://127.0.0.1:{self.emulator_port}"
         unset = {"DJANGO_SETTINGS_MODULE", "DATABASE_URL"}
         self.env = {key: value for key, value in os.environ.items() if key not in unset}
-        self.env.update(PYTHONPATH=str(REPO), NO_PROXY="127.0.0.1", no_proxy="127.0.0.1")
+        self.env.update(PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1")
+        self.env.update(NO_PROXY="127.0.0.1", no_proxy="127.0.0.1")
         self.background: list[tuple[subprocess.Popen, Path]] = []
         root.mkdir()
         self.run([sys.executable, "-m", "django", "startproject", "mysite", str(root)])
