@@ -19,7 +19,12 @@ VENV ?= .venv-django$(DJANGO_ID)
 PY := $(VENV)/bin/python
 DEMO_VENV := .venv-demo
 # The PostgreSQL pass's database; the SQLite pass runs without DATABASE_URL, wherever it is set.
-DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+# Its name is this checkout's own (a hash of its path), so that two checkouts testing on one
+# server never drop each other's test database ("test_" + the name); it need not exist.
+CHECKOUT_ID := $(shell printf '%s' '$(CURDIR)' | cksum | cut -d' ' -f1)
+DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/rtropo_$(CHECKOUT_ID)
+# The Celery worker test's broker.
+REDIS_URL ?= redis://127.0.0.1:6379/9
 # QUICK=1 leaves out the slow passes (soak, fault harness, quick benchmark, browser),
 # which CI runs once, on Django 5.2, rather than on every Django.
 SLOW := --ignore=tests/soak --ignore=tests/faults --ignore=tests/test_benchmarks_quick.py \
@@ -27,7 +32,7 @@ SLOW := --ignore=tests/soak --ignore=tests/faults --ignore=tests/test_benchmarks
 SQLITE_SELECTION := $(if $(QUICK),$(SLOW),-m "not celery")
 POSTGRES_SLOW := $(if $(QUICK),,tests/faults)
 
-.PHONY: demo test docs bench bench-quick clean python-path
+.PHONY: demo test docs bench bench-quick clean python-path database-url
 
 $(VENV)/.installed: requirements/*.txt setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -50,7 +55,8 @@ test: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	env -u DATABASE_URL $(PY) -m pytest --ignore=tests/postgres $(SQLITE_SELECTION)
-	DATABASE_URL=$(DATABASE_URL) $(PY) -m pytest tests/postgres tests/celery_worker $(POSTGRES_SLOW)
+	DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) \
+		$(PY) -m pytest tests/postgres tests/celery_worker $(POSTGRES_SLOW)
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run.py
@@ -60,6 +66,9 @@ bench-quick: $(VENV)/.installed
 
 python-path:  # the interpreter DJANGO's environment is made with
 	@echo $(PYTHON)
+
+database-url:  # the PostgreSQL pass's DATABASE_URL
+	@echo $(DATABASE_URL)
 
 clean:
 	rm -rf .venv-django* $(DEMO_VENV) docs/_build example/*.sqlite3 build dist

@@ -26,6 +26,31 @@ logger = logging.getLogger(__name__)
 PACKAGE = "rtropo02"
 REQUIREMENT = "rapidsms-tropo==0.2.0"
 COPIED = ("__init__.py", "outgoing.py", "views.py", "models.py")
+#: Seconds ``pip download`` may take (a stalled index fails the fetch, not the run).
+PIP_TIMEOUT = 300
+
+
+def _pip_download(scratch: str, env: dict) -> None:
+    """Download (and unpack, kept in ``scratch``) the 0.2 sdist; PIP_TIMEOUT bounds it."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--no-clean",
+            "--no-build-isolation",
+            "-d",
+            os.path.join(scratch, "dl"),
+            REQUIREMENT,
+        ],
+        env=env,
+        capture_output=True,
+        timeout=PIP_TIMEOUT,
+        check=False,
+    )
 
 
 def fetch(cache_dir: Path, refetch: bool = False) -> Path | None:
@@ -36,24 +61,11 @@ def fetch(cache_dir: Path, refetch: bool = False) -> Path | None:
     cache_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="rtropo02-", dir=cache_dir) as scratch:
         env = dict(os.environ, TMPDIR=scratch)
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--no-deps",
-                "--no-clean",
-                "--no-build-isolation",
-                "-d",
-                os.path.join(scratch, "dl"),
-                REQUIREMENT,
-            ],
-            env=env,
-            capture_output=True,
-            check=False,
-        )
+        try:
+            _pip_download(scratch, env)
+        except subprocess.TimeoutExpired:
+            logger.warning("Fetching %s from PyPI took over %ss", REQUIREMENT, PIP_TIMEOUT)
+            return None
         found = glob.glob(os.path.join(scratch, "pip-*", "rapidsms-tropo_*", "rtropo"))
         if not found:
             logger.warning("Could not fetch %s from PyPI", REQUIREMENT)

@@ -15,7 +15,8 @@ from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / ".cache"
-POSTGRES_ADMIN = "postgres://postgres@127.0.0.1:5432/test"
+#: The server's maintenance database, which scratch databases are created from.
+POSTGRES_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 #: The scratch PostgreSQL database of a run; ``BENCH_POSTGRES_URL`` names another one.
 POSTGRES_BENCH = os.environ.get(
     "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/rtropo_bench"

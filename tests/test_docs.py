@@ -31,6 +31,7 @@ from rtropo.emulator import Faults
 from rtropo.emulator.testing import tropo_emulator  # noqa: F401  (the fixture the docs use)
 from rtropo.models import OutboundMessage
 from rtropo.views import message_received
+from tests.support import rst_blocks
 
 ROOT = Path(__file__).parents[1]
 DOCS = ROOT / "docs"
@@ -74,6 +75,11 @@ def run_sample(name, namespace=None):
     return namespace
 
 
+def settings_sample(name):
+    """A settings sample, run after a project's own settings (it adds to INSTALLED_APPS)."""
+    return run_sample(name, {"INSTALLED_APPS": []})
+
+
 def sample_module(name, module_name):
     """The sample as an importable module (for settings that name it by path)."""
     module = types.ModuleType(module_name)
@@ -96,7 +102,7 @@ def docs_project(settings):
 @pytest.fixture
 def docs_backend(settings):
     """The quickstart's backend, pointed at the test Session API, launching at once."""
-    entry = run_sample("sample-settings-nested")["INSTALLED_BACKENDS"][BACKEND]
+    entry = settings_sample("sample-settings-nested")["INSTALLED_BACKENDS"][BACKEND]
     entry["config"]["api_url"] = "https://tropo.test/1.0/sessions"
     entry["config"]["launch_delay"] = 0
     settings.INSTALLED_BACKENDS = {**settings.INSTALLED_BACKENDS, BACKEND: entry}
@@ -106,8 +112,8 @@ def docs_backend(settings):
 
 
 def test_nested_and_flat_settings_give_the_same_config():
-    nested = run_sample("sample-settings-nested")
-    flat = run_sample("sample-settings-flat")
+    nested = settings_sample("sample-settings-nested")
+    flat = settings_sample("sample-settings-flat")
     assert "rtropo" in nested["INSTALLED_APPS"]
     assert nested["DEFAULT_AUTO_FIELD"] == "django.db.models.AutoField"
     configs = [
@@ -115,7 +121,7 @@ def test_nested_and_flat_settings_give_the_same_config():
         for ns in (nested, flat)
     ]
     assert configs[0] == configs[1]
-    assert configs[0].number == "+15555551212"
+    assert configs[0].number == "+15555550000"
     assert import_string(nested["INSTALLED_BACKENDS"][BACKEND]["ENGINE"]).__name__ == (
         "TropoBackend"
     )
@@ -170,6 +176,16 @@ def test_the_urls_sample_routes_to_the_view_with_the_backend_name():
     match = URLResolver(RegexPattern(r"^/"), module).resolve("/tropo/")
     assert match.func is message_received
     assert match.kwargs == {"backend_name": BACKEND}
+    assert URLResolver(RegexPattern(r"^/"), module).resolve("/admin/").app_name == "admin"
+
+
+def test_the_handler_settings_name_the_sample_handler():
+    handler_path = sample("sample-handler").splitlines()[0].removeprefix("# ")
+    handler_class = re.search(r"^class (\w+)", sample("sample-handler"), flags=re.M)[1]
+    namespace = run_sample("sample-settings-handlers", {"INSTALLED_APPS": ["rtropo"]})
+    module = handler_path.removesuffix(".py").replace("/", ".")
+    assert namespace["RAPIDSMS_HANDLERS"] == [f"{module}.{handler_class}"]
+    assert namespace["INSTALLED_APPS"] == ["rtropo", "rapidsms.contrib.handlers", "myapp"]
 
 
 def test_the_postgres_sample_is_a_postgresql_database():
@@ -259,7 +275,7 @@ def test_the_sending_sample_queues_and_launches(
 def test_the_handler_sample_answers_inline(docs_project, docs_backend, client, db):
     from tests.support.payloads import inbound_payload
 
-    secret = run_sample("sample-settings-nested")["INSTALLED_BACKENDS"][BACKEND]["config"][
+    secret = settings_sample("sample-settings-nested")["INSTALLED_BACKENDS"][BACKEND]["config"][
         "inbound_secret"
     ]
     response = client.post(
@@ -472,6 +488,37 @@ def test_documented_debugger_lines_are_what_the_emulator_writes(name):
         assert any(p.fullmatch(message) for _, p in patterns), line
 
 
+# -- what a reader pastes ------------------------------------------------------------------------
+
+#: Blocks that quote what the code writes: the emulator shortens secrets with "…" there.
+QUOTED_OUTPUT = ("sample-debugger-", "sample-log-")
+
+
+def pasted_lines(block):
+    """The lines of ``block`` a reader types or pastes: not a console's output lines, not a
+    quoted log."""
+    if block.name and block.name.startswith(QUOTED_OUTPUT):
+        return []
+    numbered = [(block.line + offset, text) for offset, text in enumerate(block.lines)]
+    if block.language == "console":
+        return [(number, text) for number, text in numbered if text.lstrip().startswith("$ ")]
+    return numbered
+
+
+def test_pasted_lines_are_ascii():
+    """A "…" in a placeholder breaks the URL or setting it is pasted into."""
+    pages = [ROOT / "README.rst", *sorted(DOCS.glob("*.rst"))]
+    blocks = [block for page in pages for block in rst_blocks.code_blocks(page)]
+    assert {block.language for block in blocks} >= {"", "console", "python", "text"}
+    found = [
+        f"{block.path.name}:{number}: {text.strip()}"
+        for block in blocks
+        for number, text in pasted_lines(block)
+        if not text.isascii()
+    ]
+    assert found == []
+
+
 # -- completeness and the build ---------------------------------------------------------------
 
 CHECKED = {
@@ -479,6 +526,7 @@ CHECKED = {
     "sample-sqlite-wal",
     "sample-sqlite-wal-signal",
     "sample-settings-flat",
+    "sample-settings-handlers",
     "sample-settings-all",
     "sample-urls",
     "sample-send",
@@ -529,3 +577,26 @@ def test_sphinx_builds_without_warnings(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "html" / "how-it-works.html").exists()
+    doubled = [
+        f"{page.name}: ...{before}{title}"
+        for page in sorted((tmp_path / "html").glob("*.html"))
+        for before, title in _DOC_LINK.findall(page.read_text(encoding="utf-8"))
+        if _doubles(before, title)
+    ]
+    assert doubled == []
+
+
+#: A link to a page, with the 40 characters of text before it.
+_DOC_LINK = re.compile(
+    r'([^<>]{0,40})<a class="reference internal" [^>]*><span class="doc">([^<]+)'
+)
+
+
+def _doubles(before: str, title: str) -> bool:
+    """Whether a page title reads wrongly where it is linked: "the The Tropo emulator"."""
+    words = before.split()
+    if not words:
+        return False
+    first = title.split()[0]
+    mid_sentence = not words[-1].endswith((".", ":", "!", "?"))
+    return words[-1].lower() == first.lower() or (mid_sentence and first == "The")

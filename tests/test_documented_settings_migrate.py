@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.test_docs import run_sample
+from tests.test_docs import settings_sample
 from tests.test_readme import python_samples
 from tests.test_readme import run as run_readme_sample
 
@@ -34,7 +34,7 @@ RAPIDSMS_APPS = [
 def documented_settings(source):
     if source == "README":
         return run_readme_sample(next(s for s in python_samples() if "INSTALLED_BACKENDS" in s))
-    return run_sample("sample-settings-nested")
+    return settings_sample("sample-settings-nested")
 
 
 @pytest.mark.parametrize("source", ["README", "quickstart"])

@@ -116,6 +116,7 @@ def test_no_database_file_is_tracked():
         cwd=ROOT,
         capture_output=True,
         text=True,
+        timeout=60,
         check=True,
     ).stdout
     assert tracked == ""

@@ -27,11 +27,10 @@ def build_project(root):
         [sys.executable, "-m", "django", "startproject", "mysite", str(root)],
         check=True,
         capture_output=True,
+        timeout=60,
     )
-    settings = sample("sample-settings-nested").replace(
-        "[...,", '[*INSTALLED_APPS, "rapidsms.contrib.handlers",'
-    )
-    settings += '\nRAPIDSMS_HANDLERS = ["myapp.handlers.HelloHandler"]\n'
+    settings = sample("sample-settings-nested")
+    settings += "\n" + sample("sample-settings-handlers") + "\n"
     with (root / "mysite" / "settings.py").open("a", encoding="utf-8") as file:
         file.write("\n" + settings)
     write(root / "mysite" / "urls.py", sample("sample-urls") + "\n")

@@ -2,11 +2,10 @@
 
 Skipped when DATABASE_URL is not PostgreSQL (the worker and the test must share
 the database) or Redis is unreachable; with RTROPO_REQUIRE_SERVICES=1 a missing
-Redis fails instead.
+Redis fails instead. REDIS_URL names the broker (default ``redis://127.0.0.1:6379/9``).
 """
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,17 +18,20 @@ from tests.support.services import skip_or_fail
 from tests.support.session_api_stub import SessionAPIStub
 
 ROOT = Path(__file__).parents[2]
-BROKER = os.environ.get("RTROPO_CELERY_BROKER", "redis://127.0.0.1:6379/9")
+BROKER = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/9"
 QUEUE = f"rtropo-tests-{uuid.uuid4().hex[:12]}"
 
 
 def _redis_reachable() -> bool:
+    import redis
+
+    client = redis.Redis.from_url(BROKER, socket_connect_timeout=1, socket_timeout=1)
     try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
+        return client.ping()
+    except redis.RedisError:
         return False
+    finally:
+        client.close()
 
 
 def _database_url(db) -> str:
@@ -68,10 +70,10 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
         pytest.skip(
             "the Celery worker test shares the test database with a worker process: "
-            "run it with DATABASE_URL=postgres://postgres@127.0.0.1:5432/test"
+            "run it with DATABASE_URL=postgres://postgres@127.0.0.1:5432/rtropo (or make test)"
         )
     if not _redis_reachable():
-        skip_or_fail("the Celery worker test needs Redis at 127.0.0.1:6379")
+        skip_or_fail(f"the Celery worker test needs Redis at {BROKER} (REDIS_URL)")
     from tests.celery_worker.app import app
 
     app.conf.update(broker_url=BROKER, task_default_queue=QUEUE)

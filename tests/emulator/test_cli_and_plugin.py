@@ -7,6 +7,8 @@ from pathlib import Path
 
 import requests
 
+from tests.support.processes import read_line, stop
+
 ROOT = Path(__file__).parents[2]
 
 
@@ -86,22 +88,24 @@ def test_cli_serves_until_interrupted():
     command = [sys.executable, "-W", "error", "-m", "rtropo.emulator", "--port", "0"]
     command += ["--app-url", "http://127.0.0.1:1/", "--token", "T", "--hint", "Text ping"]
     command += ["--allowed-host", "tropo.test", "--history", "10"]
-    with subprocess.Popen(  # noqa: S603 - our own interpreter
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-    ) as process:
-        try:
-            page_line = process.stdout.readline()
-            assert page_line.startswith("Tropo emulator page: http://127.0.0.1:")
-            url = page_line.split(": ", 1)[1].strip()
-            page = requests.get(url, headers={"Host": "tropo.test"}, timeout=5).text
-            assert 'id="sms-form"' in page
-            assert '<p id="sms-hint">Text ping</p>' in page
-            state = requests.get(url + "emulator/api/state", timeout=5).json()
-            assert state["history"] == 10
-        finally:
-            process.send_signal(signal.SIGINT)
-            _, stderr = process.communicate(timeout=10)
-    assert process.returncode == 0, stderr
+    )
+    try:
+        page_line = read_line(process.stdout, timeout=30)
+        assert page_line.startswith("Tropo emulator page: http://127.0.0.1:")
+        url = page_line.split(": ", 1)[1].strip()
+        page = requests.get(url, headers={"Host": "tropo.test"}, timeout=5).text
+        assert 'id="sms-form"' in page
+        assert '<p id="sms-hint">Text ping</p>' in page
+        state = requests.get(url + "emulator/api/state", timeout=5).json()
+        assert state["history"] == 10
+    finally:
+        returncode = stop(process, signal.SIGINT, timeout=10)
+        stderr = process.stderr.read()
+        process.stdout.close()
+        process.stderr.close()
+    assert returncode == 0, stderr
 
 
 def test_cli_refuses_an_app_url_it_cannot_send_to():

@@ -26,7 +26,7 @@ def test_the_listen_queue_takes_200_parallel_requests(emulator):
     start = threading.Barrier(PARALLEL)
 
     def get_state(_):
-        start.wait()
+        start.wait(timeout=30)
         return requests.get(f"{emulator.url}/emulator/api/state?limit=1", timeout=30).status_code
 
     with ThreadPoolExecutor(PARALLEL) as pool:

@@ -19,7 +19,7 @@ def _needs_postgres():
         return
     reason = (
         "PostgreSQL concurrency tests need DATABASE_URL=postgres://... "
-        "(e.g. postgres://postgres@127.0.0.1:5432/test)"
+        "(e.g. postgres://postgres@127.0.0.1:5432/rtropo; make test names one per checkout)"
     )
     skip_or_fail(reason)
 

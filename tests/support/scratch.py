@@ -39,13 +39,25 @@ def postgres_admin_url() -> str | None:
     return url if url.startswith(("postgres://", "postgresql://")) else None
 
 
+def _on_server(url: str, name: str) -> str:
+    """``url`` with its database name replaced by ``name``."""
+    return urlunparse(urlparse(url)._replace(path=f"/{name}"))
+
+
 @contextlib.contextmanager
 def postgres_database(admin_url: str, prefix: str):
-    """Create a database named ``prefix`` plus a random part; yield its URL; drop it after."""
+    """Create a database named ``prefix`` plus a random part on ``admin_url``'s server;
+    yield its URL; drop it after.
+
+    It is created from the server's ``postgres`` database, as Django creates its test
+    database: the one ``admin_url`` names need not exist (``make test`` names one per
+    checkout).
+    """
     import psycopg
 
     name = f"{prefix}{uuid.uuid4().hex[:8]}"
-    url = urlunparse(urlparse(admin_url)._replace(path=f"/{name}"))
+    url = _on_server(admin_url, name)
+    admin_url = _on_server(admin_url, "postgres")
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
