@@ -2,6 +2,7 @@
 
 import django
 from django.contrib import admin, messages
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models.constants import LOOKUP_SEP
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -10,8 +11,11 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from rtropo import queue
+from rtropo import queue, status
+from rtropo.backends import tropo_backend_names
+from rtropo.conf import get_config
 from rtropo.models import InboundSession, Launch, OutboundMessage
+from rtropo.problems import CRITICAL
 
 #: Characters of a message's text, of its last error and of a session id shown in the
 #: changelists (a session id is 32 characters: shown whole, but it may wrap).
@@ -41,9 +45,24 @@ def shortened(text: str, length: int):
     )
 
 
+def show_status(request) -> None:
+    """Add each Tropo backend's problems to the page's messages, as ``tropo_status`` words them."""
+    for name in tropo_backend_names():
+        try:
+            report = status.report(get_config(name))
+        except ImproperlyConfigured as exc:
+            messages.error(request, str(exc))
+            continue
+        for problem in report.problems:
+            level = messages.ERROR if problem.level == CRITICAL else messages.WARNING
+            messages.add_message(
+                request, level, f"{name}: {problem.level} {problem.code}: {problem.message}"
+            )
+
+
 class RecordAdmin(admin.ModelAdmin):
     """An admin for rows that only the backend writes: no add form, every field read-only,
-    change pages without Save buttons.
+    change pages without Save buttons, and the backends' problems above each list.
 
     Fields in ``exclude`` (references and their digests) are neither shown nor
     reachable by a URL lookup (``?reference__regex=`` would reveal one).
@@ -51,6 +70,11 @@ class RecordAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "GET":
+            show_status(request)
+        return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         return super().change_view(
