@@ -20,7 +20,7 @@ MAX_TEXT_LENGTH = 10_000
 # characters: a longer value is refused here, not by the database's insert.
 # Phone numbers need no bound of their own: a normalised one has at most 16. A
 # launch reference is only looked up: an unknown one, however long, is a hangup.
-_MAX_ID_LENGTH = 64
+MAX_ID_LENGTH = 64
 _MAX_ERROR_LENGTH = 1_000
 
 
@@ -84,7 +84,7 @@ def parse_session(body: bytes) -> InboundSMS | LaunchCallback | TropoResult:
     session = document.get("session") if isinstance(document, dict) else None
     if not isinstance(session, dict):
         raise InvalidPayload("body has no 'session' or 'result' object")
-    session_id = _string(session, "id", required=True, max_length=_MAX_ID_LENGTH)
+    session_id = _string(session, "id", required=True, max_length=MAX_ID_LENGTH)
     if session.get("parameters") is not None:
         return _callback(session, session_id)
     return _inbound(session, session_id)
@@ -105,7 +105,7 @@ def _result(result: object) -> TropoResult:
     if not isinstance(result, dict):
         raise InvalidPayload("result is not an object")
     session_id = _string(
-        result, "sessionId", required=True, where="result", max_length=_MAX_ID_LENGTH
+        result, "sessionId", required=True, where="result", max_length=MAX_ID_LENGTH
     )
     complete = result.get("complete", True)
     if not isinstance(complete, bool):
@@ -147,7 +147,7 @@ def _inbound(session: dict, session_id: str) -> InboundSMS:
         text=text,
         from_number=from_number,
         to_number=_number(session, "to"),
-        account_id=_string(session, "accountId", max_length=_MAX_ID_LENGTH),
+        account_id=_string(session, "accountId", max_length=MAX_ID_LENGTH),
     )
 
 

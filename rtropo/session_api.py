@@ -23,6 +23,7 @@ from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
 from rtropo import __version__
 from rtropo.conf import BackendConfig
 from rtropo.exceptions import TropoAPIError
+from rtropo.payloads import MAX_ID_LENGTH
 from rtropo.reference import REFERENCE_PARAMETER
 
 logger = logging.getLogger(__name__)
@@ -103,6 +104,10 @@ def parse_launch_response(response: requests.Response) -> str:
     session_id = fields.get("id")
     if not isinstance(session_id, str) or not session_id.strip():
         raise TropoAPIError("Session API reply has no session id", response)
+    if len(session_id.strip()) > MAX_ID_LENGTH:
+        raise TropoAPIError(
+            f"Session API reply has a session id over {MAX_ID_LENGTH} characters", response
+        )
     return session_id.strip()
 
 

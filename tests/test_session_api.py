@@ -54,6 +54,7 @@ def test_xml_and_form_replies_are_understood():
         (200, '{"success": false, "token": "T", "reason": "FAILED TO ROUTE TOKEN"}', "ROUTE"),
         (200, '{"token": "T", "id": "abc"}', "refused"),
         (200, '{"success": true}', "no session id"),
+        (200, '{"success": true, "id": "%s"}' % ("a" * 65), "over 64 characters"),
         (200, "<session><success>false</success></session>", "refused"),
         (200, "<session><success>true</success", "not JSON, XML"),
         (200, '<!DOCTYPE s [<!ENTITY e "true">]><session><success>&e;</success>', "not JSON"),
