@@ -10,6 +10,7 @@ from django.utils import timezone
 from rtropo import signals
 from rtropo.models import OutboundMessage
 from tests.support.payloads import inbound_payload
+from tests.support.results import result_settled_now
 
 pytestmark = pytest.mark.django_db
 
@@ -18,18 +19,8 @@ Status = OutboundMessage.Status
 
 @pytest.fixture(autouse=True)
 def results_arrive():
-    """A result confirmed a row of the backend just now: the sweep may send rows again."""
-    now = timezone.now()
-    OutboundMessage.objects.create(
-        backend_name="tropo",
-        identity="+15555559999",
-        to_number="+15555559999",
-        text="confirmed earlier",
-        status=Status.CONFIRMED,
-        next_attempt_at=now,
-        created_at=now,
-        result_at=now,
-    )
+    """A result confirmed a message of the backend just now: the sweep may send rows again."""
+    result_settled_now()
 
 
 def unsettled():

@@ -37,7 +37,7 @@ def post(server, query, payload):
 def queue_tables_gone(served):
     database = sqlite3.connect(served["SERVED_DATABASE"])
     with database:
-        for table in ("rtropo_launch", "rtropo_outboundmessage"):
+        for table in ("rtropo_launch", "rtropo_answerreference"):
             database.execute(f"ALTER TABLE {table} RENAME TO {table}_gone")
     database.close()
 
@@ -64,7 +64,7 @@ def test_each_error_is_reported_and_no_log_line_holds_the_secret(
     causes = [
         "RuntimeError at /tropo/\nthe app broke on crash\n",
         "OperationalError at /tropo/\nno such table: rtropo_launch\n",
-        "OperationalError at /tropo/\nno such table: rtropo_outboundmessage\n",
+        "OperationalError at /tropo/\nno such table: rtropo_answerreference\n",
     ]
     assert len(mails) == len(causes)
     for mail, cause in zip(mails, causes, strict=True):
