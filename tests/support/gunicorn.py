@@ -8,6 +8,7 @@ import time
 import urllib.error
 from pathlib import Path
 
+from tests.support import processes
 from tests.support.project import DIRECT, REPO, STARTUP_TIMEOUT, free_port
 
 STOP_TIMEOUT = 30.0
@@ -56,15 +57,9 @@ class Gunicorn:
         raise AssertionError(f"gunicorn did not start:\n{self.logs()}")
 
     def stop(self) -> None:
-        """Stop gracefully (its logs are complete then); kill it if it does not stop."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        """Stop gracefully, so that its logs are complete; failing to stop fails the test."""
+        if self.process is not None:
+            processes.stop(self.process, timeout=STOP_TIMEOUT)
 
     def logs(self) -> str:
         """The error log, then the access log (empty where gunicorn wrote none)."""

@@ -9,6 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests.support import processes
 from tests.support.project import STARTUP_TIMEOUT
 
 STOP_TIMEOUT = 30.0
@@ -65,15 +66,9 @@ class Nginx:
         raise AssertionError(f"nginx did not start:\n{self.errors()}")
 
     def stop(self) -> None:
-        """Stop nginx (SIGTERM: a fast shutdown), killing it if it does not stop."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        """Stop nginx (SIGTERM: a fast shutdown), failing the test if it does not stop."""
+        if self.process is not None:
+            processes.stop(self.process, timeout=STOP_TIMEOUT)
 
     def errors(self) -> str:
         if not self.error_log.exists():
