@@ -25,9 +25,11 @@ CHECKOUT_ID := $(shell printf '%s' '$(CURDIR)' | cksum | cut -d' ' -f1)
 DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/rtropo_$(CHECKOUT_ID)
 # The Celery worker test's broker.
 REDIS_URL ?= redis://127.0.0.1:6379/9
-# QUICK=1 leaves out the slow passes (soak, fault harness, quick benchmark, browser),
-# which CI runs once, on Django 5.2, rather than on every Django.
+# QUICK=1 leaves out the slow passes (soak, fault harness, quick benchmark, browser, the
+# project served by gunicorn and nginx), which CI runs once, on Django 5.2, rather than on
+# every Django.
 SLOW := --ignore=tests/soak --ignore=tests/faults --ignore=tests/test_benchmarks_quick.py \
+	--ignore=tests/served \
 	-m "not celery and not browser"
 SQLITE_SELECTION := $(if $(QUICK),$(SLOW),-m "not celery")
 POSTGRES_SLOW := $(if $(QUICK),,tests/faults)
