@@ -531,8 +531,9 @@ def retry_now(messages) -> int:
 def backoff(config: BackendConfig, attempts: int) -> float:
     """Seconds to wait before the next launch after ``attempts`` failed ones.
 
-    Exponential from ``retry_base``, capped at ``retry_cap``, with full jitter
-    over the upper half so that many failed rows do not come back at once.
+    Exponential from ``retry_base``, capped at ``retry_cap``, with equal jitter
+    (a random point in the upper half) so that many failed rows do not come
+    back at once.
     """
     delay = min(config.retry_cap, config.retry_base * 2 ** max(attempts - 1, 0))
     return delay * random.uniform(0.5, 1.0)
