@@ -3,6 +3,7 @@
 import django
 from django.contrib import admin, messages
 from django.core.exceptions import ImproperlyConfigured
+from django.db import Error as DatabaseError
 from django.db.models.constants import LOOKUP_SEP
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -52,6 +53,9 @@ def show_status(request) -> None:
             report = status.report(get_config(name))
         except ImproperlyConfigured as exc:
             messages.error(request, str(exc))
+            continue
+        except DatabaseError as exc:
+            messages.error(request, f"{name}: its state cannot be read ({type(exc).__name__})")
             continue
         for problem in report.problems:
             level = messages.ERROR if problem.level == CRITICAL else messages.WARNING

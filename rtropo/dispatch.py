@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
@@ -145,6 +146,13 @@ def _try_launch(config: BackendConfig, launch: Launch) -> str | TropoAPIError:
         return exc
 
 
+def _before_any_send() -> datetime:
+    """A time before every row's send, naive or aware as the project stores times: with no
+    result ever accepted, the sweep sends no row again."""
+    moment = datetime(2000, 1, 1, tzinfo=UTC)
+    return moment if settings.USE_TZ else timezone.make_naive(moment)
+
+
 @dataclasses.dataclass
 class Progress:
     """What one run of :func:`send_queued` did."""
@@ -173,9 +181,8 @@ def send_queued(
     is called after each successful launch.
     """
     progress = Progress(released=queue.release_expired(config))
-    last_result = results.last_result_at(config) or datetime.min.replace(tzinfo=UTC)
     progress.unconfirmed, progress.resent = queue.expire_unconfirmed(
-        config, resend_sent_by=last_result
+        config, resend_sent_by=results.last_result_at(config) or _before_any_send()
     )
     while launches := launch_round(config, include_backing_off=include_backing_off):
         for launch in launches:

@@ -12,6 +12,7 @@ fails, it is logged and the request goes on.
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import logging
 import os
@@ -83,6 +84,11 @@ class _Recorder:
         if pending is not None:
             _write(name, pending)
 
+    def flush_all(self) -> None:
+        """Write every backend's events kept back (at exit: a recycled worker keeps none)."""
+        for name in list(self.pending):
+            self.flush(name)
+
     def forget(self):
         with self.lock:
             for timer in self.timers.values():
@@ -115,6 +121,7 @@ def _flush_in_thread(recorder: _Recorder, name: str) -> None:
 
 _recorder = _Recorder()
 os.register_at_fork(after_in_child=lambda: _recorder.__init__())
+atexit.register(lambda: _recorder.flush_all())
 
 
 def forget() -> None:
@@ -159,14 +166,9 @@ def launch_failed(config: BackendConfig, error: TropoAPIError) -> None:
     _recorder.note(config.name, fields)
 
 
-def command_ran(config: BackendConfig, unconfirmed: int) -> None:
-    """The periodic command ran for this backend: written now, with any pending events.
-
-    ``unconfirmed``: how many answers its sweep found without a result.
-    """
+def command_ran(config: BackendConfig) -> None:
+    """The periodic command ran for this backend: written now, with any pending events."""
     fields = {"last_run_at": timezone.now()}
-    if unconfirmed:
-        fields["last_unconfirmed_at"] = fields["last_run_at"]
     _recorder.note(config.name, fields, now=True)
 
 

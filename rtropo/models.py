@@ -171,9 +171,6 @@ class BackendHealth(models.Model):
     refused_since = models.DateTimeField(null=True, blank=True)
     last_refused_request_at = models.DateTimeField(null=True, blank=True)
     last_refused_request_reason = models.TextField(blank=True)
-    last_unconfirmed_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("The last sweep that found answers without a result.")
-    )
     last_run_at = models.DateTimeField(
         null=True, blank=True, help_text=_("The last run of tropo_send_queued (or its task).")
     )

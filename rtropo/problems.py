@@ -146,6 +146,14 @@ def command_not_run(config: BackendConfig, facts: Facts) -> Problem | None:
 
 def spool_waiting(config: BackendConfig, facts: Facts) -> Problem | None:
     spooled = facts.spooled
+    if spooled.error:
+        return Problem(
+            CRITICAL,
+            "spool_waiting",
+            f"The inbound spool ({spooled.directory}) cannot be read ({spooled.error}): "
+            "SMS the database could not record would be lost. Give the web server's "
+            "and tropo_send_queued's user read and write access to it.",
+        )
     if not spooled.entries:
         return None
     late = spooled.oldest_age > SPOOL_GRACE.total_seconds()

@@ -4,6 +4,7 @@ are routed, then due rows launched."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from rtropo import health, spool
@@ -11,6 +12,8 @@ from rtropo.backends import tropo_backend_names
 from rtropo.conf import get_config
 from rtropo.dispatch import Progress, send_queued
 from rtropo.routing import route_due
+
+logger = logging.getLogger(__name__)
 
 
 def send_all_queued(
@@ -31,12 +34,15 @@ def send_all_queued(
     done = {}
     for name in names or tropo_backend_names():
         report = None if on_launch is None else _for_backend(on_launch, name)
-        spool.replay(get_config(name))
+        try:
+            spool.replay(get_config(name))
+        except OSError:
+            logger.exception("Could not replay the inbound spool of %s", name)
         route_due(get_config(name))
         done[name] = send_queued(
             get_config(name), include_backing_off=include_backing_off, on_launch=report
         )
-        health.command_ran(get_config(name), done[name].unconfirmed)
+        health.command_ran(get_config(name))
     return done
 
 

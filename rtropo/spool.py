@@ -56,6 +56,7 @@ class Summary:
     directory: Path | None
     entries: int
     oldest_age: float | None
+    error: str | None = None
 
 
 def directory() -> Path:
@@ -143,7 +144,11 @@ def summary() -> Summary:
         folder = directory()
     except ImproperlyConfigured:
         return Summary(None, 0, None)
-    written = [int(_ENTRY_NAME.match(path.name)["written"]) for path in _entry_paths()]
+    try:
+        paths = _entry_paths()
+    except OSError as exc:
+        return Summary(folder, 0, None, error=f"{type(exc).__name__}: {exc.strerror or exc}")
+    written = [int(_ENTRY_NAME.match(path.name)["written"]) for path in paths]
     if not written:
         return Summary(folder, 0, None)
     return Summary(folder, len(written), max(0.0, (time.time_ns() - min(written)) / 1e9))

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import unquote_plus
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import InterfaceError, OperationalError, transaction
-from django.http import HttpResponse, HttpResponseNotAllowed, QueryDict
+from django.db import InterfaceError, InternalError, OperationalError, transaction
+from django.http import HttpResponse, HttpResponseNotAllowed
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 
@@ -24,6 +23,7 @@ from rtropo import (
     server_errors,
     spool,
     tropoml,
+    url_secret,
 )
 from rtropo.conf import BackendConfig, get_config
 from rtropo.confirmation import ResultAddress, ResultRequest
@@ -31,8 +31,6 @@ from rtropo.exceptions import InvalidPayload
 from rtropo.payloads import InboundSMS, LaunchCallback, TropoResult, parse_session
 
 logger = logging.getLogger(__name__)
-
-_MASK = "********"
 
 
 @csrf_exempt
@@ -45,7 +43,7 @@ def message_received(request, backend_name):
     :func:`rtropo.server_errors.report`) and answered with a plain 500 here,
     so that no error page of the project has to render.
     """
-    offered = _take_secret(request)
+    offered = url_secret.take(request)
     try:
         return _handle(request, backend_name, offered)
     except Exception as exc:
@@ -58,7 +56,7 @@ def _handle(request, backend_name: str, offered: ResultAddress):
     config = get_config(backend_name)
     if request.method != "POST":
         return _reject(request, config, "method not allowed", HttpResponseNotAllowed(["POST"]))
-    address = _authenticate(config, offered)
+    address = url_secret.check(config, offered)
     if address is None:
         health.request_refused(config, "missing or wrong secret")
         return _reject(request, config, "missing or wrong secret", HttpResponse(status=403))
@@ -151,10 +149,15 @@ def _refuse_result(request, config: BackendConfig, result: TropoResult, reason: 
     )
 
 
+#: What the database raises when it cannot record an SMS for a while (down, unreachable,
+#: a read-only primary during a fail-over): the SMS is spooled instead.
+UNRECORDABLE = (OperationalError, InterfaceError, InternalError)
+
+
 def _route_inbound(config: BackendConfig, sms: InboundSMS, result: ResultRequest | None):
     try:
         recorded, session = inbound.record(config, sms)
-    except (OperationalError, InterfaceError) as exc:
+    except UNRECORDABLE as exc:
         return _spool_inbound(config, sms, exc)
     health.inbound_received(config)
     if not recorded.to_route:
@@ -250,52 +253,6 @@ def _answer(config: BackendConfig, rows, result: ResultRequest | None) -> tropom
 
 def _digest(result: ResultRequest | None) -> str:
     return "" if result is None else result.digest
-
-
-def _take_secret(request) -> ResultAddress:
-    """The request's path and the secret its URL offers, then masked in the request.
-
-    Masked whether or not it is right: a wrong secret may be an old one. The
-    secret travels in a :class:`ResultAddress`, whose repr omits it, so that
-    no frame of an error report shows it.
-    """
-    offered = ResultAddress(request.path, request.GET.get("secret", ""))
-    _mask_secret(request)
-    return offered
-
-
-def _authenticate(config: BackendConfig, offered: ResultAddress) -> ResultAddress | None:
-    """Where results of answers to this request go, or None when the secret is wrong.
-
-    The address carries the secret the request came with when the backend has
-    secrets, none otherwise.
-    """
-    if not config.inbound_secrets:
-        return ResultAddress(offered.path, "")
-    matches = [constant_time_compare(offered.secret, known) for known in config.inbound_secrets]
-    return offered if any(matches) else None
-
-
-def _mask_secret(request) -> None:
-    """Replace the ``secret`` query value wherever the request copies the query string.
-
-    Error reports (the DEBUG page, AdminEmailHandler mail) and log records show
-    ``request.GET``, the URL and ``request.META``, where servers copy the query
-    string (``QUERY_STRING``, ``RAW_URI``, ``REQUEST_URI``, ...).
-    """
-    pairs = request.META.get("QUERY_STRING", "").split("&")
-    secret_pairs = sorted((pair for pair in pairs if _is_secret_pair(pair)), key=len, reverse=True)
-    for key, value in list(request.META.items()):
-        if isinstance(value, str):
-            for pair in secret_pairs:
-                value = value.replace(pair, f"{pair.partition('=')[0]}={_MASK}")
-            request.META[key] = value
-    request.GET = QueryDict(request.META.get("QUERY_STRING", ""), encoding=request.encoding)
-
-
-def _is_secret_pair(pair: str) -> bool:
-    name, _, value = pair.partition("=")
-    return bool(value) and unquote_plus(name) == "secret"
 
 
 class _BodyTooLarge(Exception):

@@ -71,11 +71,11 @@ def test_refused_requests_are_counted_in_windows_of_ten_minutes(post_session, co
     settings = config()
     for _ in range(3):
         health.request_refused(settings, "missing or wrong secret")
-    health.command_ran(settings, 0)
+    health.command_ran(settings)
     assert stored().refused_requests == 3
     travel(11 * 60)
     health.request_refused(settings, "callback with a wrong token")
-    health.command_ran(settings, 0)
+    health.command_ran(settings)
     row = stored()
     assert row.refused_requests == 1
     assert row.last_refused_request_reason == "callback with a wrong token"

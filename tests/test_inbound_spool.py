@@ -15,7 +15,7 @@ import sys
 
 import pytest
 from django.core.management import call_command
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, InternalError, OperationalError
 from django.db import connection as db_connection
 from rapidsms.router.blocking import BlockingRouter
 
@@ -74,7 +74,7 @@ def entries(folder):
     return sorted(name for name in os.listdir(folder) if not name.startswith("."))
 
 
-@pytest.mark.parametrize("error", [OperationalError, InterfaceError])
+@pytest.mark.parametrize("error", [OperationalError, InterfaceError, InternalError])
 def test_an_sms_the_database_cannot_record_is_answered_and_routed_once_when_it_is_back(
     error, spool_dir, tropo, post_session, counts, caplog
 ):

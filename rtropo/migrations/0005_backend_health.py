@@ -24,7 +24,6 @@ class Migration(migrations.Migration):
                 ('refused_since', models.DateTimeField(blank=True, null=True)),
                 ('last_refused_request_at', models.DateTimeField(blank=True, null=True)),
                 ('last_refused_request_reason', models.TextField(blank=True)),
-                ('last_unconfirmed_at', models.DateTimeField(blank=True, help_text='The last sweep that found answers without a result.', null=True)),
                 ('last_run_at', models.DateTimeField(blank=True, help_text='The last run of tropo_send_queued (or its task).', null=True)),
             ],
             options={

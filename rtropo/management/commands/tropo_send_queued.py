@@ -1,5 +1,6 @@
 """Launch Tropo sessions for every queued message that is due."""
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from rtropo import runner, status
@@ -18,6 +19,9 @@ class Command(BaseCommand):
         "-v 0 prints nothing unless a launch failed. Exits 2, one line on stderr per "
         "problem, when tropo_status would report a critical problem."
     )
+    # Cron runs this every minute and mails what it prints: the system checks' warnings are
+    # `manage.py check`'s job; a backend's own settings are still validated (exit 2).
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -38,7 +42,10 @@ class Command(BaseCommand):
         if unknown:
             raise CommandError(f"Not a Tropo backend in INSTALLED_BACKENDS: {', '.join(unknown)}")
         on_launch = self._progress_reporter() if verbosity >= 1 else None
-        done = runner.send_all_queued(backends, include_backing_off=now, on_launch=on_launch)
+        try:
+            done = runner.send_all_queued(backends, include_backing_off=now, on_launch=on_launch)
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc), returncode=2) from exc
         failures = 0
         for name, progress in done.items():
             failures += progress.failed_launches

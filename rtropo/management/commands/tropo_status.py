@@ -5,6 +5,7 @@ import sys
 from datetime import UTC
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import Error as DatabaseError
 
 from rtropo import problems, status
 from rtropo.backends import tropo_backend_names
@@ -39,7 +40,13 @@ class Command(BaseCommand):
         unknown = sorted(set(backends or ()) - set(names))
         if unknown:
             raise CommandError(f"Not a Tropo backend in INSTALLED_BACKENDS: {', '.join(unknown)}")
-        reports = [status.report(get_config(name)) for name in backends or names]
+        try:
+            reports = [status.report(get_config(name)) for name in backends or names]
+        except DatabaseError as exc:
+            raise CommandError(
+                f"Could not read the state of the Tropo backends: {type(exc).__name__}: {exc}",
+                returncode=2,
+            ) from exc
         for report in reports:
             self.stdout.write(_as_json(report) if as_json else "\n".join(human_lines(report)))
         worst = max((report.exit_code for report in reports), default=0)
