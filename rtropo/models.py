@@ -130,7 +130,7 @@ class InboundSession(models.Model):
     text = models.TextField()
     to_number = models.CharField(max_length=16, blank=True)
     account_id = models.CharField(max_length=64, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ROUTED)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
     attempts = models.PositiveIntegerField(default=0)
     claimed_until = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField()

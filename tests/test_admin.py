@@ -129,6 +129,7 @@ def test_read_only_change_pages_have_no_save_buttons(admin_client):
             session_id="0" * 32,
             identity="+15555550001",
             text="hello",
+            status=InboundSession.Status.ROUTED,
             received_at=now,
         ),
     ]

@@ -79,6 +79,7 @@ def rows():
             session_id=f"{index:032x}",
             identity=f"+4477009000{index:02d}",
             text=TEXT,
+            status=InboundSession.Status.ROUTED,
             attempts=1,
             last_error=error,
             received_at=now,

@@ -52,6 +52,7 @@ def inbound(session_id, received_at):
         session_id=session_id,
         identity="+15555550001",
         text="hi",
+        status=InboundSession.Status.ROUTED,
         received_at=received_at,
     )
 
