@@ -19,6 +19,7 @@ from pathlib import Path
 
 import django
 import pytest
+import tomllib
 from django.core.management import get_commands, load_command_class
 from django.db.utils import ConnectionHandler
 from django.urls import URLResolver
@@ -388,7 +389,8 @@ def test_every_console_command_is_known():
             assert command[2].endswith("/rapidsms-tropo.git")
         elif command[:2] == ["pip", "install"]:
             assert command[-1].split("[")[0] == "./rapidsms-tropo"
-            assert 'name="rapidsms-tropo"' in (ROOT / "setup.py").read_text()
+            pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+            assert pyproject["project"]["name"] == "rapidsms-tropo"
         elif command[:2] == ["make", "demo"]:
             assert re.search(r"^demo:", (ROOT / "Makefile").read_text(), flags=re.M)
         elif command[0] == "curl":

@@ -1,5 +1,7 @@
 """The built package: complete, one version, and claims that match what CI runs."""
 
+import ast
+import itertools
 import re
 import subprocess
 import sys
@@ -16,6 +18,8 @@ from packaging.specifiers import SpecifierSet
 import rtropo
 
 ROOT = Path(__file__).parents[1]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+REPOSITORY = "https://github.com/rapidsms/rapidsms-tropo"
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +62,21 @@ def ci_matrix():
     return matrix
 
 
+def tracked(*paths):
+    """The files git tracks under ``paths``."""
+    return subprocess.run(  # noqa: S603 - git and our own paths
+        ["git", "ls-files", *paths],  # noqa: S607 - git from PATH
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.split()
+
+
 def test_the_sdist_ships_docs_and_changelog_and_leaves_tests_out(sdist_names):
-    assert {"README.rst", "LICENSE", "pyproject.toml", "setup.py"} <= sdist_names
+    assert {"README.rst", "CONTRIBUTING.rst", "LICENSE", "pyproject.toml"} <= sdist_names
+    assert "setup.py" in sdist_names
     assert {"docs/conf.py", "docs/index.rst", "docs/changelog.rst"} <= sdist_names
     assert {"rtropo/migrations/0001_initial.py", "rtropo/emulator/testing.py"} <= sdist_names
     assert not [name for name in sdist_names if name.startswith("tests")]
@@ -73,9 +90,60 @@ def test_the_wheel_holds_the_package_only(dist):
     assert tops == {"rtropo", f"rapidsms_tropo-{rtropo.__version__}.dist-info"}
 
 
+def test_the_wheel_holds_every_tracked_file_of_the_package_and_its_type_marker(dist):
+    with zipfile.ZipFile(dist[1]) as wheel:
+        shipped = {name for name in wheel.namelist() if name.startswith("rtropo/")}
+    assert "rtropo/py.typed" in shipped
+    assert shipped == set(tracked("rtropo"))
+
+
 def test_the_version_is_written_once(metadata):
     assert metadata["Version"] == rtropo.__version__
-    assert rtropo.__version__ not in (ROOT / "setup.py").read_text(encoding="utf-8")
+    assert PYPROJECT["project"]["dynamic"] == ["version"]
+    assert PYPROJECT["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "rtropo.__version__"}
+    for name in ("setup.py", "pyproject.toml"):
+        assert rtropo.__version__ not in (ROOT / name).read_text(encoding="utf-8"), name
+
+
+def test_setup_py_is_a_shim_without_metadata():
+    module = ast.parse((ROOT / "setup.py").read_text(encoding="utf-8"))
+    calls = [node for node in ast.walk(module) if isinstance(node, ast.Call)]
+    assert [ast.unparse(call) for call in calls] == ["setup()"]
+
+
+def test_the_metadata_names_the_license_and_where_the_project_lives(metadata):
+    assert metadata["License-Expression"] == "BSD-3-Clause"
+    assert metadata.get_all("License-File") == ["LICENSE"]
+    urls = dict(entry.split(", ", 1) for entry in metadata.get_all("Project-URL"))
+    assert set(urls) == {"Homepage", "Documentation", "Source", "Changelog", "Issues"}
+    assert urls["Homepage"] == urls["Source"] == REPOSITORY
+    assert urls["Issues"] == f"{REPOSITORY}/issues"
+    changelog = urls["Changelog"].removeprefix(f"{REPOSITORY}/blob/main/")
+    assert (ROOT / changelog).is_file()
+
+
+def release_headings():
+    """The changelog's release headings (the lines above a ``---`` underline), newest first."""
+    lines = (ROOT / "docs" / "changelog.rst").read_text(encoding="utf-8").splitlines()
+    return [
+        title
+        for title, underline in itertools.pairwise(lines)
+        if title and re.fullmatch(r"-+", underline) and len(underline) == len(title)
+    ]
+
+
+def test_every_release_in_the_changelog_is_dated_or_marked_unreleased_on_top():
+    newest, *older = release_headings()
+    assert re.fullmatch(
+        rf"{re.escape(rtropo.__version__)} \((not released yet|\d{{4}}-\d\d-\d\d)\)", newest
+    )
+    assert all(re.fullmatch(r"\d+\.\d+\.\d+ \(\d{4}-\d\d-\d\d\)", title) for title in older)
+
+
+def test_an_unreleased_version_does_not_claim_to_be_stable(metadata):
+    [status] = [c for c in metadata.get_all("Classifier") if c.startswith("Development Status")]
+    if release_headings()[0].endswith("(not released yet)"):
+        assert status in {"Development Status :: 3 - Alpha", "Development Status :: 4 - Beta"}
 
 
 def test_the_classifiers_claim_exactly_what_ci_runs(metadata):
@@ -99,8 +167,7 @@ def test_the_requirements_admit_every_ci_django_and_no_broken_tables2(metadata):
 
 
 def test_pyproject_names_its_build_backend():
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    assert pyproject["build-system"]["build-backend"] == "setuptools.build_meta"
+    assert PYPROJECT["build-system"]["build-backend"] == "setuptools.build_meta"
 
 
 def test_manifest_names_only_files_that_exist():
@@ -111,12 +178,4 @@ def test_manifest_names_only_files_that_exist():
 
 
 def test_no_database_file_is_tracked():
-    tracked = subprocess.run(
-        ["git", "ls-files", "*.sqlite3"],  # noqa: S607 - git from PATH
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
-    assert tracked == ""
+    assert tracked("*.sqlite3") == []
