@@ -36,7 +36,7 @@ POSTGRES_SLOW := $(if $(QUICK),,tests/faults)
 
 .PHONY: demo test docs bench bench-quick clean python-path database-url
 
-$(VENV)/.installed: requirements/*.txt setup.py
+$(VENV)/.installed: requirements/*.txt setup.py pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements/test.txt -r requirements/docs.txt \
@@ -44,7 +44,7 @@ $(VENV)/.installed: requirements/*.txt setup.py
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
-$(DEMO_VENV)/.installed: requirements/demo.txt requirements/base.txt setup.py
+$(DEMO_VENV)/.installed: requirements/demo.txt requirements/base.txt setup.py pyproject.toml
 	$(DEMO_PYTHON) -m venv $(DEMO_VENV)
 	$(DEMO_VENV)/bin/python -m pip install --quiet -r requirements/demo.txt
 	$(DEMO_VENV)/bin/python -m pip install --quiet --no-deps -e .
