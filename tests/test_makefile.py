@@ -17,6 +17,7 @@ def checkout(path):
     path.mkdir(parents=True)
     shutil.copy(REPO / "Makefile", path)
     shutil.copy(REPO / "setup.py", path)
+    shutil.copy(REPO / "pyproject.toml", path)
     shutil.copytree(REPO / "requirements", path / "requirements")
     return path
 
