@@ -70,8 +70,7 @@ class _Recorder:
                 pending.refused += 1
                 pending.first_refused_at = pending.first_refused_at or timezone.now()
             wait = WRITE_EVERY - (time.monotonic() - self.written.get(name, -WRITE_EVERY))
-            if not now and wait > 0:
-                self._schedule(name, wait)
+            if not now and wait > 0 and self._schedule(name, wait):
                 return
             pending = self._take(name)
         _write(name, pending)
@@ -101,12 +100,19 @@ class _Recorder:
         self.written[name] = time.monotonic()
         return self.pending.pop(name)
 
-    def _schedule(self, name: str, wait: float) -> None:
-        if name not in self.timers:
-            timer = threading.Timer(wait, _flush_in_thread, args=(self, name))
-            timer.daemon = True
-            self.timers[name] = timer
+    def _schedule(self, name: str, wait: float) -> bool:
+        """Have the events of ``name`` written in ``wait`` seconds; False when no timer can
+        start (at interpreter exit, where the events are written at once instead)."""
+        if name in self.timers:
+            return True
+        timer = threading.Timer(wait, _flush_in_thread, args=(self, name))
+        timer.daemon = True
+        try:
             timer.start()
+        except RuntimeError:
+            return False
+        self.timers[name] = timer
+        return True
 
 
 def _flush_in_thread(recorder: _Recorder, name: str) -> None:

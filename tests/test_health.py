@@ -1,5 +1,6 @@
 """The health row: what the view, the launches and the periodic command record, and how cheaply."""
 
+import sqlite3
 import time
 from datetime import timedelta
 
@@ -9,6 +10,7 @@ from django.utils import timezone
 
 from rtropo import dispatch, health, queue, results
 from rtropo.models import BackendHealth, OutboundMessage
+from tests.support import exiting_process
 from tests.support.clock import travel
 from tests.support.commands import send_queued
 from tests.support.payloads import callback_payload, inbound_payload
@@ -152,3 +154,25 @@ def test_events_kept_back_are_written_by_the_timer_when_the_interval_is_over(con
         assert time.monotonic() < deadline, "the kept-back refusal was never written"
         time.sleep(0.05)
     assert stored().last_refused_request_reason == "missing or wrong secret"
+
+
+EXIT_NOTE = """
+from rtropo import health
+from rtropo.conf import get_config
+tropo = get_config("tropo")
+health.inbound_received(tropo)
+atexit.register(lambda: health.request_refused(tropo, "missing or wrong secret"))
+"""
+
+
+def test_an_event_at_interpreter_exit_is_written_at_once(tmp_path):
+    """At exit no timer thread may start (Python 3.12+): the event is written, not lost."""
+    result = exiting_process.run(tmp_path, EXIT_NOTE, stub_options={"threaded": False})
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    database = sqlite3.connect(tmp_path / "rtropo-tests.sqlite3")
+    try:
+        [(refused,)] = database.execute("SELECT refused_requests FROM rtropo_backendhealth")
+    finally:
+        database.close()
+    assert refused == 1
