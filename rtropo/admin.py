@@ -12,7 +12,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from rtropo import queue, status
+from rtropo import release, status
 from rtropo.backends import tropo_backend_names
 from rtropo.conf import get_config
 from rtropo.models import InboundSession, Launch, OutboundMessage
@@ -163,7 +163,7 @@ class OutboundMessageAdmin(RecordAdmin):
         permissions=["change"],
     )
     def retry_now(self, request, queryset):
-        count = queue.retry_now(queryset)
+        count = release.retry_now(queryset)
         self.message_user(
             request,
             _("%(count)d message(s) will go out at the next run of tropo_send_queued.")

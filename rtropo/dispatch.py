@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from rtropo import health, queue, results, session_api
+from rtropo import health, queue, release, results, session_api, sweep
 from rtropo.conf import BackendConfig
 from rtropo.exceptions import TropoAPIError
 from rtropo.models import Launch
@@ -105,7 +105,7 @@ def _launch(config: BackendConfig, launches: list[Launch]) -> list[Launch]:
         if isinstance(outcome, TropoAPIError):
             logger.warning("Launch %s on %s failed: %s", launch.pk, config.name, outcome)
             health.launch_failed(config, outcome)
-            queue.release(config, launch, str(outcome))
+            release.release(config, launch, str(outcome))
             launch.status = Launch.Status.FAILED
         else:
             launched.append((launch, outcome))
@@ -180,8 +180,8 @@ def send_queued(
     down, and the rows it took are backing off again. ``on_launch(progress)``
     is called after each successful launch.
     """
-    progress = Progress(released=queue.release_expired(config))
-    progress.unconfirmed, progress.resent = queue.expire_unconfirmed(
+    progress = Progress(released=release.release_expired(config))
+    progress.unconfirmed, progress.resent = sweep.expire_unconfirmed(
         config, resend_sent_by=results.last_result_at(config) or _before_any_send()
     )
     while launches := launch_round(config, include_backing_off=include_backing_off):

@@ -17,7 +17,7 @@ from datetime import datetime
 from django.db.models import Max
 from django.utils import timezone
 
-from rtropo import queue, signals
+from rtropo import notify, queue, signals, sweep
 from rtropo.conf import BackendConfig
 from rtropo.confirmation import ResultReading, Verdict
 from rtropo.models import AnswerReference, OutboundMessage
@@ -100,7 +100,7 @@ def record_result(
             return Settled(confirmed=confirmed)
         rows = list(open_rows.filter(pk__in=left_out).select_for_update().order_by("pk"))
         changed = [row for row in rows if _apply(config, row, answer, reading.verdict(row.pk), now)]
-        OutboundMessage.objects.bulk_update(changed, [*queue._UNCONFIRM_FIELDS, "result_at"])
+        OutboundMessage.objects.bulk_update(changed, [*sweep.UNCONFIRM_FIELDS, "result_at"])
     return _announce(config, changed, confirmed)
 
 
@@ -118,7 +118,7 @@ def _apply(
         row.status, row.last_error, row.result_at = Status.FAILED, verdict.error, now
         return True
     if row.status == Status.SENT:
-        queue._unconfirm(config, row, "Tropo's result did not report this message", now)
+        sweep.unconfirm(config, row, "Tropo's result did not report this message", now)
         return True
     return False
 
@@ -129,9 +129,9 @@ def _announce(config: BackendConfig, rows: list[OutboundMessage], confirmed: int
     failed = [row for row in rows if row.status == Status.FAILED]
     for row in failed:
         logger.error("Message %s to %s failed: %s", row.pk, row.identity, row.last_error)
-    queue._announce(signals.message_confirmed, settled)
-    queue._announce_failed(failed)
-    resent, kept = queue._announce_unconfirmed(config, rows)
+    notify.after_commit(signals.message_confirmed, settled)
+    notify.failed(failed)
+    resent, kept = sweep.announce_unconfirmed(config, rows)
     return Settled(confirmed + len(settled), len(failed), len(kept), len(resent))
 
 

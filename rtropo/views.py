@@ -12,6 +12,7 @@ from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 
 from rtropo import (
+    answers,
     confirmation,
     health,
     inbound,
@@ -88,7 +89,7 @@ def _answer_callback(
     health.callback_answered(config)
     rows = None
     if callback.reference:
-        rows = queue.claim_for_callback(
+        rows = answers.claim_for_callback(
             config, callback.reference, callback.session_id, result_digest=_digest(result)
         )
     if rows is None:
@@ -225,7 +226,7 @@ def _answer_inline(
     """Claim the rows this request queued; return them and the answer that carries them."""
     rows = []
     if captured.message_ids:
-        rows = queue.claim_inline(
+        rows = answers.claim_inline(
             config,
             captured.message_ids,
             session_id,

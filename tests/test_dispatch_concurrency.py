@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rapidsms.router import lookup_connections, send
 
-from rtropo import dispatch, queue, session_api
+from rtropo import answers, dispatch, queue, session_api
 from rtropo.conf import BackendConfig
 from rtropo.models import Launch, OutboundMessage
 from tests.support import exiting_process
@@ -97,7 +97,7 @@ def test_each_answered_round_makes_room_for_the_next(config):
             assert pending.count() <= 2
             assert dispatch.launch_round(settings) == []
             for n, launch in enumerate(pending):
-                assert queue.claim_for_callback(settings, launch.reference, f"{rounds}-{n}")
+                assert answers.claim_for_callback(settings, launch.reference, f"{rounds}-{n}")
     assert rounds == 3
     assert sorted(Launch.objects.values_list("size", flat=True)) == [3, 4, 4, 4, 4]
     assert len(stub.references) == 5
@@ -168,7 +168,7 @@ def test_claiming_a_callback_takes_few_statements(config, queued, statements):
     (launch,) = queue.take_due(settings)
     enqueue(settings, 2)
     with CaptureQueriesContext(connection) as captured:
-        rows = queue.claim_for_callback(settings, launch.reference, "c" * 32)
+        rows = answers.claim_for_callback(settings, launch.reference, "c" * 32)
     lock = 1 if connection.vendor == "sqlite" or queued < 5 else 0
     assert len(sql_statements(captured)) == lock + statements, sql_statements(captured)
     assert len(rows) == 5

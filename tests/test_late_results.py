@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from rtropo import queue, signals
+from rtropo import queue, signals, sweep
 from rtropo.conf import get_config
 from rtropo.models import AnswerReference, OutboundMessage
 from tests.support.payloads import callback_payload, inbound_payload
@@ -89,7 +89,7 @@ def test_a_late_result_confirms_a_row_queued_again_and_it_leaves_the_queue(
     answered, post_result, tropo, confirmed_signals, django_capture_on_commit_callbacks
 ):
     row, url = answered
-    assert queue.expire_unconfirmed(get_config("tropo")) == (1, 1)
+    assert sweep.expire_unconfirmed(get_config("tropo")) == (1, 1)
     row.refresh_from_db()
     assert (row.status, row.unconfirmed_count) == (Status.QUEUED, 1)
     with django_capture_on_commit_callbacks(execute=True):
@@ -167,7 +167,7 @@ def test_a_late_failure_fails_a_row_left_unconfirmed(
 ):
     row, url = answered
     backend_settings(resend_unconfirmed=False)
-    queue.expire_unconfirmed(get_config("tropo"))
+    sweep.expire_unconfirmed(get_config("tropo"))
     assert current(row).status == Status.UNCONFIRMED
     post_result(url, row=row, disposition="FAILED", complete=False, error="unreachable")
     failed = current(row)

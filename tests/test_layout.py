@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "rtropo"
 NEEDS_SETUP = {
     "rtropo.admin",
+    "rtropo.answers",
     "rtropo.backends",
     "rtropo.checks",
     "rtropo.dispatch",
@@ -30,14 +31,17 @@ NEEDS_SETUP = {
     "rtropo.management.commands.tropo_send_queued",
     "rtropo.management.commands.tropo_status",
     "rtropo.models",
+    "rtropo.notify",
     "rtropo.outgoing",
     "rtropo.problems",
     "rtropo.queue",
+    "rtropo.release",
     "rtropo.results",
     "rtropo.routing",
     "rtropo.runner",
     "rtropo.spool",
     "rtropo.status",
+    "rtropo.sweep",
     "rtropo.tasks",
     "rtropo.views",
     "rtropo.window",
@@ -45,6 +49,9 @@ NEEDS_SETUP = {
 #: Below the launch path: what the queue and the inbound view's rooms stand on.
 NETWORK_FREE = [
     "rtropo.queue",
+    "rtropo.answers",
+    "rtropo.sweep",
+    "rtropo.release",
     "rtropo.results",
     "rtropo.window",
     "rtropo.payloads",

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from rtropo import dispatch, queue, signals
+from rtropo import answers, dispatch, queue, release, signals
 from rtropo.conf import get_config
 from rtropo.management.commands import tropo_send_queued
 from rtropo.models import Launch, OutboundMessage
@@ -53,17 +53,17 @@ def statuses():
 
 def test_backoff_grows_exponentially_up_to_the_cap(config, monkeypatch):
     settings = config(retry_base=10, retry_cap=300)
-    monkeypatch.setattr(queue.random, "uniform", lambda low, high: high)
-    assert [queue.backoff(settings, a) for a in range(1, 8)] == [10, 20, 40, 80, 160, 300, 300]
-    monkeypatch.setattr(queue.random, "uniform", lambda low, high: low)
-    assert [queue.backoff(settings, a) for a in range(1, 8)] == [5, 10, 20, 40, 80, 150, 150]
+    monkeypatch.setattr(release.random, "uniform", lambda low, high: high)
+    assert [release.backoff(settings, a) for a in range(1, 8)] == [10, 20, 40, 80, 160, 300, 300]
+    monkeypatch.setattr(release.random, "uniform", lambda low, high: low)
+    assert [release.backoff(settings, a) for a in range(1, 8)] == [5, 10, 20, 40, 80, 150, 150]
 
 
 @pytest.mark.parametrize("attempts", [0, 1, 3, 12, 40])
 def test_backoff_jitter_stays_in_the_upper_half(config, attempts):
     settings = config(retry_base=30, retry_cap=3600)
     ceiling = min(3600, 30 * 2 ** max(attempts - 1, 0))
-    delays = [queue.backoff(settings, attempts) for _ in range(200)]
+    delays = [release.backoff(settings, attempts) for _ in range(200)]
     assert all(ceiling * 0.5 <= d <= ceiling for d in delays)
     assert len(set(delays)) > 100
 
@@ -76,7 +76,7 @@ def test_release_requeues_with_backoff_and_records_the_error(config, tropo):
     ids = enqueue(settings, "+15555550001", "+15555550002")
     launch = dispatch.launch_due(settings)
     before = timezone.now()
-    assert queue.release(settings, launch, "Session API answered HTTP 502") == 2
+    assert release.release(settings, launch, "Session API answered HTTP 502") == 2
     after = timezone.now()
     for row in OutboundMessage.objects.filter(pk__in=ids):
         assert (row.status, row.attempts, row.launch, row.session_id) == (
@@ -97,8 +97,8 @@ def test_release_of_an_answered_launch_changes_nothing(config, tropo, outcomes):
     settings = config()
     enqueue(settings, "+15555550001")
     launch = dispatch.launch_due(settings)
-    assert len(queue.claim_for_callback(settings, launch.reference, "s" * 32)) == 1
-    assert queue.release(settings, launch, "too late") == 0
+    assert len(answers.claim_for_callback(settings, launch.reference, "s" * 32)) == 1
+    assert release.release(settings, launch, "too late") == 0
     row = OutboundMessage.objects.get()
     assert (row.status, row.last_error) == (Status.SENT, "")
     assert outcomes == [("sent", row.pk, None)]
@@ -139,8 +139,8 @@ def test_message_sent_fires_once_per_message_on_a_claim(config, tropo, outcomes)
     settings = config()
     ids = enqueue(settings, "+15555550001", "+15555550002", "+15555550003")
     launch = dispatch.launch_due(settings)
-    queue.claim_for_callback(settings, launch.reference, "s" * 32)
-    assert queue.claim_for_callback(settings, launch.reference, "s" * 32) is None
+    answers.claim_for_callback(settings, launch.reference, "s" * 32)
+    assert answers.claim_for_callback(settings, launch.reference, "s" * 32) is None
     assert sorted(outcomes) == [("sent", pk, None) for pk in ids]
 
 
@@ -148,8 +148,8 @@ def test_message_sent_fires_once_per_message_on_a_claim(config, tropo, outcomes)
 def test_message_sent_fires_for_inline_claims(config, tropo, outcomes):
     settings = config()
     ids = enqueue(settings, "+15555550001")
-    assert [r.pk for r in queue.claim_inline(settings, ids, "i" * 32)] == ids
-    assert queue.claim_inline(settings, ids, "j" * 32) == []
+    assert [r.pk for r in answers.claim_inline(settings, ids, "i" * 32)] == ids
+    assert answers.claim_inline(settings, ids, "j" * 32) == []
     assert outcomes == [("sent", ids[0], None)]
 
 
@@ -163,13 +163,13 @@ def test_release_expired_requeues_only_launches_past_their_lease(config, tropo):
     fresh_ids = enqueue(settings, "+15555550002")
     fresh = dispatch.launch_due(settings)
     Launch.objects.filter(pk=stale.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert queue.release_expired(settings) == 1
+    assert release.release_expired(settings) == 1
     assert statuses() == {stale_ids[0]: Status.QUEUED, fresh_ids[0]: Status.LAUNCHED}
     assert OutboundMessage.objects.get(pk=stale_ids[0]).last_error == (
         "Tropo did not call back within the lease"
     )
     assert Launch.objects.get(pk=fresh.pk).status == Launch.Status.PENDING
-    assert queue.release_expired(settings) == 0
+    assert release.release_expired(settings) == 0
 
 
 def test_a_late_callback_for_a_released_launch_gets_no_rows(config, tropo, post_session):
@@ -177,8 +177,8 @@ def test_a_late_callback_for_a_released_launch_gets_no_rows(config, tropo, post_
     enqueue(settings, "+15555550001")
     launch = dispatch.launch_due(settings)
     Launch.objects.filter(pk=launch.pk).update(expires_at=timezone.now())
-    queue.release_expired(settings)
-    assert queue.claim_for_callback(settings, launch.reference, "late" * 8) is None
+    release.release_expired(settings)
+    assert answers.claim_for_callback(settings, launch.reference, "late" * 8) is None
     response = post_session(callback_payload(launch.reference, session_id="late" * 8))
     assert response.json() == {"tropo": [{"hangup": {}}]}
     row = OutboundMessage.objects.get()
@@ -189,7 +189,7 @@ def test_a_released_row_goes_out_exactly_once_with_the_next_launch(config, tropo
     settings = config()
     enqueue(settings, "+15555550001")
     first = dispatch.launch_due(settings)
-    queue.release(settings, first, "lost")
+    release.release(settings, first, "lost")
     second = dispatch.launch_due(settings, include_backing_off=True)
     late = post_session(callback_payload(first.reference, session_id="a" * 32)).json()
     on_time = post_session(callback_payload(second.reference, session_id="b" * 32)).json()
@@ -282,9 +282,9 @@ def test_an_inline_claim_leaves_rows_that_a_callback_took(config, tropo):
     first = enqueue(settings, "+15555550001")
     launch = dispatch.launch_due(settings)
     later = enqueue(settings, "+15555550002")
-    taken = queue.claim_for_callback(settings, launch.reference, "c" * 32)
+    taken = answers.claim_for_callback(settings, launch.reference, "c" * 32)
     assert [row.pk for row in taken] == first + later
-    assert queue.claim_inline(settings, later, "i" * 32) == []
+    assert answers.claim_inline(settings, later, "i" * 32) == []
     assert OutboundMessage.objects.get(pk=later[0]).session_id == "c" * 32
 
 

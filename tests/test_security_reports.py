@@ -19,7 +19,7 @@ from rapidsms.apps.base import AppBase
 from rapidsms.router import lookup_connections, send
 from rapidsms.router.blocking import BlockingRouter
 
-from rtropo import queue
+from rtropo import release
 from rtropo.models import OutboundMessage
 from rtropo.payloads import parse_session
 from tests.support.payloads import SECRET, callback_payload, inbound_payload
@@ -165,7 +165,7 @@ def test_no_log_line_or_stored_error_carries_secret_token_or_reference(
         with django_capture_on_commit_callbacks(execute=True):
             send("hello", lookup_connections("tropo", ["+15555550002"]))
         stored += OutboundMessage.objects.values_list("last_error", flat=True)
-        queue.retry_now(OutboundMessage.objects.all())
+        release.retry_now(OutboundMessage.objects.all())
     with django_capture_on_commit_callbacks(execute=True):
         send("hello", lookup_connections("tropo", ["+15555550003"]))
     post_session(callback_payload(tropo.references[-1], token="wrong"))

@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
-from rtropo import dispatch, queue
+from rtropo import answers, dispatch, queue
 from rtropo.conf import get_config
 from rtropo.models import Launch, OutboundMessage
 from tests.support.session_api_stub import SessionAPIStub
@@ -176,7 +176,7 @@ def test_release_racing_a_late_callback_lets_exactly_one_win(harness):
     assert requeued.count() == sum(released.values())
     retried = dispatch.send_queued(h.config, include_backing_off=True)
     for reference in h.stub.references[len(references) :]:
-        rows = queue.claim_for_callback(h.config, reference, "f" * 32)
+        rows = answers.claim_for_callback(h.config, reference, "f" * 32)
         handed_out += [row.text for row in rows]
     duplicates, lost = assert_each_row_sent_once(handed_out)
     record(

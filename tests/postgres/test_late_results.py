@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from rtropo import confirmation, queue
+from rtropo import answers, confirmation, sweep
 from rtropo.models import OutboundMessage
 
 from .report import record
@@ -25,9 +25,9 @@ def test_a_late_result_racing_the_callback_of_its_requeued_row_confirms_it_once(
     digests = []
     for n, reference in enumerate(h.launch_all()):
         digests.append(confirmation.digest(f"answer-{n}"))
-        queue.claim_for_callback(h.config, reference, f"{n:032x}", result_digest=digests[-1])
+        answers.claim_for_callback(h.config, reference, f"{n:032x}", result_digest=digests[-1])
     OutboundMessage.objects.update(sent_at=timezone.now() - timedelta(hours=1))
-    assert queue.expire_unconfirmed(h.config) == (ROWS, ROWS)
+    assert sweep.expire_unconfirmed(h.config) == (ROWS, ROWS)
     relaunched = h.launch_all()[ROWS:]
     assert len(relaunched) == ROWS
 

@@ -44,25 +44,25 @@ def _config():
 
 def claim_each(references, done, index):
     """claim_for_callback for every reference in order: {reference: row ids or None}."""
-    from rtropo import queue
+    from rtropo import answers
 
     config = _config()
     claims = {}
     for n, reference in enumerate(references):
-        rows = queue.claim_for_callback(config, reference, f"{index:04x}{n:028x}")
+        rows = answers.claim_for_callback(config, reference, f"{index:04x}{n:028x}")
         claims[reference] = None if rows is None else [row.pk for row in rows]
     return claims
 
 
 def release_each(references, done, index):
     """release() every launch in order: {reference: rows released}."""
-    from rtropo import queue
+    from rtropo import release
     from rtropo.models import Launch
 
     config = _config()
     launches = Launch.objects.in_bulk(references, field_name="reference")
     return {
-        reference: queue.release(config, launches[reference], "lease ran out")
+        reference: release.release(config, launches[reference], "lease ran out")
         for reference in references
     }
 
@@ -131,7 +131,7 @@ def answer_loop(stub_url, done, index):
 
 def inline_loop(done, index):
     """Answer a few random queued rows inline, as an inbound session's answer would."""
-    from rtropo import queue
+    from rtropo import answers
     from rtropo.models import OutboundMessage
 
     config = _config()
@@ -145,7 +145,7 @@ def inline_loop(done, index):
         if queued:
             sessions += 1
             picked = random.sample(queued, min(3, len(queued)))
-            rows = queue.claim_inline(config, picked, f"{index:04x}{sessions:028x}")
+            rows = answers.claim_inline(config, picked, f"{index:04x}{sessions:028x}")
             texts.extend(row.text for row in rows)
         time.sleep(0.02)
     return {"texts": texts, "sessions": sessions}

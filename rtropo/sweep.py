@@ -1,0 +1,165 @@
+"""The sweep of sent rows no result confirmed within the lease: ``unconfirmed``, and
+queued again only when results are seen to reach the view.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from rtropo import notify, queue, signals
+from rtropo.conf import BackendConfig
+from rtropo.models import OutboundMessage
+
+logger = logging.getLogger(__name__)
+
+Status = OutboundMessage.Status
+
+
+def expire_unconfirmed(
+    config: BackendConfig, *, resend_sent_by: datetime | None = None
+) -> tuple[int, int]:
+    """Make sent rows whose result did not come within ``lease`` unconfirmed.
+
+    Each is queued again (due now) unless the backend sets
+    ``resend_unconfirmed: False``, the row used its ``max_attempts``, or it
+    was sent after ``resend_sent_by`` (None: no such limit). The rows that
+    limit keeps are said in one log line; every other row is logged; all
+    are signalled. Rows it kept earlier that were sent by ``resend_sent_by``
+    are queued again first (results arrive again). Returns (rows
+    unconfirmed, of which sent again).
+    """
+    _release_held(config, resend_sent_by)
+    unconfirmed = resent = held = 0
+    while batch := _expire_batch(config, resend_sent_by):
+        rows, kept_back = batch
+        unconfirmed += len(rows)
+        resent += sum(1 for row in rows if row.status == Status.QUEUED)
+        held += kept_back
+    if held:
+        logger.warning(
+            "%d message(s) on %s are unconfirmed (Tropo sent no result within the lease): "
+            "not sending them again, since no result was accepted for %s after they were "
+            "sent; check that Tropo's result posts reach the messaging URL",
+            held,
+            config.name,
+            config.name,
+        )
+    return unconfirmed, resent
+
+
+def _release_held(config: BackendConfig, resend_sent_by: datetime | None) -> int:
+    """Queue again, due now, the unconfirmed rows still awaiting a result sent by then.
+
+    Those are the rows :func:`expire_unconfirmed` kept for its time limit: a
+    result accepted since they were sent shows that results arrive again.
+    One UPDATE, one log line.
+    """
+    if resend_sent_by is None or not config.resend_unconfirmed:
+        return 0
+    released = (
+        OutboundMessage.objects.filter(
+            backend_name=config.name,
+            status=Status.UNCONFIRMED,
+            sent_at__lte=resend_sent_by,
+            attempts__lt=config.max_attempts,
+        )
+        .filter(result_requested=True)
+        .update(
+            status=Status.QUEUED,
+            next_attempt_at=timezone.now(),
+            launch=None,
+            session_id="",
+        )
+    )
+    if released:
+        logger.warning(
+            "%d unconfirmed message(s) on %s are sent again: a result was accepted since",
+            released,
+            config.name,
+        )
+    return released
+
+
+def _expire_batch(
+    config: BackendConfig, resend_sent_by: datetime | None
+) -> tuple[list[OutboundMessage], int] | None:
+    """One batch of :func:`expire_unconfirmed`: its rows and how many the limit kept."""
+    now = timezone.now()
+    with queue.write_transaction():
+        rows = list(
+            OutboundMessage.objects.filter(
+                backend_name=config.name,
+                status=Status.SENT,
+                sent_at__lte=now - timedelta(seconds=config.lease),
+            )
+            .filter(result_requested=True)
+            .select_for_update(skip_locked=True)
+            .order_by("pk")[: config.batch_size]
+        )
+        held = set()
+        for row in rows:
+            resend = resend_sent_by is None or row.sent_at <= resend_sent_by
+            unconfirm(config, row, "Tropo sent no result within the lease", now, resend=resend)
+            if not resend and config.resend_unconfirmed and row.attempts < config.max_attempts:
+                held.add(row.pk)
+        OutboundMessage.objects.bulk_update(rows, UNCONFIRM_FIELDS)
+    if not rows:
+        return None
+    announce_unconfirmed(config, rows, quiet=held)
+    return rows, len(held)
+
+
+UNCONFIRM_FIELDS = [
+    "status",
+    "unconfirmed_count",
+    "last_error",
+    "next_attempt_at",
+    "launch",
+    "session_id",
+]
+
+
+def unconfirm(
+    config: BackendConfig, row: OutboundMessage, reason: str, now, *, resend: bool = True
+) -> None:
+    """Mark ``row`` unconfirmed for ``reason``; queue it again when the backend resends."""
+    if row.status == Status.SENT:
+        row.unconfirmed_count += 1
+    row.last_error = reason
+    if resend and config.resend_unconfirmed and row.attempts < config.max_attempts:
+        row.status = Status.QUEUED
+        row.next_attempt_at = now
+        row.launch = None
+        row.session_id = ""
+    else:
+        row.status = Status.UNCONFIRMED
+
+
+def announce_unconfirmed(
+    config: BackendConfig, rows: list[OutboundMessage], *, quiet: set[int] = frozenset()
+):
+    """Signal the rows :func:`_unconfirm` changed, and log those not in ``quiet`` (ids).
+
+    Returns (resent, kept) rows.
+    """
+    resent = [row for row in rows if row.status == Status.QUEUED]
+    kept = [row for row in rows if row.status == Status.UNCONFIRMED]
+    if config.resend_unconfirmed:
+        keeping = f"not sending it again: it used its {config.max_attempts} attempts"
+    else:
+        keeping = "not sending it again (resend_unconfirmed is off)"
+    for outcome, changed in (("sending it again", resent), (keeping, kept)):
+        for row in (row for row in changed if row.pk not in quiet):
+            logger.warning(
+                "Message %s to %s is unconfirmed (%s): %s",
+                row.pk,
+                row.identity,
+                row.last_error,
+                outcome,
+            )
+    notify.after_commit(signals.message_unconfirmed, resent, resent=True)
+    notify.after_commit(signals.message_unconfirmed, kept, resent=False)
+    return resent, kept
