@@ -98,13 +98,13 @@ def _launch_callback(client, n: int) -> Request:
     import uuid
 
     from benchmarks.settings import TOKEN
-    from rtropo import queue
     from rtropo.conf import get_config
+    from rtropo.outbox import queue, take
 
     config = get_config("tropo")
     sender = f"+1777{n % PHONES:07d}"
     queue.enqueue(config, [queue.Recipient(sender, sender)], "pong")
-    [launch] = queue.take_due(config)
+    [launch] = take.take_due(config)
     callback = {
         "session": {
             "id": uuid.uuid4().hex,

@@ -118,10 +118,10 @@ def send_queued():
     """One run of what ``manage.py tropo_send_queued`` does; report what it did."""
     from django.db import DatabaseError
 
-    from rtropo import runner
+    from rtropo import periodic
 
     try:
-        done = runner.send_all_queued()
+        done = periodic.send_all_queued()
     except DatabaseError as exc:
         logger.warning("Sending queued messages failed: %s", exc)
         return

@@ -12,11 +12,11 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from rtropo import release, status
-from rtropo.backends import tropo_backend_names
-from rtropo.conf import get_config
+from rtropo.conf import get_config, tropo_backend_names
 from rtropo.models import InboundSession, Launch, OutboundMessage
-from rtropo.problems import CRITICAL
+from rtropo.outbox import release
+from rtropo.status.problems import CRITICAL
+from rtropo.status.report import backend_status
 
 #: Characters of a message's text, of its last error and of a session id shown in the
 #: changelists (a session id is 32 characters: shown whole, but it may wrap).
@@ -50,7 +50,7 @@ def show_status(request) -> None:
     """Add each Tropo backend's problems to the page's messages, as ``tropo_status`` words them."""
     for name in tropo_backend_names():
         try:
-            report = status.report(get_config(name))
+            report = backend_status(get_config(name))
         except ImproperlyConfigured as exc:
             messages.error(request, str(exc))
             continue

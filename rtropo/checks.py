@@ -1,14 +1,15 @@
 """System checks for the Tropo backends in ``INSTALLED_BACKENDS``."""
 
 import logging
+from importlib.metadata import version
 
+from django.apps import apps
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, transaction
 
-from rtropo.backends import tropo_backend_names
-from rtropo.conf import BackendConfig
+from rtropo.conf import BackendConfig, tropo_backend_names
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +49,8 @@ def check_api_urls(app_configs=None, **kwargs):
 @checks.register()
 def check_launch_refusals(app_configs=None, **kwargs):
     """Backends whose last launch Tropo refused (W003); nothing before ``migrate``."""
-    from rtropo import health as backend_health
     from rtropo.models import BackendHealth
+    from rtropo.status import health as backend_health
 
     names = [name for name, _ in _configs([])]
     if not names:
@@ -81,3 +82,26 @@ def _configs(messages: list):
         except ImproperlyConfigured as exc:
             messages.append(checks.Error(str(exc), id="rtropo.E001"))
     return valid
+
+
+@checks.register(checks.Tags.compatibility)
+def check_django_tables2(app_configs=None, **kwargs):
+    """Report a django-tables2 without the ``querystring`` tag RapidSMS's templates use (E010).
+
+    RapidSMS 2.2's ``django_tables2/bootstrap-tables.html`` (message log, registration,
+    HTTP tester) uses ``{% querystring %}``, which django-tables2 3.0 renamed.
+    """
+    if not apps.is_installed("django_tables2"):
+        return []
+    from django_tables2.templatetags.django_tables2 import register
+
+    if "querystring" in register.tags:
+        return []
+    return [
+        checks.Error(
+            f"django-tables2 {version('django-tables2')} has no {{% querystring %}} tag: "
+            "RapidSMS's table pages (message log, registration, HTTP tester) cannot render.",
+            hint="Install django-tables2<2.9 (pip install 'django-tables2>=2.1.1,<2.9').",
+            id="rtropo.E010",
+        )
+    ]

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import logging
 import math
 import re
 from collections.abc import Mapping
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.tropo.com/1.0/sessions"
 
@@ -218,3 +222,35 @@ def _bool(name: str, values: dict, key: str, default: bool) -> bool:
     if not isinstance(value, bool):
         raise _error(name, key, "must be True or False")
     return value
+
+
+#: The backend class whose entries (and its subclasses') are Tropo backends.
+BACKEND_CLASS = "rtropo.outgoing.TropoBackend"
+
+
+def tropo_backend_names() -> list[str]:
+    """Names of the ``INSTALLED_BACKENDS`` entries whose ENGINE is the Tropo backend or a
+    subclass of it, given as a class or as its dotted path.
+
+    An ENGINE that cannot be imported is left to the router to report.
+    """
+    names = []
+    for name, entry in (getattr(settings, "INSTALLED_BACKENDS", {}) or {}).items():
+        engine = _engine(name, entry.get("ENGINE"))
+        if isinstance(engine, type) and BACKEND_CLASS in _class_paths(engine):
+            names.append(name)
+    return names
+
+
+def _class_paths(cls: type) -> set[str]:
+    return {f"{base.__module__}.{base.__qualname__}" for base in cls.__mro__}
+
+
+def _engine(name: str, engine: object) -> object:
+    if not isinstance(engine, str):
+        return engine
+    try:
+        return import_string(engine)
+    except ImportError:
+        logger.debug("ENGINE %r of backend %r does not import", engine, name)
+        return None

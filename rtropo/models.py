@@ -1,6 +1,6 @@
 """The outbound queue, the sessions we launched, and the inbound sessions.
 
-These models hold data only; every status change goes through ``rtropo.queue``.
+These models hold data only; every status change goes through ``rtropo.outbox.queue``.
 """
 
 from django.db import models
@@ -35,6 +35,31 @@ class Launch(models.Model):
 
     def __str__(self):
         return f"launch {self.pk} ({self.status})"
+
+
+class OutboundQuerySet(models.QuerySet):
+    """The rows of the outbound queue by where they are in their lifecycle."""
+
+    def of_backend(self, name: str):
+        """The rows of backend ``name``."""
+        return self.filter(backend_name=name)
+
+    def due(self, until=None):
+        """Queued rows whose next attempt is due by ``until`` (default: now)."""
+        return self.filter(
+            status=OutboundMessage.Status.QUEUED, next_attempt_at__lte=until or timezone.now()
+        )
+
+    def awaiting_result(self):
+        """Sent rows whose latest send asked Tropo for a result that has not come."""
+        return self.filter(status=OutboundMessage.Status.SENT, result_requested=True)
+
+    def in_flight(self):
+        """Rows launched, or sent and awaiting a result: what the in-flight window counts."""
+        return self.filter(
+            models.Q(status=OutboundMessage.Status.LAUNCHED)
+            | models.Q(status=OutboundMessage.Status.SENT, result_requested=True)
+        )
 
 
 class OutboundMessage(models.Model):
@@ -79,6 +104,8 @@ class OutboundMessage(models.Model):
         default=0,
         help_text=_("Sends that Tropo never confirmed (each may have reached the phone)."),
     )
+
+    objects = OutboundQuerySet.as_manager()
 
     class Meta:
         indexes = [
@@ -150,7 +177,7 @@ class InboundSession(models.Model):
 class BackendHealth(models.Model):
     """What the view, the launches and the periodic command last saw of one backend.
 
-    One row per backend, written by :mod:`rtropo.health` at most about once a
+    One row per backend, written by :mod:`rtropo.status.health` at most about once a
     minute per process; read by :mod:`rtropo.status`. A launch refusal is
     current while ``last_refusal_at`` is later than ``last_launch_at``.
     """

@@ -8,8 +8,9 @@ from django.db import transaction
 from rapidsms.backends.base import BackendBase
 from rapidsms.errors import MessageSendingError
 
-from rtropo import inline, launcher, queue
 from rtropo.conf import configured, normalise_number
+from rtropo.inbox import inline
+from rtropo.outbox import queue, scheduler
 
 logger = logging.getLogger(__name__)
 
@@ -18,7 +19,7 @@ class TropoBackend(BackendBase):
     """Queue outgoing SMS durably and deliver them through Tropo sessions.
 
     ``send()`` writes one row per recipient and, once the transaction commits,
-    schedules a Tropo session to collect them (see ``rtropo.launcher``): at
+    schedules a Tropo session to collect them (see ``rtropo.outbox.scheduler``): at
     once when they fill a batch, else after ``launch_delay``.
     """
 
@@ -49,7 +50,7 @@ class TropoBackend(BackendBase):
                 capture.message_ids.extend(ids)
             else:
                 config, full = self.config, len(ids) >= self.config.batch_size
-                transaction.on_commit(lambda: launcher.schedule(config, now=full))
+                transaction.on_commit(lambda: scheduler.schedule(config, now=full))
         if failed:
             logger.warning(
                 "Message %s not queued for %d identities that are not phone numbers",

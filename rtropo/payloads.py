@@ -12,7 +12,7 @@ import json
 
 from rtropo.conf import normalise_number
 from rtropo.exceptions import InvalidPayload
-from rtropo.reference import REFERENCE_PARAMETER
+from rtropo.outbox.references import REFERENCE_PARAMETER
 
 MAX_TEXT_LENGTH = 10_000
 # The columns that store session ids and account ids (InboundSession.session_id

@@ -16,9 +16,32 @@ the status change has been committed:
     to be sent again.
 """
 
+from django.db import transaction
 from django.dispatch import Signal
 
 message_sent = Signal()
 message_confirmed = Signal()
 message_failed = Signal()
 message_unconfirmed = Signal()
+
+
+def announce(signal, rows: list, **kwargs) -> None:
+    """Send ``signal`` for each row once the transaction that changed it commits."""
+
+    def send():
+        for row in rows:
+            signal.send(sender=type(row), message=row, **kwargs)
+
+    if rows:
+        transaction.on_commit(send)
+
+
+def announce_failed(rows: list) -> None:
+    """Send ``message_failed`` for each row, with its error as ``reason``, after commit."""
+
+    def send():
+        for row in rows:
+            message_failed.send(sender=type(row), message=row, reason=row.last_error)
+
+    if rows:
+        transaction.on_commit(send)

@@ -2,10 +2,10 @@
 
 from celery import shared_task
 
-from rtropo import runner
+from rtropo import periodic
 
 
 @shared_task(ignore_result=True)
 def send_queued(include_backing_off=False):
     """The work of ``manage.py tropo_send_queued``, for celery beat."""
-    runner.send_all_queued(include_backing_off=include_backing_off)
+    periodic.send_all_queued(include_backing_off=include_backing_off)

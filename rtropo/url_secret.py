@@ -13,7 +13,7 @@ from django.http import QueryDict
 from django.utils.crypto import constant_time_compare
 
 from rtropo.conf import BackendConfig
-from rtropo.confirmation import ResultAddress
+from rtropo.outbox.references import ResultAddress
 
 _MASK = "********"
 

@@ -11,25 +11,14 @@ from django.http import HttpResponse, HttpResponseNotAllowed
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 
-from rtropo import (
-    answers,
-    confirmation,
-    health,
-    inbound,
-    inline,
-    launcher,
-    queue,
-    results,
-    routing,
-    server_errors,
-    spool,
-    tropoml,
-    url_secret,
-)
+from rtropo import db, server_errors, tropoml, url_secret
 from rtropo.conf import BackendConfig, get_config
-from rtropo.confirmation import ResultAddress, ResultRequest
 from rtropo.exceptions import InvalidPayload
+from rtropo.inbox import inline, received, routing, spool
+from rtropo.outbox import answers, references, results, scheduler, take
+from rtropo.outbox.references import ResultAddress, ResultRequest
 from rtropo.payloads import InboundSMS, LaunchCallback, TropoResult, parse_session
+from rtropo.status import health
 
 logger = logging.getLogger(__name__)
 
@@ -103,23 +92,23 @@ def _answer_callback(
         "Callback %s on %s: answering %d message(s)", callback.session_id, config.name, len(rows)
     )
     response = _answer(config, rows, result)
-    if queue.has_due(config):
-        response.after_sent(lambda: launcher.schedule(config))
+    if take.has_due(config):
+        response.after_sent(lambda: scheduler.schedule(config))
     return response
 
 
 def _answer_result(request, config: BackendConfig, result: TropoResult):
     """Settle the rows of the answer whose result this is; hang up in every case."""
-    reference = request.GET.get(confirmation.RESULT_PARAMETER, "")
+    reference = request.GET.get(references.RESULT_PARAMETER, "")
     if not reference:
         health.request_refused(config, "result without its reference")
         return _refuse_result(request, config, result, "it has no reference")
-    answer = results.answer_of(config, confirmation.digest(reference))
+    answer = results.answer_of(config, references.digest(reference))
     if answer is None:
         return _refuse_result(request, config, result, "its reference is unknown")
     if answer.session_id != result.session_id:
         return _refuse_result(request, config, result, "its sessionId is not the answer's")
-    settled = results.record_result(config, answer, confirmation.read_result(result))
+    settled = results.record_result(config, answer, results.read_result(result))
     if not settled.changed:
         logger.info(
             "Result of session %s on %s changes nothing: its messages were settled already "
@@ -138,8 +127,8 @@ def _answer_result(request, config: BackendConfig, result: TropoResult):
         settled.resent,
     )
     response = tropoml.answer([])
-    if settled.resent or (config.in_flight_window and queue.has_due(config)):
-        response.after_sent(lambda: launcher.schedule(config, now=True))
+    if settled.resent or (config.in_flight_window and take.has_due(config)):
+        response.after_sent(lambda: scheduler.schedule(config, now=True))
     return response
 
 
@@ -157,7 +146,7 @@ UNRECORDABLE = (OperationalError, InterfaceError, InternalError)
 
 def _route_inbound(config: BackendConfig, sms: InboundSMS, result: ResultRequest | None):
     try:
-        recorded, session = inbound.record(config, sms)
+        recorded, session = received.record(config, sms)
     except UNRECORDABLE as exc:
         return _spool_inbound(config, sms, exc)
     health.inbound_received(config)
@@ -166,7 +155,7 @@ def _route_inbound(config: BackendConfig, sms: InboundSMS, result: ResultRequest
         return tropoml.answer([])
     logger.info("Inbound SMS %s from %s on %s", sms.session_id, sms.from_number, config.name)
     try:
-        captured = routing.route(config, session, on_due=lambda: launcher.schedule(config))
+        captured = routing.route(config, session, on_due=lambda: scheduler.schedule(config))
     except routing.ReplyNotStored:
         logger.error(
             "Inbound session %s not routed: a reply was not stored (HTTP 503)", sms.session_id
@@ -174,13 +163,13 @@ def _route_inbound(config: BackendConfig, sms: InboundSMS, result: ResultRequest
         return HttpResponse(status=503)
     if not config.inline_replies or not config.inbound_secrets or not captured.message_ids:
         if routing.finish(session, captured.message_ids):
-            launcher.schedule(config)
+            scheduler.schedule(config)
         return tropoml.answer([])
-    with queue.write_transaction(reads_first=False):
-        inbound.mark_routed(session)
+    with db.write_transaction(reads_first=False):
+        received.mark_routed(session)
         rows, response = _answer_inline(config, captured, sms.session_id, result)
     if len(rows) < len(captured.message_ids):
-        response.after_sent(lambda: launcher.schedule(config))
+        response.after_sent(lambda: scheduler.schedule(config))
     return response
 
 
@@ -211,9 +200,9 @@ def _spool_inbound(config: BackendConfig, sms: InboundSMS, error: Exception):
 
 
 _REPEAT = {
-    inbound.Recorded.ROUTED: "was routed already",
-    inbound.Recorded.FAILED: "failed for good earlier",
-    inbound.Recorded.BEING_ROUTED: "is being routed by another request",
+    received.Recorded.ROUTED: "was routed already",
+    received.Recorded.FAILED: "failed for good earlier",
+    received.Recorded.BEING_ROUTED: "is being routed by another request",
 }
 
 
@@ -245,7 +234,7 @@ def _answer(config: BackendConfig, rows, result: ResultRequest | None) -> tropom
         return tropoml.answer(verbs)
     verbs = [
         tropoml.message_verb(
-            row.to_number, row.text, config.number, name=confirmation.verb_name(row.pk)
+            row.to_number, row.text, config.number, name=references.verb_name(row.pk)
         )
         for row in rows
     ]

@@ -43,7 +43,7 @@ class TropoStub:
 @pytest.fixture(autouse=True)
 def fresh_health_throttle():
     """Each test starts as a fresh process would: no health event pending or just written."""
-    from rtropo import health
+    from rtropo.status import health
 
     health.forget()
 

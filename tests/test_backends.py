@@ -11,8 +11,8 @@ from rapidsms.models import Backend, Connection
 from rapidsms.router import lookup_connections, send
 
 from rtropo import tasks
-from rtropo.backends import tropo_backend_names
 from rtropo.checks import check_backends
+from rtropo.conf import tropo_backend_names
 from rtropo.models import OutboundMessage
 from tests.support import backends
 

@@ -6,7 +6,7 @@ import pytest
 from django.core import checks
 from django_tables2.templatetags.django_tables2 import register
 
-from rtropo.checks_compat import check_django_tables2
+from rtropo.checks import check_django_tables2
 
 
 @pytest.fixture

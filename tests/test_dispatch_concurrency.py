@@ -10,9 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rapidsms.router import lookup_connections, send
 
-from rtropo import answers, dispatch, queue, session_api
+from rtropo import periodic
 from rtropo.conf import BackendConfig
 from rtropo.models import Launch, OutboundMessage
+from rtropo.outbox import answers, client, launching, queue, take
 from tests.support import exiting_process
 from tests.support.session_api_stub import SessionAPIStub
 
@@ -65,7 +66,7 @@ def test_launches_run_concurrently_and_no_more_than_launch_concurrency_await_cal
     with CountingStub() as stub:
         settings = config(api_url=stub.url, batch_size=5, launch_concurrency=3)
         ids = enqueue(settings, 40)
-        progress = dispatch.send_queued(settings)
+        progress = periodic.send_queued(settings)
     # Three launches at once; the other 25 rows wait for their callbacks to make room.
     assert (progress.launches, progress.messages, progress.failed_launches) == (3, 15, 0)
     assert stub.most_busy > 1
@@ -91,11 +92,11 @@ def test_each_answered_round_makes_room_for_the_next(config):
         enqueue(settings, 19)
         rounds = 0
         while OutboundMessage.objects.filter(status=Status.QUEUED).exists():
-            dispatch.request_launch(settings)
+            launching.request_launch(settings)
             rounds += 1
             pending = Launch.objects.filter(status=Launch.Status.PENDING)
             assert pending.count() <= 2
-            assert dispatch.launch_round(settings) == []
+            assert launching.launch_round(settings) == []
             for n, launch in enumerate(pending):
                 assert answers.claim_for_callback(settings, launch.reference, f"{rounds}-{n}")
     assert rounds == 3
@@ -108,7 +109,7 @@ def test_a_failed_launch_releases_only_its_own_rows_and_the_round_stops(config):
     with CountingStub(fail_every=2) as stub:
         settings = config(api_url=stub.url, batch_size=5, launch_concurrency=3)
         enqueue(settings, 40)
-        progress = dispatch.send_queued(settings)
+        progress = periodic.send_queued(settings)
     assert (progress.launches, progress.messages, progress.failed_launches) == (2, 10, 1)
     assert stub.outcomes["http_500"] == 1
     failed = Launch.objects.get(status=Launch.Status.FAILED)
@@ -132,7 +133,7 @@ def test_a_multi_batch_take_is_one_count_one_select_one_insert_one_update(config
     settings = config(batch_size=10, launch_concurrency=4)
     enqueue(settings, 35)
     with CaptureQueriesContext(connection) as captured:
-        launches = queue.take_due(settings, batches=settings.launch_concurrency)
+        launches = take.take_due(settings, batches=settings.launch_concurrency)
     statements = sql_statements(captured)
     # One lock (write_transaction's on SQLite, the in-flight window's on PostgreSQL),
     # the count of launches awaiting their callback, then the take itself.
@@ -146,10 +147,10 @@ def test_a_multi_batch_take_is_one_count_one_select_one_insert_one_update(config
 def test_sessions_of_a_round_are_recorded_in_two_updates(config):
     settings = config(batch_size=3)
     enqueue(settings, 9)
-    launches = queue.take_due(settings, batches=3)
+    launches = take.take_due(settings, batches=3)
     launched = [(launch, f"{n:032x}") for n, launch in enumerate(launches)]
     with CaptureQueriesContext(connection) as captured:
-        queue.record_sessions(launched)
+        take.record_sessions(launched)
     assert len(sql_statements(captured)) == 2
     for launch, session_id in launched:
         assert Launch.objects.get(pk=launch.pk).session_id == session_id
@@ -165,7 +166,7 @@ def test_claiming_a_callback_takes_few_statements(config, queued, statements):
     (and on PostgreSQL the in-flight window's lock before it)."""
     settings = config(batch_size=5)
     enqueue(settings, queued)
-    (launch,) = queue.take_due(settings)
+    (launch,) = take.take_due(settings)
     enqueue(settings, 2)
     with CaptureQueriesContext(connection) as captured:
         rows = answers.claim_for_callback(settings, launch.reference, "c" * 32)
@@ -194,8 +195,8 @@ def test_a_send_of_a_full_batch_launches_without_waiting_launch_delay(tropo, bac
 
 
 def test_the_http_session_pools_as_many_connections_as_launches_run_at_once():
-    session = session_api.http_session(25)
-    assert session_api.http_session() is session
+    session = client.http_session(25)
+    assert client.http_session() is session
     for prefix in ("http://", "https://"):
         assert session.get_adapter(prefix + "tropo.test")._pool_maxsize >= 25
 
@@ -216,21 +217,21 @@ def test_a_bad_launch_concurrency_names_the_setting(value):
 
 
 def test_a_take_of_many_launches_stops_at_most_rows_per_take(config, monkeypatch):
-    monkeypatch.setattr(queue, "MOST_ROWS_PER_TAKE", 7)
+    monkeypatch.setattr(take, "MOST_ROWS_PER_TAKE", 7)
     settings = config(batch_size=3)
     enqueue(settings, 20)
-    assert [launch.size for launch in queue.take_due(settings, batches=5)] == [3, 3, 1]
-    assert [launch.size for launch in queue.take_due(config(batch_size=9), batches=5)] == [9]
+    assert [launch.size for launch in take.take_due(settings, batches=5)] == [3, 3, 1]
+    assert [launch.size for launch in take.take_due(config(batch_size=9), batches=5)] == [9]
 
 
 EXIT_ROUND = """
-from rtropo import dispatch, queue
+from rtropo.outbox import launching, queue
 from rtropo.conf import get_config
 tropo = get_config("tropo")
 numbers = [f"+1555000{n:04d}" for n in range(6)]
 queue.enqueue(tropo, [queue.Recipient(number, number) for number in numbers], "x")
 def at_exit():
-    launches = dispatch.launch_round(tropo)
+    launches = launching.launch_round(tropo)
     pending = sum(launch.status == "pending" for launch in launches)
     seen = len(stub.references)
     print(f"launched at exit: {pending} of {len(launches)}, stub saw {seen}")

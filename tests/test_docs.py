@@ -26,11 +26,12 @@ from django.urls import URLResolver
 from django.urls.resolvers import RegexPattern
 from django.utils.module_loading import import_string
 
-from rtropo import session_api, tropoml
+from rtropo import tropoml
 from rtropo.conf import BackendConfig
 from rtropo.emulator import Faults
 from rtropo.emulator.testing import tropo_emulator  # noqa: F401  (the fixture the docs use)
 from rtropo.models import OutboundMessage
+from rtropo.outbox import client, launching, queue
 from rtropo.views import message_received
 from tests.support import rst_blocks
 
@@ -249,7 +250,7 @@ def test_the_logging_sample_configures_the_rtropo_logger(settings):
 def test_the_wire_samples_match_what_the_code_sends():
     config = BackendConfig(name="x", messaging_token="T", number="+15555551212")
     launch = json.loads(sample("sample-launch-body"))
-    assert launch.keys() == session_api.build_launch_request(config, "ref")["json"].keys()
+    assert launch.keys() == client.build_launch_request(config, "ref")["json"].keys()
     answer = json.loads(sample("sample-tropoml-answer"))
     [verb, *handlers] = answer["tropo"]
     message = verb["message"]
@@ -291,7 +292,6 @@ def test_the_handler_sample_answers_inline(docs_project, docs_backend, client, d
 def test_the_signal_sample_logs_a_failed_message(
     tropo, db, backend_settings, caplog, django_capture_on_commit_callbacks
 ):
-    from rtropo import dispatch, queue
     from rtropo.conf import get_config
     from rtropo.signals import message_failed
 
@@ -305,7 +305,7 @@ def test_the_signal_sample_logs_a_failed_message(
             caplog.at_level(logging.ERROR, logger="myproject.sms"),
             django_capture_on_commit_callbacks(execute=True),
         ):
-            dispatch.launch_due(config)
+            launching.launch_due(config)
     finally:
         message_failed.disconnect(namespace["report_failed_sms"], sender=OutboundMessage)
     assert any(

@@ -8,8 +8,9 @@ import pytest
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from rtropo import dispatch, health, queue, results
 from rtropo.models import BackendHealth, OutboundMessage
+from rtropo.outbox import launching, queue, results
+from rtropo.status import health
 from tests.support import exiting_process
 from tests.support.clock import travel
 from tests.support.commands import send_queued
@@ -87,12 +88,12 @@ def test_a_refused_launch_is_recorded_and_a_later_launch_supersedes_it(config, t
     settings = config()
     queue.enqueue(settings, [queue.Recipient("+15555550001", "+15555550001")], "hi")
     tropo.fail_with(REFUSED)
-    dispatch.launch_due(settings)
+    launching.launch_due(settings)
     row = stored()
     assert row.last_refusal_reason == "Session API refused the launch: Invalid token"
     assert health.launch_refusal_current(row)
     health._recorder.written.clear()
-    dispatch.launch_due(settings, include_backing_off=True)
+    launching.launch_due(settings, include_backing_off=True)
     row = stored()
     assert row.last_launch_at > row.last_refusal_at
     assert not health.launch_refusal_current(row)
@@ -102,14 +103,14 @@ def test_a_launch_tropo_did_not_answer_is_no_refusal(config, tropo):
     settings = config()
     queue.enqueue(settings, [queue.Recipient("+15555550001", "+15555550001")], "hi")
     tropo.fail_with(HTTP_500)
-    dispatch.launch_due(settings)
+    launching.launch_due(settings)
     assert not BackendHealth.objects.exists()
 
 
 def test_a_callback_with_the_right_token_is_recorded(config, tropo, post_session):
     settings = config()
     queue.enqueue(settings, [queue.Recipient("+15555550001", "+15555550001")], "hi")
-    launch = dispatch.launch_due(settings)
+    launch = launching.launch_due(settings)
     health._recorder.written.clear()
     post_session(callback_payload(launch.reference))
     assert stored().last_callback_at is not None
@@ -157,7 +158,7 @@ def test_events_kept_back_are_written_by_the_timer_when_the_interval_is_over(con
 
 
 EXIT_NOTE = """
-from rtropo import health
+from rtropo.status import health
 from rtropo.conf import get_config
 tropo = get_config("tropo")
 health.inbound_received(tropo)

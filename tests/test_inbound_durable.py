@@ -21,8 +21,9 @@ from django.utils import timezone
 from rapidsms.apps.base import AppBase
 from rapidsms.router.blocking import BlockingRouter
 
-from rtropo import routing, runner
+from rtropo import periodic
 from rtropo.conf import get_config
+from rtropo.inbox import routing
 from rtropo.models import InboundSession, OutboundMessage
 from rtropo.views import message_received
 from tests.support.payloads import SECRET, callback_payload, inbound_payload
@@ -145,12 +146,12 @@ def test_a_process_killed_while_routing_leaves_the_session_received_and_the_swee
     assert session.status == Status.RECEIVED
     assert session.attempts == 1
 
-    runner.send_all_queued(["tropo"])
+    periodic.send_all_queued(["tropo"])
     assert InboundSession.objects.get().status == Status.RECEIVED, "the claim was still live"
 
     apps(Counts)
     let_the_claims_run_out()
-    runner.send_all_queued(["tropo"])
+    periodic.send_all_queued(["tropo"])
     session = InboundSession.objects.get()
     assert session.status == Status.ROUTED
     assert session.attempts == 2
@@ -190,7 +191,7 @@ def test_a_reply_that_cannot_be_stored_is_a_503_and_the_sms_is_routed_again_late
     assert "not routed: a reply was not stored" in caplog.text
 
     let_the_claims_run_out()
-    runner.send_all_queued(["tropo"])
+    periodic.send_all_queued(["tropo"])
     assert InboundSession.objects.get().status == Status.ROUTED
     assert OutboundMessage.objects.get().text == "pong"
     assert answered_texts(post_session, tropo) == ["pong"]
@@ -223,7 +224,7 @@ def test_an_app_that_raises_is_a_500_and_the_sms_is_routed_again_later(
     assert "the app broke" in session.last_error
 
     let_the_claims_run_out()
-    runner.send_all_queued(["tropo"])
+    periodic.send_all_queued(["tropo"])
     assert InboundSession.objects.get().status == Status.ROUTED
     assert FailsOnce.calls == ["hello", "hello"]
     assert answered_texts(post_session, tropo) == ["got hello"]
@@ -236,14 +237,14 @@ def test_a_session_whose_routing_fails_max_attempts_times_ends_failed(
     apps(AlwaysFails)
     assert post_inbound("hello").status_code == 500
     let_the_claims_run_out()
-    runner.send_all_queued(["tropo"])
+    periodic.send_all_queued(["tropo"])
     session = InboundSession.objects.get()
     assert (session.status, session.attempts) == (Status.FAILED, 2)
     assert "the app broke again" in session.last_error
     assert "failed after 2 routings" in caplog.text
 
     let_the_claims_run_out()
-    runner.send_all_queued(["tropo"])
+    periodic.send_all_queued(["tropo"])
     assert AlwaysFails.calls == ["hello", "hello"]
     assert post_inbound("hello").status_code == 200
     assert AlwaysFails.calls == ["hello", "hello"]

@@ -19,7 +19,7 @@ from django.db import InterfaceError, InternalError, OperationalError
 from django.db import connection as db_connection
 from rapidsms.router.blocking import BlockingRouter
 
-from rtropo import spool
+from rtropo.inbox import spool
 from rtropo.models import InboundSession
 from tests.support.payloads import inbound_payload
 from tests.test_inbound_durable import (

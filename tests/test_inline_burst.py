@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from rapidsms.router import lookup_connections, send
 
-from rtropo import dispatch
+from rtropo import periodic
 from rtropo.conf import get_config
 from rtropo.emulator.testing import tropo_emulator  # noqa: F401  (the fixture)
 from rtropo.models import OutboundMessage
@@ -60,7 +60,7 @@ def test_a_burst_of_inline_replies_makes_no_campaign_row_unconfirmed(
             assert time.monotonic() < deadline, collections.Counter(
                 OutboundMessage.objects.values_list("status", flat=True)
             )
-            unconfirmed += dispatch.send_queued(config).unconfirmed
+            unconfirmed += periodic.send_queued(config).unconfirmed
             time.sleep(0.25)
         assert all(future.result().status == 200 for future in texted)
     tropo.wait_for_deliveries(BURST + CAMPAIGN, timeout=10)

@@ -9,9 +9,10 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from rtropo import queue, signals, sweep
+from rtropo import signals
 from rtropo.conf import get_config
 from rtropo.models import AnswerReference, OutboundMessage
+from rtropo.outbox import sweep, take
 from tests.support.payloads import callback_payload, inbound_payload
 from tests.test_confirmation import document, result_payload
 
@@ -99,7 +100,7 @@ def test_a_late_result_confirms_a_row_queued_again_and_it_leaves_the_queue(
     assert confirmed_signals in (None, [row.pk])
     call_command("tropo_send_queued", "--now")
     assert tropo.launches == []
-    assert not queue.has_due(get_config("tropo"))
+    assert not take.has_due(get_config("tropo"))
 
 
 def test_a_late_result_confirms_a_row_launched_again_and_its_callback_does_not_send_it(

@@ -6,8 +6,8 @@ import pytest
 from rapidsms.router import lookup_connections, send
 
 from rtropo.conf import get_config
-from rtropo.launcher import Launcher
 from rtropo.models import Launch, OutboundMessage
+from rtropo.outbox.scheduler import Scheduler
 from tests.support import exiting_process
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,7 +35,7 @@ def test_flush_launches_now_in_the_calling_thread(tropo, backend_settings):
     backend_settings(launch_delay=3600)
     send("hello", lookup_connections("tropo", ["+15555550001"]))
     assert tropo.launches == []
-    launcher = Launcher()
+    launcher = Scheduler()
     launcher.schedule(get_config("tropo"))
     launcher.flush()
     assert len(tropo.launches) == 1
@@ -45,7 +45,7 @@ def test_flush_launches_now_in_the_calling_thread(tropo, backend_settings):
 def test_a_failing_launch_is_logged_and_the_thread_goes_on(tropo, backend_settings, caplog):
     backend_settings(launch_delay=0.01)
     tropo.fail_with((500, {}, "down"))
-    launcher = Launcher()
+    launcher = Scheduler()
     send("first", lookup_connections("tropo", ["+15555550001"]))
     launcher.schedule(get_config("tropo"))
     wait_until(lambda: len(tropo.launches) >= 1)

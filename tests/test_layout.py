@@ -18,46 +18,88 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "rtropo"
 NEEDS_SETUP = {
     "rtropo.admin",
-    "rtropo.answers",
-    "rtropo.backends",
-    "rtropo.checks",
-    "rtropo.dispatch",
-    "rtropo.facts",
-    "rtropo.health",
-    "rtropo.inbound",
-    "rtropo.launcher",
+    "rtropo.db",
+    "rtropo.inbox.received",
+    "rtropo.inbox.routing",
+    "rtropo.inbox.spool",
     "rtropo.management.commands.tropo_merge_connections",
     "rtropo.management.commands.tropo_prune",
     "rtropo.management.commands.tropo_send_queued",
     "rtropo.management.commands.tropo_status",
     "rtropo.models",
-    "rtropo.notify",
+    "rtropo.outbox.answers",
+    "rtropo.outbox.launching",
+    "rtropo.outbox.queue",
+    "rtropo.outbox.release",
+    "rtropo.outbox.results",
+    "rtropo.outbox.scheduler",
+    "rtropo.outbox.sweep",
+    "rtropo.outbox.take",
+    "rtropo.outbox.window",
     "rtropo.outgoing",
-    "rtropo.problems",
-    "rtropo.queue",
-    "rtropo.release",
-    "rtropo.results",
-    "rtropo.routing",
-    "rtropo.runner",
-    "rtropo.spool",
-    "rtropo.status",
-    "rtropo.sweep",
+    "rtropo.periodic",
+    "rtropo.status.facts",
+    "rtropo.status.health",
+    "rtropo.status.problems",
+    "rtropo.status.report",
     "rtropo.tasks",
     "rtropo.views",
-    "rtropo.window",
+}
+#: The layout: one package per lifecycle (where a message is), the rest beside them.
+LAYOUT = {
+    "rtropo": {
+        "__init__",
+        "admin",
+        "apps",
+        "checks",
+        "conf",
+        "db",
+        "exceptions",
+        "models",
+        "outgoing",
+        "payloads",
+        "periodic",
+        "server_errors",
+        "signals",
+        "tasks",
+        "tropoml",
+        "url_secret",
+        "views",
+    },
+    "rtropo/outbox": {
+        "__init__",
+        "answers",
+        "client",
+        "launching",
+        "queue",
+        "references",
+        "release",
+        "results",
+        "scheduler",
+        "sweep",
+        "take",
+        "window",
+    },
+    "rtropo/inbox": {"__init__", "inline", "received", "routing", "spool"},
+    "rtropo/status": {"__init__", "facts", "health", "problems", "report"},
 }
 #: Below the launch path: what the queue and the inbound view's rooms stand on.
 NETWORK_FREE = [
-    "rtropo.queue",
-    "rtropo.answers",
-    "rtropo.sweep",
-    "rtropo.release",
-    "rtropo.results",
-    "rtropo.window",
+    "rtropo.outbox.queue",
+    "rtropo.outbox.take",
+    "rtropo.outbox.answers",
+    "rtropo.outbox.sweep",
+    "rtropo.outbox.release",
+    "rtropo.outbox.results",
+    "rtropo.outbox.window",
     "rtropo.payloads",
     "rtropo.tropoml",
-    "rtropo.inbound",
+    "rtropo.inbox.received",
+    "rtropo.inbox.routing",
 ]
+MOST_LINES_PER_MODULE = 300
+MOST_LINES_PER_FUNCTION = 40
+MOST_COMPLEXITY = 10
 
 
 def module_name(path: Path) -> str:
@@ -145,7 +187,7 @@ def test_every_module_imports_on_its_own():
 
 def test_the_import_graph_has_no_cycle():
     graph = import_graph()
-    assert {"rtropo.queue", "rtropo.session_api"} <= graph["rtropo.dispatch"]
+    assert {"rtropo.outbox.take", "rtropo.outbox.client"} <= graph["rtropo.outbox.launching"]
     assert find_cycle(graph) is None
 
 
@@ -166,4 +208,46 @@ def test_nothing_below_the_launch_path_reaches_the_http_client(name):
     found = modules(include_emulator=False)
     users = sorted(module for module in reached if imports_of(module, found[module], {"requests"}))
     assert users == []
-    assert "rtropo.session_api" not in reached
+    assert "rtropo.outbox.client" not in reached
+
+
+@pytest.mark.parametrize("folder", sorted(LAYOUT))
+def test_each_lifecycle_has_its_package_and_nothing_else(folder):
+    found = {path.stem for path in (ROOT / folder).glob("*.py")}
+    assert found == LAYOUT[folder]
+
+
+def backend_code() -> dict[str, Path]:
+    """The backend's modules: rtropo outside the emulator and the migrations."""
+    return {
+        name: path
+        for name, path in modules(include_emulator=False).items()
+        if ".migrations" not in name
+    }
+
+
+def test_no_module_is_longer_than_its_limit():
+    lengths = {name: len(path.read_text().splitlines()) for name, path in backend_code().items()}
+    assert {name: n for name, n in lengths.items() if n > MOST_LINES_PER_MODULE} == {}
+
+
+def test_no_function_is_longer_or_more_branched_than_its_limit():
+    from radon.complexity import cc_visit
+    from radon.visitors import Function
+
+    too_big = {}
+    for name, path in backend_code().items():
+        functions = [b for b in cc_visit(path.read_text()) if isinstance(b, Function)]
+        for block in functions:
+            lines = block.endline - block.lineno + 1
+            if block.complexity > MOST_COMPLEXITY or lines > MOST_LINES_PER_FUNCTION:
+                too_big[f"{name}.{block.name}"] = (block.complexity, lines)
+    assert too_big == {}
+
+
+def test_the_limits_catch_a_long_branchy_function(tmp_path):
+    from radon.complexity import cc_visit
+
+    branches = "".join(f"    if x == {n}:\n        return {n}\n" for n in range(12))
+    [block] = cc_visit(f"def f(x):\n{branches}")
+    assert block.complexity > MOST_COMPLEXITY

@@ -7,9 +7,10 @@ from django.db import OperationalError, connection
 from django.urls import reverse
 from django.utils import timezone
 
-from rtropo import health, status
 from rtropo.conf import get_config
 from rtropo.models import BackendHealth, OutboundMessage
+from rtropo.status import health
+from rtropo.status.report import backend_status
 from tests.support.commands import send_queued, tropo_status
 from tests.support.payloads import inbound_payload
 
@@ -81,4 +82,4 @@ def test_events_kept_back_are_written_at_exit(config):
     assert BackendHealth.objects.get().refused_requests == 0
     health._recorder.flush_all()
     assert BackendHealth.objects.get().refused_requests == 1
-    assert status.report(get_config("tropo")).facts.recent_refusals == 1
+    assert backend_status(get_config("tropo")).facts.recent_refusals == 1

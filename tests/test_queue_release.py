@@ -1,4 +1,4 @@
-"""Retries in rtropo.queue: back-off, release, terminal failure, expiry, recovery."""
+"""Retries in rtropo.outbox.queue: back-off, release, terminal failure, expiry, recovery."""
 
 import copy
 from datetime import timedelta
@@ -8,10 +8,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from rtropo import answers, dispatch, queue, release, signals
+from rtropo import periodic, signals
 from rtropo.conf import get_config
 from rtropo.management.commands import tropo_send_queued
 from rtropo.models import Launch, OutboundMessage
+from rtropo.outbox import answers, launching, queue, release
 from tests.support.payloads import callback_payload
 
 pytestmark = pytest.mark.django_db
@@ -74,7 +75,7 @@ def test_backoff_jitter_stays_in_the_upper_half(config, attempts):
 def test_release_requeues_with_backoff_and_records_the_error(config, tropo):
     settings = config(retry_base=60, retry_cap=600)
     ids = enqueue(settings, "+15555550001", "+15555550002")
-    launch = dispatch.launch_due(settings)
+    launch = launching.launch_due(settings)
     before = timezone.now()
     assert release.release(settings, launch, "Session API answered HTTP 502") == 2
     after = timezone.now()
@@ -96,7 +97,7 @@ def test_release_requeues_with_backoff_and_records_the_error(config, tropo):
 def test_release_of_an_answered_launch_changes_nothing(config, tropo, outcomes):
     settings = config()
     enqueue(settings, "+15555550001")
-    launch = dispatch.launch_due(settings)
+    launch = launching.launch_due(settings)
     assert len(answers.claim_for_callback(settings, launch.reference, "s" * 32)) == 1
     assert release.release(settings, launch, "too late") == 0
     row = OutboundMessage.objects.get()
@@ -110,14 +111,14 @@ def test_rows_fail_after_max_attempts_and_the_signal_fires_once_each(config, tro
     ids = enqueue(settings, "+15555550001", "+15555550002")
     tropo.fail_with(HTTP_500, REFUSED, HTTP_500)
     for expected in (Status.QUEUED, Status.QUEUED, Status.FAILED):
-        progress = dispatch.send_queued(settings, include_backing_off=True)
+        progress = periodic.send_queued(settings, include_backing_off=True)
         assert progress.failed_launches == 1
         assert set(statuses().values()) == {expected}
     assert sorted(outcomes) == [
         ("failed", ids[0], "Session API answered HTTP 500"),
         ("failed", ids[1], "Session API answered HTTP 500"),
     ]
-    assert dispatch.send_queued(settings, include_backing_off=True).launches == 0
+    assert periodic.send_queued(settings, include_backing_off=True).launches == 0
     assert len(tropo.launches) == 3
     assert all(r.attempts == 3 for r in OutboundMessage.objects.all())
 
@@ -127,7 +128,7 @@ def test_a_refusal_reason_is_kept_on_the_failed_row(config, tropo, outcomes):
     settings = config(max_attempts=1)
     enqueue(settings, "+15555550001")
     tropo.fail_with(REFUSED)
-    dispatch.send_queued(settings)
+    periodic.send_queued(settings)
     row = OutboundMessage.objects.get()
     assert row.status == Status.FAILED
     assert row.last_error == "Session API refused the launch: Invalid token"
@@ -138,7 +139,7 @@ def test_a_refusal_reason_is_kept_on_the_failed_row(config, tropo, outcomes):
 def test_message_sent_fires_once_per_message_on_a_claim(config, tropo, outcomes):
     settings = config()
     ids = enqueue(settings, "+15555550001", "+15555550002", "+15555550003")
-    launch = dispatch.launch_due(settings)
+    launch = launching.launch_due(settings)
     answers.claim_for_callback(settings, launch.reference, "s" * 32)
     assert answers.claim_for_callback(settings, launch.reference, "s" * 32) is None
     assert sorted(outcomes) == [("sent", pk, None) for pk in ids]
@@ -159,9 +160,9 @@ def test_message_sent_fires_for_inline_claims(config, tropo, outcomes):
 def test_release_expired_requeues_only_launches_past_their_lease(config, tropo):
     settings = config()
     stale_ids = enqueue(settings, "+15555550001")
-    stale = dispatch.launch_due(settings)
+    stale = launching.launch_due(settings)
     fresh_ids = enqueue(settings, "+15555550002")
-    fresh = dispatch.launch_due(settings)
+    fresh = launching.launch_due(settings)
     Launch.objects.filter(pk=stale.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert release.release_expired(settings) == 1
     assert statuses() == {stale_ids[0]: Status.QUEUED, fresh_ids[0]: Status.LAUNCHED}
@@ -175,7 +176,7 @@ def test_release_expired_requeues_only_launches_past_their_lease(config, tropo):
 def test_a_late_callback_for_a_released_launch_gets_no_rows(config, tropo, post_session):
     settings = config()
     enqueue(settings, "+15555550001")
-    launch = dispatch.launch_due(settings)
+    launch = launching.launch_due(settings)
     Launch.objects.filter(pk=launch.pk).update(expires_at=timezone.now())
     release.release_expired(settings)
     assert answers.claim_for_callback(settings, launch.reference, "late" * 8) is None
@@ -188,9 +189,9 @@ def test_a_late_callback_for_a_released_launch_gets_no_rows(config, tropo, post_
 def test_a_released_row_goes_out_exactly_once_with_the_next_launch(config, tropo, post_session):
     settings = config()
     enqueue(settings, "+15555550001")
-    first = dispatch.launch_due(settings)
+    first = launching.launch_due(settings)
     release.release(settings, first, "lost")
-    second = dispatch.launch_due(settings, include_backing_off=True)
+    second = launching.launch_due(settings, include_backing_off=True)
     late = post_session(callback_payload(first.reference, session_id="a" * 32)).json()
     on_time = post_session(callback_payload(second.reference, session_id="b" * 32)).json()
     assert late == {"tropo": [{"hangup": {}}]}
@@ -242,7 +243,7 @@ def test_command_recovers_every_row_after_launch_failures(config, tropo, post_se
 def test_command_requeues_rows_whose_callback_never_came(config, tropo):
     settings = config()
     enqueue(settings, "+15555550001")
-    dispatch.launch_due(settings)
+    launching.launch_due(settings)
     Launch.objects.update(expires_at=timezone.now())
     output = send_queued_command("--now")
     assert "tropo: 1 message(s) in 1 launch(es), 1 requeued after a missing callback" in output
@@ -280,7 +281,7 @@ def test_command_exits_non_zero_after_a_failed_launch(config, tropo):
 def test_an_inline_claim_leaves_rows_that_a_callback_took(config, tropo):
     settings = config()
     first = enqueue(settings, "+15555550001")
-    launch = dispatch.launch_due(settings)
+    launch = launching.launch_due(settings)
     later = enqueue(settings, "+15555550002")
     taken = answers.claim_for_callback(settings, launch.reference, "c" * 32)
     assert [row.pk for row in taken] == first + later

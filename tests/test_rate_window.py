@@ -9,7 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 from rapidsms.router import lookup_connections, send
 
-from rtropo import dispatch
+from rtropo import periodic
 from rtropo.conf import BackendConfig, get_config
 from rtropo.emulator.testing import tropo_emulator  # noqa: F401  (the fixture)
 from rtropo.models import OutboundMessage
@@ -89,7 +89,7 @@ def run_campaign(settings, live_server, emulator_factory, sms_per_second):
             OutboundMessage.objects.values_list("status", flat=True)
         )
         most = max(most, in_flight())
-        unconfirmed += dispatch.send_queued(config).unconfirmed
+        unconfirmed += periodic.send_queued(config).unconfirmed
         time.sleep(0.25)
     tropo.wait_for_deliveries(CAMPAIGN, timeout=10)
     return tropo, unconfirmed, most

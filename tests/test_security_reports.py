@@ -19,8 +19,8 @@ from rapidsms.apps.base import AppBase
 from rapidsms.router import lookup_connections, send
 from rapidsms.router.blocking import BlockingRouter
 
-from rtropo import release
 from rtropo.models import OutboundMessage
+from rtropo.outbox import release
 from rtropo.payloads import parse_session
 from tests.support.payloads import SECRET, callback_payload, inbound_payload
 

@@ -4,9 +4,9 @@ import pytest
 import requests
 import responses
 
-from rtropo import session_api
 from rtropo.conf import BackendConfig
 from rtropo.exceptions import TropoAPIError
+from rtropo.outbox import client
 from tests.support.payloads import API_URL, FIXTURES
 
 TOKEN = "0123abcd" * 11
@@ -24,7 +24,7 @@ def reply(status=200, body="", content_type="application/json"):
 
 
 def test_build_launch_request_is_a_json_post_with_token_action_and_reference_only():
-    request = session_api.build_launch_request(CONFIG, "ref-1")
+    request = client.build_launch_request(CONFIG, "ref-1")
     assert request == {
         "method": "POST",
         "url": API_URL,
@@ -36,16 +36,14 @@ def test_build_launch_request_is_a_json_post_with_token_action_and_reference_onl
 
 def test_json_success_strips_the_trailing_newline_of_real_session_ids():
     body = (FIXTURES / "session-launch-response.json").read_text()
-    assert session_api.parse_launch_response(reply(body=body)) == (
-        "5acf02a5867a557bd6b31212f47a5c56"
-    )
+    assert client.parse_launch_response(reply(body=body)) == ("5acf02a5867a557bd6b31212f47a5c56")
 
 
 def test_xml_and_form_replies_are_understood():
     xml = "<session><success>true</success><token>T</token><id>abc\n</id></session>"
-    assert session_api.parse_launch_response(reply(body=xml, content_type="text/xml")) == "abc"
+    assert client.parse_launch_response(reply(body=xml, content_type="text/xml")) == "abc"
     form = "success=true&token=T&id=def"
-    assert session_api.parse_launch_response(reply(body=form, content_type="text/plain")) == "def"
+    assert client.parse_launch_response(reply(body=form, content_type="text/plain")) == "def"
 
 
 @pytest.mark.parametrize(
@@ -66,14 +64,14 @@ def test_xml_and_form_replies_are_understood():
 def test_every_failure_shape_raises_with_the_response_attached(status, body, message):
     response = reply(status=status, body=body)
     with pytest.raises(TropoAPIError, match=message) as raised:
-        session_api.parse_launch_response(response)
+        client.parse_launch_response(response)
     assert raised.value.response is response
 
 
 @responses.activate
 def test_launch_session_posts_through_requests_with_the_timeout():
     responses.add(responses.POST, API_URL, json={"success": True, "token": TOKEN, "id": "abc\n"})
-    assert session_api.launch_session(CONFIG, "ref-9") == "abc"
+    assert client.launch_session(CONFIG, "ref-9") == "abc"
     sent = responses.calls[0].request
     assert sent.headers["Content-Type"] == "application/json"
     assert sent.headers["Accept"] == "application/json"
@@ -86,7 +84,7 @@ def test_launch_session_posts_through_requests_with_the_timeout():
 def test_unreachable_api_raises_without_the_token(error):
     responses.add(responses.POST, API_URL, body=error)
     with pytest.raises(TropoAPIError) as raised:
-        session_api.launch_session(CONFIG, "ref")
+        client.launch_session(CONFIG, "ref")
     assert raised.value.response is None
     assert raised.value.__cause__ is error
     assert TOKEN not in str(raised.value)
@@ -98,21 +96,21 @@ def test_an_error_after_the_reply_began_keeps_the_response():
     error = requests.exceptions.ChunkedEncodingError(response=partial)
     responses.add(responses.POST, API_URL, body=error)
     with pytest.raises(TropoAPIError) as raised:
-        session_api.launch_session(CONFIG, "ref")
+        client.launch_session(CONFIG, "ref")
     assert raised.value.response is partial
     assert raised.value.__cause__ is error
 
 
 def test_one_http_session_per_process():
-    assert session_api.http_session() is session_api.http_session()
+    assert client.http_session() is client.http_session()
 
 
 def test_a_forked_child_gets_a_session_of_its_own():
-    parent = session_api.http_session()
+    parent = client.http_session()
     pid = os.fork()
     if pid == 0:
-        child = session_api.http_session()
-        os._exit(0 if child is not parent and child is session_api.http_session() else 1)
+        child = client.http_session()
+        os._exit(0 if child is not parent and child is client.http_session() else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-    assert session_api.http_session() is parent
+    assert client.http_session() is parent

@@ -9,10 +9,13 @@ from django.core import checks
 from django.db import connection
 from django.utils import timezone
 
-from rtropo import dispatch, problems, queue, spool, status
 from rtropo.checks import check_launch_refusals
+from rtropo.inbox import spool
 from rtropo.models import BackendHealth, Launch, OutboundMessage
+from rtropo.outbox import launching, queue
 from rtropo.payloads import InboundSMS
+from rtropo.status import problems
+from rtropo.status.report import backend_status
 from tests.support.clock import travel
 from tests.support.commands import tropo_status
 
@@ -30,7 +33,7 @@ def codes(report):
 
 
 def test_an_empty_backend_is_healthy_and_reports_every_status(config):
-    report = status.report(config())
+    report = backend_status(config())
     assert (report.level, report.exit_code, report.problems) == ("ok", 0, [])
     assert report.facts.rows == dict.fromkeys(Status.values, 0)
     assert report.facts.health.last_run_at is None
@@ -39,11 +42,11 @@ def test_an_empty_backend_is_healthy_and_reports_every_status(config):
 def test_the_facts_count_rows_due_awaiting_and_launches(config, tropo):
     settings = config(batch_size=2)
     enqueue(settings, "+15555550001", "+15555550002", "+15555550003")
-    dispatch.launch_due(settings)
+    launching.launch_due(settings)
     OutboundMessage.objects.filter(pk=3).update(
         status=Status.SENT, sent_at=timezone.now(), result_requested=True
     )
-    facts = status.report(settings).facts
+    facts = backend_status(settings).facts
     assert facts.rows["launched"] == 2 and facts.rows["sent"] == 1
     assert (facts.due, facts.awaiting_result, facts.pending_launches) == (0, 1, 1)
     assert facts.oldest_awaiting_at is not None and facts.oldest_launch_at is not None
@@ -54,30 +57,30 @@ def test_due_rows_are_late_after_two_minutes_and_critical_past_the_lease(config)
     enqueue(settings, "+15555550001")
     BackendHealth.objects.create(backend_name="tropo", last_run_at=timezone.now())
     travel(60)
-    assert codes(status.report(settings)) == []
+    assert codes(backend_status(settings)) == []
     travel(120)
-    assert codes(status.report(settings)) == [("warning", "due_late")]
+    assert codes(backend_status(settings)) == [("warning", "due_late")]
     travel(600)
-    assert ("critical", "due_late") in codes(status.report(settings))
+    assert ("critical", "due_late") in codes(backend_status(settings))
 
 
 def test_a_callback_is_late_after_a_minute_and_critical_past_the_lease(config, tropo):
     settings = config(lease=300)
     enqueue(settings, "+15555550001")
-    dispatch.launch_due(settings)
+    launching.launch_due(settings)
     travel(90)
-    assert codes(status.report(settings)) == [("warning", "callback_late")]
+    assert codes(backend_status(settings)) == [("warning", "callback_late")]
     travel(300)
-    assert codes(status.report(settings)) == [("critical", "callback_late")]
+    assert codes(backend_status(settings)) == [("critical", "callback_late")]
 
 
 def test_the_command_is_missing_when_rows_are_due_and_it_ran_over_five_minutes_ago(config):
     settings = config()
     BackendHealth.objects.create(backend_name="tropo", last_run_at=timezone.now())
     travel(400)
-    assert codes(status.report(settings)) == []
+    assert codes(backend_status(settings)) == []
     enqueue(settings, "+15555550001")
-    assert codes(status.report(settings)) == [("warning", "command_not_run")]
+    assert codes(backend_status(settings)) == [("warning", "command_not_run")]
 
 
 def test_results_missing_for_answers_past_the_lease_sent_after_the_last_result(config):
@@ -88,15 +91,15 @@ def test_results_missing_for_answers_past_the_lease_sent_after_the_last_result(c
     )
     OutboundMessage.objects.filter(pk=other).update(status=Status.CONFIRMED)
     travel(30)
-    assert codes(status.report(settings)) == []
+    assert codes(backend_status(settings)) == []
     travel(31)
-    assert codes(status.report(settings)) == [("critical", "results_missing")]
+    assert codes(backend_status(settings)) == [("critical", "results_missing")]
     OutboundMessage.objects.filter(pk=pk).update(status=Status.UNCONFIRMED)
-    assert codes(status.report(settings)) == [("critical", "results_missing")]
+    assert codes(backend_status(settings)) == [("critical", "results_missing")]
     OutboundMessage.objects.filter(pk=other).update(result_at=timezone.now())
-    assert codes(status.report(settings)) == []
+    assert codes(backend_status(settings)) == []
     OutboundMessage.objects.filter(pk=other).update(result_at=None)
-    assert codes(status.report(config(confirm_delivery=False))) == []
+    assert codes(backend_status(config(confirm_delivery=False))) == []
 
 
 def test_refused_requests_count_only_within_ten_minutes(config):
@@ -108,11 +111,11 @@ def test_refused_requests_count_only_within_ten_minutes(config):
         last_refused_request_at=timezone.now(),
         last_refused_request_reason="missing or wrong secret",
     )
-    [problem] = status.report(settings).problems
+    [problem] = backend_status(settings).problems
     assert (problem.level, problem.code) == ("critical", "requests_refused")
     assert "refused 4 request(s)" in problem.message
     travel(601)
-    assert status.report(settings).problems == []
+    assert backend_status(settings).problems == []
 
 
 def test_tropo_status_prints_lines_and_exits_with_the_worst_level(config):
@@ -182,18 +185,18 @@ def test_plain_http_is_only_a_deployment_warning(config):
 def test_launches_are_not_counted_as_late_when_answered(config, tropo):
     settings = config()
     enqueue(settings, "+15555550001")
-    launch = dispatch.launch_due(settings)
+    launch = launching.launch_due(settings)
     Launch.objects.filter(pk=launch.pk).update(status=Launch.Status.ANSWERED)
     travel(900)
-    assert "callback_late" not in [code for _, code in codes(status.report(settings))]
+    assert "callback_late" not in [code for _, code in codes(backend_status(settings))]
 
 
 def test_spooled_sms_are_a_warning_then_critical_when_not_replayed(config, settings, tmp_path):
     settings.RTROPO_SPOOL_DIR = str(tmp_path)
     backend = config()
-    assert "spool_waiting" not in [code for _, code in codes(status.report(backend))]
+    assert "spool_waiting" not in [code for _, code in codes(backend_status(backend))]
     spool.store("tropo", InboundSMS("a" * 32, "hello", "+15555550001", None, None))
-    report = status.report(backend)
+    report = backend_status(backend)
     assert codes(report) == [("warning", "spool_waiting")]
     assert report.as_dict()["spooled"] == 1
     assert "inbound SMS in the spool: 1" in tropo_status().stdout

@@ -5,7 +5,7 @@ import re
 import pytest
 from rapidsms.router import send
 
-from rtropo import problems
+from rtropo.status import problems
 from tests.support.commands import send_queued, tropo_status
 from tests.test_docs import DOCS, sample
 

@@ -12,10 +12,10 @@ import time
 import pytest
 from rapidsms.router import lookup_connections, send
 
-from rtropo import health
 from rtropo.conf import get_config
 from rtropo.emulator.testing import tropo_emulator  # noqa: F401  (the fixture)
 from rtropo.models import OutboundMessage
+from rtropo.status import health
 from tests.settings import NUMBER, TOKEN
 from tests.support.clock import travel
 from tests.support.commands import problem_codes, send_queued, tropo_status

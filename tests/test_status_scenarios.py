@@ -11,9 +11,9 @@ import json
 import pytest
 from rapidsms.router import send
 
-from rtropo import health
 from rtropo.conf import get_config
 from rtropo.models import Launch, OutboundMessage
+from rtropo.status import health
 from tests.support.clock import travel
 from tests.support.commands import problem_codes, send_queued, tropo_status
 from tests.support.payloads import callback_payload, inbound_payload, load_fixture

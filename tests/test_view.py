@@ -12,7 +12,7 @@ from rapidsms.backends.database.models import BackendMessage
 from rapidsms.router import lookup_connections, send
 from rapidsms.router.blocking import BlockingRouter
 
-from rtropo import dispatch
+from rtropo import periodic
 from rtropo.conf import get_config
 from rtropo.models import InboundSession, Launch, OutboundMessage
 from tests.support.payloads import SECRET, callback_payload, inbound_payload, load_fixture
@@ -184,7 +184,7 @@ def test_replies_beyond_batch_size_take_the_launch_path(
 class SendsWhileTheQueueIsWorked(AppBase):
     def handle(self, msg):
         send("held for the answer", msg.connections)
-        dispatch.send_queued(get_config("tropo"))
+        periodic.send_queued(get_config("tropo"))
         return True
 
 

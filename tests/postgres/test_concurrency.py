@@ -15,9 +15,10 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
-from rtropo import answers, dispatch, queue
+from rtropo import periodic
 from rtropo.conf import get_config
 from rtropo.models import Launch, OutboundMessage
+from rtropo.outbox import answers, launching, queue
 from tests.support.session_api_stub import SessionAPIStub
 
 from . import workers
@@ -62,7 +63,7 @@ class Harness:
 
     def launch_all(self):
         """Launch sessions until no row is due; return the new launches' references."""
-        while dispatch.launch_due(self.config):
+        while launching.launch_due(self.config):
             pass
         return self.stub.references
 
@@ -174,7 +175,7 @@ def test_release_racing_a_late_callback_lets_exactly_one_win(harness):
     requeued = OutboundMessage.objects.filter(status=Status.QUEUED)
     assert set(requeued.values_list("last_error", flat=True)) <= {"lease ran out"}
     assert requeued.count() == sum(released.values())
-    retried = dispatch.send_queued(h.config, include_backing_off=True)
+    retried = periodic.send_queued(h.config, include_backing_off=True)
     for reference in h.stub.references[len(references) :]:
         rows = answers.claim_for_callback(h.config, reference, "f" * 32)
         handed_out += [row.text for row in rows]

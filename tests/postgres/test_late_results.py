@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from rtropo import answers, confirmation, sweep
 from rtropo.models import OutboundMessage
+from rtropo.outbox import answers, references, sweep
 
 from .report import record
 from .test_concurrency import harness  # noqa: F401  (the fixture)
@@ -24,7 +24,7 @@ def test_a_late_result_racing_the_callback_of_its_requeued_row_confirms_it_once(
     h.enqueue("late", ROWS)
     digests = []
     for n, reference in enumerate(h.launch_all()):
-        digests.append(confirmation.digest(f"answer-{n}"))
+        digests.append(references.digest(f"answer-{n}"))
         answers.claim_for_callback(h.config, reference, f"{n:032x}", result_digest=digests[-1])
     OutboundMessage.objects.update(sent_at=timezone.now() - timedelta(hours=1))
     assert sweep.expire_unconfirmed(h.config) == (ROWS, ROWS)

@@ -44,7 +44,7 @@ def _config():
 
 def claim_each(references, done, index):
     """claim_for_callback for every reference in order: {reference: row ids or None}."""
-    from rtropo import answers
+    from rtropo.outbox import answers
 
     config = _config()
     claims = {}
@@ -56,8 +56,8 @@ def claim_each(references, done, index):
 
 def release_each(references, done, index):
     """release() every launch in order: {reference: rows released}."""
-    from rtropo import release
     from rtropo.models import Launch
+    from rtropo.outbox import release
 
     config = _config()
     launches = Launch.objects.in_bulk(references, field_name="reference")
@@ -84,12 +84,12 @@ def send(texts, done, index):
 
 def launch_loop(done, index):
     """Run send_queued (as cron or celery beat would) until told to stop."""
-    from rtropo import dispatch
+    from rtropo import periodic
 
     config = _config()
     totals = {"released": 0, "launches": 0, "messages": 0, "failed_launches": 0}
     while not done.is_set():
-        progress = dispatch.send_queued(config)
+        progress = periodic.send_queued(config)
         for key in totals:
             totals[key] += getattr(progress, key)
         time.sleep(0.05)
@@ -131,8 +131,8 @@ def answer_loop(stub_url, done, index):
 
 def inline_loop(done, index):
     """Answer a few random queued rows inline, as an inbound session's answer would."""
-    from rtropo import answers
     from rtropo.models import OutboundMessage
+    from rtropo.outbox import answers
 
     config = _config()
     texts, sessions = [], 0
@@ -153,8 +153,8 @@ def inline_loop(done, index):
 
 def confirm_each(digests, done, index):
     """record_result, all delivered, for the answer of each digest: {digest: confirmed}."""
-    from rtropo import results
-    from rtropo.confirmation import ResultReading, Verdict
+    from rtropo.outbox import results
+    from rtropo.outbox.results import ResultReading, Verdict
 
     config = _config()
     delivered = ResultReading({}, Verdict(True))

@@ -27,7 +27,7 @@ def main(database_json: str, spool_dir: str, kill_point: str) -> None:
     from rapidsms.apps.base import AppBase
     from rapidsms.router.blocking import BlockingRouter
 
-    from rtropo import runner
+    from rtropo import periodic
 
     class KillsItself(AppBase):
         def handle(self, msg):
@@ -40,7 +40,7 @@ def main(database_json: str, spool_dir: str, kill_point: str) -> None:
     if kill_point == "after-insert":
         # Removing the entry is the next step once the session's INSERT has committed.
         pathlib.Path.unlink = kill_before_removal
-    runner.send_all_queued(["tropo"])
+    periodic.send_all_queued(["tropo"])
     sys.exit("the replay did not kill the process")
 
 

@@ -8,8 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError, transaction
 from rapidsms.models import Connection
 
-from rtropo.backends import tropo_backend_names
-from rtropo.conf import normalise_number
+from rtropo.conf import normalise_number, tropo_backend_names
 
 _DIGITS = re.compile(r"[0-9]+")
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from rtropo.db import write_transaction
 from rtropo.models import AnswerReference, InboundSession, Launch, OutboundMessage
-from rtropo.queue import write_transaction
 
 #: At ``-v 1`` and more, a progress line after each this many rows of a kind.
 PROGRESS_EVERY = 10_000

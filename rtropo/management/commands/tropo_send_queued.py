@@ -3,10 +3,10 @@
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
-from rtropo import runner, status
-from rtropo.backends import tropo_backend_names
-from rtropo.conf import get_config
-from rtropo.problems import CRITICAL
+from rtropo import periodic
+from rtropo.conf import get_config, tropo_backend_names
+from rtropo.status.problems import CRITICAL
+from rtropo.status.report import backend_status
 
 #: At ``-v 1`` and more, a progress line after each this many messages of a backend.
 PROGRESS_EVERY = 10_000
@@ -43,7 +43,7 @@ class Command(BaseCommand):
             raise CommandError(f"Not a Tropo backend in INSTALLED_BACKENDS: {', '.join(unknown)}")
         on_launch = self._progress_reporter() if verbosity >= 1 else None
         try:
-            done = runner.send_all_queued(backends, include_backing_off=now, on_launch=on_launch)
+            done = periodic.send_all_queued(backends, include_backing_off=now, on_launch=on_launch)
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc), returncode=2) from exc
         failures = 0
@@ -70,7 +70,7 @@ class Command(BaseCommand):
         The lines are the message of a CommandError, which Django prints on
         stderr (the first line after ``CommandError:``).
         """
-        reports = [status.report(get_config(name)) for name in names]
+        reports = [backend_status(get_config(name)) for name in names]
         if any(report.level == CRITICAL for report in reports):
             lines = [p.line(report.backend) for report in reports for p in report.problems]
             raise CommandError("\n".join(lines), returncode=2)

@@ -7,10 +7,10 @@ from datetime import UTC
 from django.core.management.base import BaseCommand, CommandError
 from django.db import Error as DatabaseError
 
-from rtropo import problems, status
-from rtropo.backends import tropo_backend_names
-from rtropo.conf import get_config
-from rtropo.facts import HEALTH_FIELDS
+from rtropo.conf import get_config, tropo_backend_names
+from rtropo.status import problems
+from rtropo.status.facts import HEALTH_FIELDS
+from rtropo.status.report import BackendStatus, backend_status
 
 
 class Command(BaseCommand):
@@ -41,7 +41,7 @@ class Command(BaseCommand):
         if unknown:
             raise CommandError(f"Not a Tropo backend in INSTALLED_BACKENDS: {', '.join(unknown)}")
         try:
-            reports = [status.report(get_config(name)) for name in backends or names]
+            reports = [backend_status(get_config(name)) for name in backends or names]
         except DatabaseError as exc:
             raise CommandError(
                 f"Could not read the state of the Tropo backends: {type(exc).__name__}: {exc}",
@@ -54,11 +54,11 @@ class Command(BaseCommand):
             sys.exit(worst)
 
 
-def _as_json(report: status.BackendStatus) -> str:
+def _as_json(report: BackendStatus) -> str:
     return json.dumps(report.as_dict(), sort_keys=True)
 
 
-def human_lines(report: status.BackendStatus) -> list[str]:
+def human_lines(report: BackendStatus) -> list[str]:
     """The report as lines: the level, the facts, then one line per problem."""
     facts = report.facts
     rows = ", ".join(f"{count} {name}" for name, count in facts.rows.items())

@@ -11,8 +11,8 @@ import dataclasses
 from datetime import timedelta
 
 from rtropo.conf import BackendConfig
-from rtropo.facts import Facts
-from rtropo.health import launch_refusal_current
+from rtropo.status.facts import Facts
+from rtropo.status.health import launch_refusal_current
 
 WARNING = "warning"
 CRITICAL = "critical"

@@ -23,8 +23,8 @@ from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
 from rtropo import __version__
 from rtropo.conf import BackendConfig
 from rtropo.exceptions import TropoAPIError
+from rtropo.outbox.references import REFERENCE_PARAMETER
 from rtropo.payloads import MAX_ID_LENGTH
-from rtropo.reference import REFERENCE_PARAMETER
 
 logger = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from rtropo.conf import BackendConfig
+from rtropo.db import write_transaction
 from rtropo.models import InboundSession
 from rtropo.payloads import InboundSMS
-from rtropo.queue import write_transaction
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Used by the view for a new SMS and by ``tropo_send_queued`` for sessions whose
 claim ran out before they were routed. Routing happens outside any
-transaction; the status changes are :mod:`rtropo.inbound`'s.
+transaction; the status changes are :mod:`rtropo.inbox.received`'s.
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from collections.abc import Callable
 from rapidsms.models import Connection
 from rapidsms.router import lookup_connections, receive
 
-from rtropo import inbound, inline, queue
+from rtropo import db
 from rtropo.conf import BackendConfig
+from rtropo.inbox import inline, received
 from rtropo.models import InboundSession
+from rtropo.outbox import queue
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +43,7 @@ def route(
     connection = _connection(config.name, session.identity)
     with inline.capture(config.name) as captured:
         try:
-            receive(session.text, connection, fields=inbound.fields(session))
+            receive(session.text, connection, fields=received.fields(session))
         except Exception as exc:
             _give_back(config, session, captured, f"an app raised {exc!r}", on_due)
             raise
@@ -55,10 +57,10 @@ def route(
 def finish(session: InboundSession, message_ids: list[int]) -> int:
     """Mark ``session`` routed and make its replies due, in one transaction; return how many."""
     if not message_ids:
-        inbound.mark_routed(session)
+        received.mark_routed(session)
         return 0
-    with queue.write_transaction(reads_first=False):
-        inbound.mark_routed(session)
+    with db.write_transaction(reads_first=False):
+        received.mark_routed(session)
         return queue.make_due(message_ids)
 
 
@@ -83,7 +85,7 @@ def route_due(config: BackendConfig) -> int:
     Their replies are made due: the launch path sends them.
     """
     routed = 0
-    while sessions := inbound.claim_due(config, config.batch_size):
+    while sessions := received.claim_due(config, config.batch_size):
         for session in sessions:
             logger.info(
                 "Routing inbound session %s again (attempt %d)",
@@ -112,7 +114,7 @@ def _connection(backend_name: str, identity: str) -> Connection:
 
 
 def _give_back(config, session, captured, error: str, on_due) -> None:
-    inbound.routing_failed(config, session, error)
+    received.routing_failed(config, session, error)
     if not captured.message_ids:
         return
     try:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from rtropo import notify, queue, signals
+from rtropo import db, signals
 from rtropo.conf import BackendConfig
 from rtropo.models import OutboundMessage
 
@@ -88,7 +88,7 @@ def _expire_batch(
 ) -> tuple[list[OutboundMessage], int] | None:
     """One batch of :func:`expire_unconfirmed`: its rows and how many the limit kept."""
     now = timezone.now()
-    with queue.write_transaction():
+    with db.write_transaction():
         rows = list(
             OutboundMessage.objects.filter(
                 backend_name=config.name,
@@ -160,6 +160,6 @@ def announce_unconfirmed(
                 row.last_error,
                 outcome,
             )
-    notify.after_commit(signals.message_unconfirmed, resent, resent=True)
-    notify.after_commit(signals.message_unconfirmed, kept, resent=False)
+    signals.announce(signals.message_unconfirmed, resent, resent=True)
+    signals.announce(signals.message_unconfirmed, kept, resent=False)
     return resent, kept

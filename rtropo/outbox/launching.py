@@ -3,26 +3,24 @@
 The launch policy (join a pending launch, or launch while launches come back
 full), the Session API call between the queue's status transitions, and the
 per-backend run of ``tropo_send_queued``. The status changes themselves are
-:mod:`rtropo.queue`'s; every Session API call here happens outside a
+:mod:`rtropo.outbox.queue`'s; every Session API call here happens outside a
 transaction.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from rtropo import health, queue, release, results, session_api, sweep
 from rtropo.conf import BackendConfig
 from rtropo.exceptions import TropoAPIError
 from rtropo.models import Launch
+from rtropo.outbox import client, release, take
+from rtropo.status import health
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +78,7 @@ def launch_due(config: BackendConfig, *, include_backing_off: bool = False) -> L
     A launch that Tropo refused or did not answer comes back with status
     ``failed``, its rows released to back off.
     """
-    launches = _launch(config, queue.take_due(config, include_backing_off=include_backing_off))
+    launches = _launch(config, take.take_due(config, include_backing_off=include_backing_off))
     return launches[0] if launches else None
 
 
@@ -92,7 +90,7 @@ def launch_round(config: BackendConfig, *, include_backing_off: bool = False) ->
     launches are recorded (or released, each failed one ``failed``) in this
     thread. Returns [] when no row is due (or the in-flight window is full).
     """
-    launches = queue.take_due(
+    launches = take.take_due(
         config, include_backing_off=include_backing_off, batches=config.launch_concurrency
     )
     return _launch(config, launches)
@@ -109,7 +107,7 @@ def _launch(config: BackendConfig, launches: list[Launch]) -> list[Launch]:
             launch.status = Launch.Status.FAILED
         else:
             launched.append((launch, outcome))
-    queue.record_sessions(launched)
+    take.record_sessions(launched)
     if launched:
         health.launch_succeeded(config)
     for launch, session_id in launched:
@@ -141,58 +139,6 @@ def _call_session_api(config: BackendConfig, launches: list[Launch]) -> list:
 
 def _try_launch(config: BackendConfig, launch: Launch) -> str | TropoAPIError:
     try:
-        return session_api.launch_session(config, launch.reference)
+        return client.launch_session(config, launch.reference)
     except TropoAPIError as exc:
         return exc
-
-
-def _before_any_send() -> datetime:
-    """A time before every row's send, naive or aware as the project stores times: with no
-    result ever accepted, the sweep sends no row again."""
-    moment = datetime(2000, 1, 1, tzinfo=UTC)
-    return moment if settings.USE_TZ else timezone.make_naive(moment)
-
-
-@dataclasses.dataclass
-class Progress:
-    """What one run of :func:`send_queued` did."""
-
-    released: int = 0
-    unconfirmed: int = 0
-    resent: int = 0
-    launches: int = 0
-    messages: int = 0
-    failed_launches: int = 0
-
-
-def send_queued(
-    config: BackendConfig,
-    *,
-    include_backing_off: bool = False,
-    on_launch: Callable[[Progress], None] | None = None,
-) -> Progress:
-    """Release expired launches and sweep unconfirmed rows, then launch until no row is due.
-
-    Sent rows whose result did not come within the lease become unconfirmed
-    (and, when the backend resends them and a result was accepted for it
-    after they were sent, due at once). Launches in rounds of
-    :func:`launch_round`; stops after a round with a failed launch: Tropo is
-    down, and the rows it took are backing off again. ``on_launch(progress)``
-    is called after each successful launch.
-    """
-    progress = Progress(released=release.release_expired(config))
-    progress.unconfirmed, progress.resent = sweep.expire_unconfirmed(
-        config, resend_sent_by=results.last_result_at(config) or _before_any_send()
-    )
-    while launches := launch_round(config, include_backing_off=include_backing_off):
-        for launch in launches:
-            if launch.status == Launch.Status.FAILED:
-                progress.failed_launches += 1
-                continue
-            progress.launches += 1
-            progress.messages += launch.size
-            if on_launch is not None:
-                on_launch(progress)
-        if progress.failed_launches:
-            break
-    return progress

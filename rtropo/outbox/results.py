@@ -17,16 +17,74 @@ from datetime import datetime
 from django.db.models import Max
 from django.utils import timezone
 
-from rtropo import notify, queue, signals, sweep
+from rtropo import db, signals
 from rtropo.conf import BackendConfig
-from rtropo.confirmation import ResultReading, Verdict
 from rtropo.models import AnswerReference, OutboundMessage
+from rtropo.outbox import sweep
+from rtropo.outbox.references import row_of_verb
+from rtropo.payloads import TropoResult
 
 logger = logging.getLogger(__name__)
 
 Status = OutboundMessage.Status
 #: Statuses a result changes no more.
 SETTLED = (Status.CONFIRMED, Status.FAILED)
+
+
+_SUCCESS = "SUCCESS"
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """What a result says of a row: ``delivered`` True, False (with ``error``) or None
+    (the result says nothing of it: unconfirmed)."""
+
+    delivered: bool | None
+    error: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ResultReading:
+    """A result read row by row: ``named`` verdicts by row id, ``others`` for the rest."""
+
+    named: dict[int, Verdict]
+    others: Verdict
+
+    def verdict(self, row_id: int) -> Verdict:
+        """The verdict on row ``row_id``."""
+        return self.named.get(row_id, self.others)
+
+
+def read_result(result: TropoResult) -> ResultReading:
+    """What ``result`` says of each row of the answer.
+
+    A result speaks for the rows whose verbs it names: ``SUCCESS`` confirms,
+    any other disposition (``FAILED``, ``TIMEOUT``, …) fails with Tropo's words.
+    A result that names none of our verbs speaks for all of them: complete and
+    without an error it confirms them, with an error it fails them, incomplete
+    it leaves them unconfirmed. Rows a result leaves out are unconfirmed.
+    """
+    named = {}
+    for action in result.actions:
+        row_id = row_of_verb(action.name)
+        if row_id is not None:
+            named[row_id] = _action_verdict(action.disposition, result.error)
+    if named:
+        return ResultReading(named, Verdict(None))
+    if result.error:
+        return ResultReading({}, Verdict(False, f"Tropo reported an error: {result.error}"))
+    return ResultReading({}, Verdict(True if result.complete else None))
+
+
+def _action_verdict(disposition: str | None, error: str | None) -> Verdict:
+    if disposition == _SUCCESS:
+        return Verdict(True)
+    if disposition is None and not error:
+        return Verdict(None)
+    reason = f"Tropo reported {disposition or 'an error'}"
+    return Verdict(False, f"{reason}: {error}" if error else reason)
+
+
 _DELIVERED = Verdict(True)
 
 
@@ -89,7 +147,7 @@ def record_result(
         status__in=SETTLED
     )
     confirming = _confirmed_in_bulk(reading, answer.message_ids)
-    with queue.write_transaction(reads_first=confirming is None):
+    with db.write_transaction(reads_first=confirming is None):
         confirmed = 0
         if confirming is not None:
             confirmed = open_rows.filter(pk__in=confirming).update(
@@ -129,8 +187,8 @@ def _announce(config: BackendConfig, rows: list[OutboundMessage], confirmed: int
     failed = [row for row in rows if row.status == Status.FAILED]
     for row in failed:
         logger.error("Message %s to %s failed: %s", row.pk, row.identity, row.last_error)
-    notify.after_commit(signals.message_confirmed, settled)
-    notify.failed(failed)
+    signals.announce(signals.message_confirmed, settled)
+    signals.announce_failed(failed)
     resent, kept = sweep.announce_unconfirmed(config, rows)
     return Settled(confirmed + len(settled), len(failed), len(kept), len(resent))
 

@@ -7,9 +7,11 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, Min, Q
 
-from rtropo import health, results, spool
 from rtropo.conf import BackendConfig
+from rtropo.inbox import spool
 from rtropo.models import BackendHealth, Launch, OutboundMessage
+from rtropo.outbox import results
+from rtropo.status import health
 
 Status = OutboundMessage.Status
 

@@ -1,8 +1,8 @@
 """What ``tropo_status`` (and the admin) report of a backend: its facts and its problems.
 
-:func:`report` reads the backend's :class:`~rtropo.facts.Facts` (a handful of
+:func:`report` reads the backend's :class:`~rtropo.status.facts.Facts` (a handful of
 indexed aggregates and its health row), then applies
-:data:`rtropo.problems.RULES` to them. It writes nothing.
+:data:`rtropo.status.problems.RULES` to them. It writes nothing.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from rtropo import problems
 from rtropo.conf import BackendConfig
-from rtropo.facts import Facts, gather
-from rtropo.problems import CRITICAL, WARNING, Problem
+from rtropo.status import problems
+from rtropo.status.facts import Facts, gather
+from rtropo.status.problems import CRITICAL, WARNING, Problem
 
 #: Levels, from best to worst; a status's exit code is its level's index.
 LEVELS = ("ok", WARNING, CRITICAL)
@@ -50,7 +50,7 @@ class BackendStatus:
         }
 
 
-def report(config: BackendConfig, now: datetime | None = None) -> BackendStatus:
+def backend_status(config: BackendConfig, now: datetime | None = None) -> BackendStatus:
     """The facts and problems of ``config``'s backend at ``now`` (default: the present)."""
     facts = gather(config, now or timezone.now())
     found = [rule(config, facts) for rule in problems.RULES]

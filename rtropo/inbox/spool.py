@@ -26,8 +26,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DataError
 
-from rtropo import inbound, routing
 from rtropo.conf import BackendConfig
+from rtropo.inbox import received, routing
 from rtropo.payloads import InboundSMS
 
 logger = logging.getLogger(__name__)
@@ -117,13 +117,13 @@ def replay(config: BackendConfig) -> int:
     routed = 0
     for entry in pending(config.name):
         try:
-            recorded, session = inbound.record(config, entry.sms)
+            recorded, session = received.record(config, entry.sms)
         except DataError:
             logger.exception("Spooled SMS %s could not be recorded; kept", entry.sms.session_id)
             continue
         entry.path.unlink(missing_ok=True)
         _fsync_directory(entry.path.parent)
-        if recorded is not inbound.Recorded.NEW:
+        if recorded is not received.Recorded.NEW:
             logger.info("Spooled SMS %s %s", entry.sms.session_id, _RECORDED_BEFORE[recorded])
         if recorded.to_route and routing.route_claimed(config, session):
             routed += 1
@@ -131,10 +131,10 @@ def replay(config: BackendConfig) -> int:
 
 
 _RECORDED_BEFORE = {
-    inbound.Recorded.RECLAIMED: "was recorded before and not routed: routing it",
-    inbound.Recorded.BEING_ROUTED: "was recorded before and is being routed",
-    inbound.Recorded.ROUTED: "was routed already",
-    inbound.Recorded.FAILED: "failed for good earlier",
+    received.Recorded.RECLAIMED: "was recorded before and not routed: routing it",
+    received.Recorded.BEING_ROUTED: "was recorded before and is being routed",
+    received.Recorded.ROUTED: "was routed already",
+    received.Recorded.FAILED: "failed for good earlier",
 }
 
 

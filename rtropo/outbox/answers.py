@@ -14,10 +14,11 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from rtropo import notify, queue, signals
-from rtropo import window as in_flight_window
+from rtropo import db, signals
 from rtropo.conf import BackendConfig
 from rtropo.models import AnswerReference, Launch, OutboundMessage
+from rtropo.outbox import queue, take
+from rtropo.outbox import window as in_flight_window
 
 Status = OutboundMessage.Status
 
@@ -38,7 +39,7 @@ def claim_for_callback(
     the due rows their launch and attempt.
     """
     now = timezone.now()
-    with queue.write_transaction():
+    with db.write_transaction():
         answered = Launch.objects.filter(
             backend_name=config.name,
             reference=reference,
@@ -53,7 +54,7 @@ def claim_for_callback(
             .select_for_update()
             .values_list("pk", flat=True)
         )
-        extra = queue.due_ids(config, now, config.batch_size - len(own))
+        extra = take.due_ids(config, now, config.batch_size - len(own))
         changes = {}
         if extra:
             changes = {
@@ -174,5 +175,5 @@ def _mark_sent(
     if not signals.message_sent.has_listeners(OutboundMessage):
         return list(marked.only(*ANSWER_FIELDS))
     marked = list(marked)
-    notify.after_commit(signals.message_sent, marked)
+    signals.announce(signals.message_sent, marked)
     return marked

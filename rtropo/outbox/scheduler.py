@@ -2,7 +2,7 @@
 
 ``send()`` only writes rows; :func:`schedule` (called once they are committed)
 wakes a per-process thread that waits ``launch_delay`` seconds, so that rows
-sent meanwhile share one launch, then runs :func:`rtropo.dispatch.request_launch`.
+sent meanwhile share one launch, then runs :func:`rtropo.outbox.launching.request_launch`.
 A send that queued a full batch (``schedule(config, now=True)``) has nothing
 to wait for: the thread launches at once, without joining a pending launch.
 With ``launch_delay = 0`` the launch runs at once in the caller's thread.
@@ -22,13 +22,13 @@ import threading
 
 from django.db import close_old_connections, connection
 
-from rtropo import dispatch
 from rtropo.conf import BackendConfig
+from rtropo.outbox import launching
 
 logger = logging.getLogger(__name__)
 
 
-class Launcher:
+class Scheduler:
     """One background thread per process that launches for scheduled backends."""
 
     def __init__(self):
@@ -48,7 +48,7 @@ class Launcher:
         ``launch_delay`` or joining a pending launch.
         """
         if config.launch_delay == 0:
-            dispatch.request_launch(config, join=not now)
+            launching.request_launch(config, join=not now)
             return
         with self._lock:
             self._due[config.name] = config
@@ -101,12 +101,12 @@ class Launcher:
 
 def _launch(config: BackendConfig, *, join: bool) -> None:
     try:
-        dispatch.request_launch(config, join=join)
+        launching.request_launch(config, join=join)
     except Exception:
         logger.exception(
             "Launching for %s failed; tropo_send_queued will retry the rows", config.name
         )
 
 
-launcher = Launcher()
-schedule = launcher.schedule
+scheduler = Scheduler()
+schedule = scheduler.schedule

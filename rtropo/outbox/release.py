@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from rtropo import notify, queue
+from rtropo import db, signals
 from rtropo.conf import BackendConfig
 from rtropo.models import Launch, OutboundMessage
 
@@ -26,7 +26,7 @@ def release(config: BackendConfig, launch: Launch, error: str) -> int:
     Returns the number of rows released.
     """
     now = timezone.now()
-    with queue.write_transaction():
+    with db.write_transaction():
         gave_up = Launch.objects.filter(pk=launch.pk, status=Launch.Status.PENDING).update(
             status=Launch.Status.FAILED, error=error
         )
@@ -59,7 +59,7 @@ def release(config: BackendConfig, launch: Launch, error: str) -> int:
             row.attempts,
             error,
         )
-    notify.failed(failed)
+    signals.announce_failed(failed)
     return len(rows)
 
 

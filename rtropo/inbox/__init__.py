@@ -1,0 +1,1 @@
+"""What happens to an inbound SMS: recorded, routed, answered."""

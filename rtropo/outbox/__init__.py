@@ -1,0 +1,1 @@
+"""What happens to an outgoing message: queued, launched, answered, confirmed."""

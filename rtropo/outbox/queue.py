@@ -1,0 +1,96 @@
+"""Queueing outgoing SMS: one row per recipient, durable once its transaction commits.
+
+A row moves ``queued`` → ``launched`` (a session was asked for, see
+:mod:`rtropo.outbox.take`) → ``sent`` (handed to Tropo in an answer, see
+:mod:`rtropo.outbox.answers`), or ends ``failed`` after ``max_attempts``
+launches that came to nothing (:mod:`rtropo.outbox.release`). With delivery
+confirmation a ``sent`` row awaits Tropo's result (:mod:`rtropo.outbox.results`):
+``confirmed``, ``failed``, or after ``lease`` without one ``unconfirmed``
+(:mod:`rtropo.outbox.sweep`), and then queued again unless the backend sets
+``resend_unconfirmed: False`` or the row used its ``max_attempts``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from datetime import timedelta
+
+from django.utils import timezone
+
+from rtropo.conf import BackendConfig
+from rtropo.db import insert
+from rtropo.inbox import inline
+from rtropo.models import OutboundMessage
+
+logger = logging.getLogger(__name__)
+
+Status = OutboundMessage.Status
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipient:
+    """A RapidSMS identity and the number Tropo should text."""
+
+    identity: str
+    number: str
+
+
+def enqueue(
+    config: BackendConfig,
+    recipients: list[Recipient],
+    text: str,
+    message_id: object = "",
+    context: dict | None = None,
+    *,
+    held: bool = False,
+) -> list[int]:
+    """Queue ``text`` for each recipient in one transaction; return the new row ids.
+
+    A single row is one INSERT, which commits by itself outside a transaction.
+
+    ``held`` rows are kept for an inline answer: they become due only after
+    ``lease`` seconds (or when :func:`claim_inline` or :func:`make_due` lets them
+    go), so that no launch takes them meanwhile; they are noted, as inserted,
+    in the thread's inline capture (``rows``), if any.
+    """
+    context = context or {}
+    now = timezone.now()
+    due = now + timedelta(seconds=config.lease) if held else now
+    rows = [
+        OutboundMessage(
+            backend_name=config.name,
+            identity=recipient.identity,
+            to_number=recipient.number,
+            text=text,
+            message_id=str(message_id or ""),
+            in_response_to=_context_value(context, "in_response_to"),
+            external_id=_context_value(context, "external_id"),
+            next_attempt_at=due,
+            created_at=now,
+        )
+        for recipient in recipients
+    ]
+    if len(rows) == 1:
+        rows[0].save(force_insert=True)
+    else:
+        insert(OutboundMessage, rows)
+    capture = inline.current(config.name) if held else None
+    if capture is not None:
+        capture.rows.update((row.pk, row) for row in rows)
+    logger.info("Queued message %s for %d recipient(s) on %s", message_id, len(rows), config.name)
+    return [row.pk for row in rows]
+
+
+def make_due(message_ids: list[int]) -> int:
+    """Make these queued rows due now (held rows that no inline answer will carry)."""
+    if not message_ids:
+        return 0
+    return OutboundMessage.objects.filter(pk__in=message_ids, status=Status.QUEUED).update(
+        next_attempt_at=timezone.now()
+    )
+
+
+def _context_value(context: dict, key: str) -> str:
+    value = context.get(key)
+    return "" if value is None else str(value)[:64]

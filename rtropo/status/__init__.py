@@ -1,0 +1,1 @@
+"""The operator's view: what each backend last saw, and the problems it shows."""
