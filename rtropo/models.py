@@ -4,6 +4,7 @@ These models hold data only; every status change goes through ``rtropo.outbox.qu
 """
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
