@@ -11,4 +11,4 @@ class TropoConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        pass
+        from rtropo import checks  # noqa: F401  (registers the checks)
