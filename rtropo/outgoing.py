@@ -16,12 +16,8 @@ logger = logging.getLogger(__name__)
 
 
 class TropoBackend(BackendBase):
-    """Queue outgoing SMS durably and deliver them through Tropo sessions.
-
-    ``send()`` writes one row per recipient and, once the transaction commits,
-    schedules a Tropo session to collect them (see ``rtropo.outbox.scheduler``): at
-    once when they fill a batch, else after ``launch_delay``.
-    """
+    """Queue outgoing SMS durably and deliver them through Tropo sessions, launched once
+    the transaction commits: at once when they fill a batch, else after ``launch_delay``."""
 
     def configure(self, **kwargs):
         """Validate the settings; no I/O, since RapidSMS builds a backend per message."""

@@ -220,7 +220,6 @@ def _answer_inline(
             captured.message_ids,
             session_id,
             result_digest=_digest(result),
-            held=captured.rows,
         )
     if rows:
         logger.info("Inbound session %s: answering %d message(s) inline", session_id, len(rows))

@@ -1,7 +1,6 @@
-"""Campaign launches: concurrent and bounded, few statements, no wait for a full batch."""
+"""Campaign launches: bounded, few statements, no wait for a full batch."""
 
 import collections
-import threading
 import time
 
 import pytest
@@ -13,36 +12,13 @@ from rapidsms.router import lookup_connections, send
 from rtropo import periodic
 from rtropo.conf import BackendConfig
 from rtropo.models import Launch, OutboundMessage
-from rtropo.outbox import answers, client, launching, queue, take
+from rtropo.outbox import answers, launching, queue, take
 from tests.support import exiting_process
 from tests.support.session_api_stub import SessionAPIStub
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 Status = OutboundMessage.Status
-
-
-class CountingStub(SessionAPIStub):
-    """A Session API that notes how many launches it is answering at once."""
-
-    def __init__(self, hold=0.05, **kwargs):
-        super().__init__(**kwargs)
-        self.hold = hold
-        self.busy = 0
-        self.most_busy = 0
-        self.busy_lock = threading.Lock()
-
-    def launch(self, body):
-        with self.busy_lock:
-            self.busy += 1
-            self.most_busy = max(self.most_busy, self.busy)
-        try:
-            # Long enough for concurrent launches to overlap.
-            time.sleep(self.hold)
-            return super().launch(body)
-        finally:
-            with self.busy_lock:
-                self.busy -= 1
 
 
 def enqueue(config, count):
@@ -62,55 +38,55 @@ def wait_until(condition, timeout=10.0):
         time.sleep(0.01)
 
 
-def test_launches_run_concurrently_and_no_more_than_launch_concurrency_await_callbacks(config):
-    with CountingStub() as stub:
-        settings = config(api_url=stub.url, batch_size=5, launch_concurrency=3)
-        ids = enqueue(settings, 40)
+def test_no_more_than_the_most_pending_launches_await_their_callback(config):
+    with SessionAPIStub() as stub:
+        settings = config(api_url=stub.url, batch_size=2)
+        ids = enqueue(settings, 2 * take.MOST_PENDING_LAUNCHES + 5)
         progress = periodic.send_queued(settings)
-    # Three launches at once; the other 25 rows wait for their callbacks to make room.
-    assert (progress.launches, progress.messages, progress.failed_launches) == (3, 15, 0)
-    assert stub.most_busy > 1
+    # The rest wait for callbacks to make room.
+    most = take.MOST_PENDING_LAUNCHES
+    assert (progress.launches, progress.messages, progress.failed_launches) == (most, 2 * most, 0)
     launches = {launch.pk: launch for launch in Launch.objects.all()}
     assert sorted(launch.reference for launch in launches.values()) == sorted(stub.references)
     rows = list(OutboundMessage.objects.order_by("pk"))
     assert [row.pk for row in rows] == ids
     launched = [row for row in rows if row.status == Status.LAUNCHED]
-    assert len(launched) == 15
-    assert {row.status for row in rows} == {Status.LAUNCHED, Status.QUEUED}
+    assert [row.pk for row in launched] == ids[: 2 * most]
+    assert {row.status for row in rows[2 * most :]} == {Status.QUEUED}
     assert {row.attempts for row in launched} == {1}
     # Every launched row in exactly one launch, of the size it says, with its session.
     per_launch = collections.Counter(row.launch_id for row in launched)
     assert per_launch == {pk: launch.size for pk, launch in launches.items()}
-    assert set(per_launch.values()) == {5}
+    assert set(per_launch.values()) == {2}
     assert all(row.session_id == launches[row.launch_id].session_id != "" for row in launched)
-    assert len({launch.session_id for launch in launches.values()}) == 3
+    assert len({launch.session_id for launch in launches.values()}) == most
 
 
-def test_each_answered_round_makes_room_for_the_next(config):
-    with CountingStub(hold=0) as stub:
-        settings = config(api_url=stub.url, batch_size=4, launch_concurrency=2)
-        enqueue(settings, 19)
+def test_each_answered_callback_makes_room_for_the_next_launch(config):
+    most = take.MOST_PENDING_LAUNCHES
+    with SessionAPIStub() as stub:
+        settings = config(api_url=stub.url, batch_size=1)
+        enqueue(settings, 2 * most + 3)
         rounds = 0
         while OutboundMessage.objects.filter(status=Status.QUEUED).exists():
             launching.request_launch(settings)
             rounds += 1
             pending = Launch.objects.filter(status=Launch.Status.PENDING)
-            assert pending.count() <= 2
-            assert launching.launch_round(settings) == []
+            assert pending.count() <= most
+            assert launching.launch_due(settings) is None
             for n, launch in enumerate(pending):
                 assert answers.claim_for_callback(settings, launch.reference, f"{rounds}-{n}")
     assert rounds == 3
-    assert sorted(Launch.objects.values_list("size", flat=True)) == [3, 4, 4, 4, 4]
-    assert len(stub.references) == 5
+    assert Launch.objects.count() == len(stub.references) == 2 * most + 3
     assert set(OutboundMessage.objects.values_list("status", flat=True)) == {Status.SENT}
 
 
-def test_a_failed_launch_releases_only_its_own_rows_and_the_round_stops(config):
-    with CountingStub(fail_every=2) as stub:
-        settings = config(api_url=stub.url, batch_size=5, launch_concurrency=3)
+def test_a_failed_launch_releases_only_its_own_rows_and_the_launches_stop(config):
+    with SessionAPIStub(fail_every=2) as stub:
+        settings = config(api_url=stub.url, batch_size=5)
         enqueue(settings, 40)
         progress = periodic.send_queued(settings)
-    assert (progress.launches, progress.messages, progress.failed_launches) == (2, 10, 1)
+    assert (progress.launches, progress.messages, progress.failed_launches) == (1, 5, 1)
     assert stub.outcomes["http_500"] == 1
     failed = Launch.objects.get(status=Launch.Status.FAILED)
     assert "HTTP 500" in failed.error
@@ -119,44 +95,36 @@ def test_a_failed_launch_releases_only_its_own_rows_and_the_round_stops(config):
     assert {(row.launch_id, row.session_id) for row in released} == {(None, "")}
     assert all("HTTP 500" in row.last_error for row in released)
     assert all(row.next_attempt_at > row.created_at for row in released)
-    for launch in Launch.objects.filter(status=Launch.Status.PENDING):
-        rows = OutboundMessage.objects.filter(launch=launch)
-        assert rows.count() == launch.size == 5
-        assert {(row.status, row.session_id) for row in rows} == {
-            (Status.LAUNCHED, launch.session_id)
-        }
-    # The rest were not taken: the round stopped at the failure.
-    assert OutboundMessage.objects.filter(status=Status.QUEUED, attempts=0).count() == 25
+    launch = Launch.objects.get(status=Launch.Status.PENDING)
+    rows = OutboundMessage.objects.filter(launch=launch)
+    assert rows.count() == launch.size == 5
+    assert {(row.status, row.session_id) for row in rows} == {(Status.LAUNCHED, launch.session_id)}
+    # The rest were not taken: the launches stopped at the failure.
+    assert OutboundMessage.objects.filter(status=Status.QUEUED, attempts=0).count() == 30
 
 
-def test_a_multi_batch_take_is_one_count_one_select_one_insert_one_update(config):
-    settings = config(batch_size=10, launch_concurrency=4)
-    enqueue(settings, 35)
+def test_a_take_is_one_count_one_select_one_insert_one_update(config):
+    settings = config(batch_size=10)
+    enqueue(settings, 15)
     with CaptureQueriesContext(connection) as captured:
-        launches = take.take_due(settings, batches=settings.launch_concurrency)
+        launch = take.take_due(settings)
     statements = sql_statements(captured)
     # One lock (write_transaction's on SQLite, the in-flight window's on PostgreSQL),
     # the count of launches awaiting their callback, then the take itself.
     assert len(statements) == 1 + 1 + 3, statements
-    assert [launch.size for launch in launches] == [10, 10, 10, 5]
-    assert all(launch.pk for launch in launches)
+    assert launch.size == 10
     sizes = collections.Counter(OutboundMessage.objects.values_list("launch_id", flat=True))
-    assert sizes == {launch.pk: launch.size for launch in launches}
+    assert sizes == {launch.pk: 10, None: 5}
 
 
-def test_sessions_of_a_round_are_recorded_in_two_updates(config):
+def test_a_session_is_recorded_on_its_launch_and_rows(config):
     settings = config(batch_size=3)
-    enqueue(settings, 9)
-    launches = take.take_due(settings, batches=3)
-    launched = [(launch, f"{n:032x}") for n, launch in enumerate(launches)]
-    with CaptureQueriesContext(connection) as captured:
-        take.record_sessions(launched)
-    assert len(sql_statements(captured)) == 2
-    for launch, session_id in launched:
-        assert Launch.objects.get(pk=launch.pk).session_id == session_id
-        assert set(
-            OutboundMessage.objects.filter(launch=launch).values_list("session_id", flat=True)
-        ) == {session_id}
+    enqueue(settings, 4)
+    launch = take.take_due(settings)
+    take.record_session(launch, "f" * 32)
+    assert Launch.objects.get(pk=launch.pk).session_id == launch.session_id == "f" * 32
+    sessions = OutboundMessage.objects.values_list("launch_id", "session_id")
+    assert collections.Counter(sessions) == {(launch.pk, "f" * 32): 3, (None, ""): 1}
 
 
 @pytest.mark.parametrize(("queued", "statements"), [(5, 4), (3, 5)])
@@ -166,7 +134,7 @@ def test_claiming_a_callback_takes_few_statements(config, queued, statements):
     (and on PostgreSQL the in-flight window's lock before it)."""
     settings = config(batch_size=5)
     enqueue(settings, queued)
-    (launch,) = take.take_due(settings)
+    launch = take.take_due(settings)
     enqueue(settings, 2)
     with CaptureQueriesContext(connection) as captured:
         rows = answers.claim_for_callback(settings, launch.reference, "c" * 32)
@@ -194,13 +162,6 @@ def test_a_send_of_a_full_batch_launches_without_waiting_launch_delay(tropo, bac
     assert not OutboundMessage.objects.filter(status=Status.QUEUED).exists()
 
 
-def test_the_http_session_pools_as_many_connections_as_launches_run_at_once():
-    session = client.http_session(25)
-    assert client.http_session() is session
-    for prefix in ("http://", "https://"):
-        assert session.get_adapter(prefix + "tropo.test")._pool_maxsize >= 25
-
-
 def config_entry(**values):
     return {"config": {"messaging_token": "t" * 88, "number": "+15555550000", **values}}
 
@@ -216,35 +177,27 @@ def test_a_bad_launch_concurrency_names_the_setting(value):
         BackendConfig.from_entry("b", config_entry(launch_concurrency=value))
 
 
-def test_a_take_of_many_launches_stops_at_most_rows_per_take(config, monkeypatch):
-    monkeypatch.setattr(take, "MOST_ROWS_PER_TAKE", 7)
-    settings = config(batch_size=3)
-    enqueue(settings, 20)
-    assert [launch.size for launch in take.take_due(settings, batches=5)] == [3, 3, 1]
-    assert [launch.size for launch in take.take_due(config(batch_size=9), batches=5)] == [9]
-
-
 EXIT_ROUND = """
 from rtropo.outbox import launching, queue
 from rtropo.conf import get_config
+from rtropo.models import Launch
 tropo = get_config("tropo")
 numbers = [f"+1555000{n:04d}" for n in range(6)]
 queue.enqueue(tropo, [queue.Recipient(number, number) for number in numbers], "x")
 def at_exit():
-    launches = launching.launch_round(tropo)
-    pending = sum(launch.status == "pending" for launch in launches)
-    seen = len(stub.references)
-    print(f"launched at exit: {pending} of {len(launches)}, stub saw {seen}")
+    launching.request_launch(tropo, join=False)
+    pending = Launch.objects.filter(status="pending").count()
+    print(f"launched at exit: {pending}, stub saw {len(stub.references)}")
 atexit.register(at_exit)
 """
 
 
-def test_a_round_at_interpreter_exit_launches_one_by_one(tmp_path):
-    """The launcher's last flush runs at exit, when no thread may start: no launch is lost."""
+def test_launches_at_interpreter_exit_are_not_lost(tmp_path):
+    """The launcher's last flush runs at exit, when no thread may start."""
     # The stub answers in its own thread: on Python 3.12+ no thread starts at exit.
     result = exiting_process.run(
         tmp_path, EXIT_ROUND, stub_options={"threaded": False}, tropo_options={"batch_size": 2}
     )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
-    assert "launched at exit: 3 of 3, stub saw 3" in result.stdout
+    assert "launched at exit: 3, stub saw 3" in result.stdout

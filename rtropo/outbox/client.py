@@ -1,24 +1,18 @@
 """The Session API client: build a launch, post it, read every reply shape.
 
-``build_launch_request`` is pure; ``launch_session`` posts through one
-``requests.Session`` per process (a forked child gets a fresh one, so that it
-shares no pooled socket with its parent), whose connection pool keeps at least
-``launch_concurrency`` connections per host, with the backend's timeout, and
-either returns the new session id or raises
+``launch_session`` returns the new session id or raises
 :class:`~rtropo.exceptions.TropoAPIError` chained to its cause.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-import logging
 import os
-import threading
 import xml.etree.ElementTree as ElementTree
 from urllib.parse import parse_qs
 
 import requests
-from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
 
 from rtropo import __version__
 from rtropo.conf import BackendConfig
@@ -26,41 +20,17 @@ from rtropo.exceptions import TropoAPIError
 from rtropo.outbox.references import REFERENCE_PARAMETER
 from rtropo.payloads import MAX_ID_LENGTH
 
-logger = logging.getLogger(__name__)
 
-_session: requests.Session | None = None
-_pool_size = 0
-_session_lock = threading.Lock()
-
-
-def http_session(pool_size: int = DEFAULT_POOLSIZE) -> requests.Session:
-    """The process-wide ``requests.Session``, created on first use in each process.
-
-    Its pool keeps at least ``pool_size`` connections per host (the largest
-    size asked for so far), so that concurrent launches reuse their sockets.
-    """
-    global _session, _pool_size
-    if _session is None or _pool_size < pool_size:
-        with _session_lock:
-            if _session is None:
-                session = requests.Session()
-                session.headers["User-Agent"] = f"rapidsms-tropo/{__version__}"
-                _session = session
-            if _pool_size < pool_size:
-                _pool_size = max(pool_size, DEFAULT_POOLSIZE)
-                for prefix in ("https://", "http://"):
-                    _session.mount(prefix, HTTPAdapter(pool_maxsize=_pool_size))
-    return _session
+@functools.cache
+def http_session() -> requests.Session:
+    """The process's ``requests.Session``, made on first use; a forked child makes its own,
+    so that it shares no pooled socket with its parent."""
+    session = requests.Session()
+    session.headers["User-Agent"] = f"rapidsms-tropo/{__version__}"
+    return session
 
 
-def _forget_session_in_child() -> None:
-    global _session, _pool_size, _session_lock
-    _session = None
-    _pool_size = 0
-    _session_lock = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_session_in_child)
+os.register_at_fork(after_in_child=http_session.cache_clear)
 
 
 def build_launch_request(config: BackendConfig, reference: str) -> dict:
@@ -81,9 +51,7 @@ def build_launch_request(config: BackendConfig, reference: str) -> dict:
 def launch_session(config: BackendConfig, reference: str) -> str:
     """Ask Tropo for a session that calls back with ``reference``; return its id."""
     try:
-        response = http_session(config.launch_concurrency).request(
-            **build_launch_request(config, reference)
-        )
+        response = http_session().request(**build_launch_request(config, reference))
     except requests.RequestException as exc:
         raise TropoAPIError(f"Session API unreachable: {type(exc).__name__}", exc.response) from exc
     return parse_launch_response(response)
@@ -114,18 +82,25 @@ def parse_launch_response(response: requests.Response) -> str:
 def _reply_fields(response: requests.Response) -> dict | None:
     body = response.text.strip()
     if body.startswith("{"):
-        try:
-            fields = json.loads(body)
-        except ValueError:
-            return None
-        return fields if isinstance(fields, dict) else None
+        return _json_fields(body)
     if body.startswith("<"):
-        if "<!" in body:
-            return None
-        try:
-            root = ElementTree.fromstring(body)  # noqa: S314 (no DTD, so no entities)
-        except ElementTree.ParseError:
-            return None
-        return {child.tag: (child.text or "") for child in root}
-    parsed = parse_qs(body)
-    return {key: values[0] for key, values in parsed.items()} or None
+        return _xml_fields(body)
+    return {key: values[0] for key, values in parse_qs(body).items()} or None
+
+
+def _json_fields(body: str) -> dict | None:
+    try:
+        fields = json.loads(body)
+    except ValueError:
+        return None
+    return fields if isinstance(fields, dict) else None
+
+
+def _xml_fields(body: str) -> dict | None:
+    if "<!" in body:
+        return None
+    try:
+        root = ElementTree.fromstring(body)  # noqa: S314 (no DTD, so no entities)
+    except ElementTree.ParseError:
+        return None
+    return {child.tag: (child.text or "") for child in root}

@@ -1,13 +1,11 @@
 """Queueing outgoing SMS: one row per recipient, durable once its transaction commits.
 
-A row moves ``queued`` → ``launched`` (a session was asked for, see
-:mod:`rtropo.outbox.take`) → ``sent`` (handed to Tropo in an answer, see
-:mod:`rtropo.outbox.answers`), or ends ``failed`` after ``max_attempts``
-launches that came to nothing (:mod:`rtropo.outbox.release`). With delivery
-confirmation a ``sent`` row awaits Tropo's result (:mod:`rtropo.outbox.results`):
-``confirmed``, ``failed``, or after ``lease`` without one ``unconfirmed``
-(:mod:`rtropo.outbox.sweep`), and then queued again unless the backend sets
-``resend_unconfirmed: False`` or the row used its ``max_attempts``.
+A row moves ``queued`` → ``launched`` (:mod:`~rtropo.outbox.take`) → ``sent``
+(:mod:`~rtropo.outbox.answers`), or ends ``failed`` after ``max_attempts`` launches
+that came to nothing (:mod:`~rtropo.outbox.release`). With delivery confirmation a
+``sent`` row awaits Tropo's result (:mod:`~rtropo.outbox.results`): ``confirmed``,
+``failed``, or after ``lease`` ``unconfirmed`` (:mod:`~rtropo.outbox.sweep`), and
+then queued again unless ``resend_unconfirmed`` is off or it used its ``max_attempts``.
 """
 
 from __future__ import annotations
@@ -16,11 +14,10 @@ import dataclasses
 import logging
 from datetime import timedelta
 
+from django.db import connection, transaction
 from django.utils import timezone
 
 from rtropo.conf import BackendConfig
-from rtropo.db import insert
-from rtropo.inbox import inline
 from rtropo.models import OutboundMessage
 
 logger = logging.getLogger(__name__)
@@ -47,16 +44,11 @@ def enqueue(
 ) -> list[int]:
     """Queue ``text`` for each recipient in one transaction; return the new row ids.
 
-    A single row is one INSERT, which commits by itself outside a transaction.
-
-    ``held`` rows are kept for an inline answer: they become due only after
-    ``lease`` seconds (or when :func:`claim_inline` or :func:`make_due` lets them
-    go), so that no launch takes them meanwhile; they are noted, as inserted,
-    in the thread's inline capture (``rows``), if any.
+    ``held`` rows are kept for an inline answer: no launch takes them until
+    ``lease`` seconds have passed or :func:`make_due` lets them go.
     """
     context = context or {}
     now = timezone.now()
-    due = now + timedelta(seconds=config.lease) if held else now
     rows = [
         OutboundMessage(
             backend_name=config.name,
@@ -66,18 +58,12 @@ def enqueue(
             message_id=str(message_id or ""),
             in_response_to=_context_value(context, "in_response_to"),
             external_id=_context_value(context, "external_id"),
-            next_attempt_at=due,
+            next_attempt_at=now + timedelta(seconds=config.lease) if held else now,
             created_at=now,
         )
         for recipient in recipients
     ]
-    if len(rows) == 1:
-        rows[0].save(force_insert=True)
-    else:
-        insert(OutboundMessage, rows)
-    capture = inline.current(config.name) if held else None
-    if capture is not None:
-        capture.rows.update((row.pk, row) for row in rows)
+    _insert(rows)
     logger.info("Queued message %s for %d recipient(s) on %s", message_id, len(rows), config.name)
     return [row.pk for row in rows]
 
@@ -89,6 +75,19 @@ def make_due(message_ids: list[int]) -> int:
     return OutboundMessage.objects.filter(pk__in=message_ids, status=Status.QUEUED).update(
         next_attempt_at=timezone.now()
     )
+
+
+def _insert(rows: list[OutboundMessage]) -> None:
+    """Insert ``rows``, setting their ids, in one statement where the database allows."""
+    if len(rows) == 1:
+        # Outside a transaction, one INSERT commits by itself.
+        rows[0].save(force_insert=True)
+    elif connection.features.can_return_rows_from_bulk_insert:
+        OutboundMessage.objects.bulk_create(rows)
+    else:
+        with transaction.atomic(savepoint=False):
+            for row in rows:
+                row.save(force_insert=True)
 
 
 def _context_value(context: dict, key: str) -> str:

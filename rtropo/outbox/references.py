@@ -1,9 +1,6 @@
-"""The references that tie Tropo's requests to what we sent: a launch's, carried back
-by its callback, and an answer's, carried back by its result post.
-
-Both are fresh, unguessable tokens. Only the digest of an answer's reference is
-stored; a launch's reference is stored as it is, since it never leaves the
-Session API call and its callback.
+"""The fresh, unguessable references that tie Tropo's requests to what we sent: a
+launch's, carried back by its callback, and an answer's, carried back by its result post
+(stored only as its digest; a launch's never leaves the Session API call and its callback).
 """
 
 from __future__ import annotations
@@ -55,11 +52,9 @@ class ResultAddress:
     secret: str = dataclasses.field(repr=False)
 
     def request_result(self) -> ResultRequest:
-        """A new result request, with a fresh reference, for one answer.
-
-        The URL is relative (Tropo resolves it against the messaging URL,
-        replacing its query string), so it repeats the secret.
-        """
+        """A new result request, with a fresh reference, for one answer."""
+        # Tropo resolves the relative URL against the messaging URL, replacing its
+        # query string: the secret is repeated.
         reference = new_reference()
         query = {"secret": self.secret} if self.secret else {}
         query[RESULT_PARAMETER] = reference

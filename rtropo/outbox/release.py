@@ -1,6 +1,5 @@
 """Giving up on launches: their rows back off and are queued again, or fail after
-``max_attempts``; and the admin's retry.
-"""
+``max_attempts``; and the admin's retry."""
 
 from __future__ import annotations
 
@@ -20,10 +19,9 @@ Status = OutboundMessage.Status
 
 
 def release(config: BackendConfig, launch: Launch, error: str) -> int:
-    """Give up on a launch: requeue its rows with back-off, or fail them.
+    """Give up on a launch: requeue its rows with back-off, or fail those out of attempts.
 
-    Does nothing when the launch was answered meanwhile (its rows are sent).
-    Returns the number of rows released.
+    Does nothing when the launch was answered meanwhile. Returns the number of rows released.
     """
     now = timezone.now()
     with db.write_transaction():
@@ -32,25 +30,19 @@ def release(config: BackendConfig, launch: Launch, error: str) -> int:
         )
         if not gave_up:
             return 0
-        rows = list(
-            OutboundMessage.objects.filter(
-                launch=launch, status=Status.LAUNCHED
-            ).select_for_update()
-        )
-        failed = []
+        launched = OutboundMessage.objects.filter(launch=launch, status=Status.LAUNCHED)
+        rows = list(launched.select_for_update())
         for row in rows:
-            row.last_error = error
-            row.launch = None
-            row.session_id = ""
+            row.last_error, row.launch, row.session_id = error, None, ""
             if row.attempts >= config.max_attempts:
                 row.status = Status.FAILED
-                failed.append(row)
             else:
                 row.status = Status.QUEUED
                 row.next_attempt_at = now + timedelta(seconds=backoff(config, row.attempts))
         OutboundMessage.objects.bulk_update(
             rows, ["status", "last_error", "launch", "session_id", "next_attempt_at"]
         )
+    failed = [row for row in rows if row.status == Status.FAILED]
     for row in failed:
         logger.error(
             "Message %s to %s failed after %d attempts: %s",
@@ -64,12 +56,9 @@ def release(config: BackendConfig, launch: Launch, error: str) -> int:
 
 
 def release_expired(config: BackendConfig) -> int:
-    """Release launches of this backend whose callback did not come within the lease.
-
-    The expired launches are read in full before the first release: an open read
-    cursor under each release's write transaction deadlocks SQLite against a
-    concurrent writer.
-    """
+    """Release launches of this backend whose callback did not come within the lease."""
+    # Read in full first: an open read cursor under a release's write transaction
+    # deadlocks SQLite against a concurrent writer.
     expired = list(
         Launch.objects.filter(
             backend_name=config.name,
@@ -77,10 +66,9 @@ def release_expired(config: BackendConfig) -> int:
             expires_at__lte=timezone.now(),
         ).order_by("pk")
     )
-    released = 0
-    for launch in expired:
-        released += release(config, launch, "Tropo did not call back within the lease")
-    return released
+    return sum(
+        release(config, launch, "Tropo did not call back within the lease") for launch in expired
+    )
 
 
 def retry_now(messages) -> int:
@@ -91,11 +79,8 @@ def retry_now(messages) -> int:
 
 
 def backoff(config: BackendConfig, attempts: int) -> float:
-    """Seconds to wait before the next launch after ``attempts`` failed ones.
-
-    Exponential from ``retry_base``, capped at ``retry_cap``, with equal jitter
-    (a random point in the upper half) so that many failed rows do not come
-    back at once.
-    """
+    """Seconds to wait before the next launch after ``attempts`` failed ones: exponential
+    from ``retry_base``, capped at ``retry_cap``, with equal jitter (a random point in the
+    upper half) so that many failed rows do not come back at once."""
     delay = min(config.retry_cap, config.retry_base * 2 ** max(attempts - 1, 0))
     return delay * random.uniform(0.5, 1.0)

@@ -1,11 +1,6 @@
-"""Tropo's results: what one result does to the rows of the answer it reports on.
-
-An answer that asked for a result is an :class:`~rtropo.models.AnswerReference`;
-its result is found by the digest of the reference it carries. The reference
-stays valid while the answer's rows are neither ``confirmed`` nor ``failed``, so
-a result that comes after the lease still confirms a row that was queued,
-launched or sent again meanwhile; a confirmed row leaves the queue, and a
-launch that was to carry it no longer does.
+"""Tropo's results: what one result does to the rows of the answer it reports on (an
+:class:`~rtropo.models.AnswerReference`, found by its reference's digest). A result that
+comes after the lease still confirms a row queued, launched or sent again meanwhile.
 """
 
 from __future__ import annotations
@@ -29,9 +24,6 @@ logger = logging.getLogger(__name__)
 Status = OutboundMessage.Status
 #: Statuses a result changes no more.
 SETTLED = (Status.CONFIRMED, Status.FAILED)
-
-
-_SUCCESS = "SUCCESS"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,7 +69,7 @@ def read_result(result: TropoResult) -> ResultReading:
 
 
 def _action_verdict(disposition: str | None, error: str | None) -> Verdict:
-    if disposition == _SUCCESS:
+    if disposition == "SUCCESS":
         return Verdict(True)
     if disposition is None and not error:
         return Verdict(None)
@@ -85,15 +77,10 @@ def _action_verdict(disposition: str | None, error: str | None) -> Verdict:
     return Verdict(False, f"{reason}: {error}" if error else reason)
 
 
-_DELIVERED = Verdict(True)
-
-
 @dataclasses.dataclass(frozen=True)
 class Settled:
-    """What one result did to the rows of its answer (``resent``: queued again).
-
-    All zero: the result changed nothing (its rows were settled already, a replay).
-    """
+    """What one result did to the rows of its answer (``resent``: queued again); all
+    zero when it changed nothing (a replay)."""
 
     confirmed: int = 0
     failed: int = 0
@@ -107,11 +94,8 @@ class Settled:
 
 
 def last_result_at(config: BackendConfig) -> datetime | None:
-    """When a result of Tropo's last confirmed or failed a row of this backend (None: never).
-
-    The evidence that result posts reach the view: the sweep sends an
-    unconfirmed row again only when a result came after the row was sent.
-    """
+    """When a result of Tropo's last confirmed or failed a row of this backend (None: never):
+    the evidence that result posts reach the view."""
     latest = OutboundMessage.objects.filter(
         backend_name=config.name, result_at__isnull=False
     ).aggregate(latest=Max("result_at"))
@@ -131,35 +115,22 @@ def record_result(
 ) -> Settled:
     """Apply Tropo's result to the rows ``answer`` carried that are not settled yet.
 
-    A row the result reports delivered is confirmed whatever became of it
-    since (queued, launched or sent again, or unconfirmed). A failure, or
-    silence (the row unconfirmed, as after the lease), applies only to a row
-    whose latest send was this answer: a later copy may still arrive. Rows
-    already confirmed or failed are left alone, so that a replay changes
-    nothing.
-
-    The common result confirms every row it names: then one UPDATE confirms
-    them without reading them, unless ``message_confirmed`` has receivers;
-    only the rows it leaves out, if any, are read and settled one by one.
+    A row reported delivered is confirmed whatever became of it since. A
+    failure, or silence (unconfirmed, as after the lease), applies only to a
+    row whose latest send was this answer: a later copy may still arrive.
+    Rows confirmed or failed already are left alone, so a replay changes nothing.
     """
     now = timezone.now()
-    open_rows = OutboundMessage.objects.filter(pk__in=answer.message_ids).exclude(
-        status__in=SETTLED
-    )
-    confirming = _confirmed_in_bulk(reading, answer.message_ids)
-    with db.write_transaction(reads_first=confirming is None):
-        confirmed = 0
-        if confirming is not None:
-            confirmed = open_rows.filter(pk__in=confirming).update(
-                status=Status.CONFIRMED, last_error="", result_at=now
-            )
-        left_out = set(answer.message_ids).difference(confirming or ())
-        if confirming is not None and not left_out:
-            return Settled(confirmed=confirmed)
-        rows = list(open_rows.filter(pk__in=left_out).select_for_update().order_by("pk"))
+    with db.write_transaction():
+        rows = list(
+            OutboundMessage.objects.filter(pk__in=answer.message_ids)
+            .exclude(status__in=SETTLED)
+            .select_for_update()
+            .order_by("pk")
+        )
         changed = [row for row in rows if _apply(config, row, answer, reading.verdict(row.pk), now)]
         OutboundMessage.objects.bulk_update(changed, [*sweep.UNCONFIRM_FIELDS, "result_at"])
-    return _announce(config, changed, confirmed)
+    return _announce(config, changed)
 
 
 def _apply(
@@ -181,30 +152,13 @@ def _apply(
     return False
 
 
-def _announce(config: BackendConfig, rows: list[OutboundMessage], confirmed: int) -> Settled:
-    """Log and signal what :func:`_apply` changed; return the tally with ``confirmed`` more."""
-    settled = [row for row in rows if row.status == Status.CONFIRMED]
+def _announce(config: BackendConfig, rows: list[OutboundMessage]) -> Settled:
+    """Log and signal what :func:`_apply` changed; return the tally."""
+    confirmed = [row for row in rows if row.status == Status.CONFIRMED]
     failed = [row for row in rows if row.status == Status.FAILED]
     for row in failed:
         logger.error("Message %s to %s failed: %s", row.pk, row.identity, row.last_error)
-    signals.announce(signals.message_confirmed, settled)
+    signals.announce(signals.message_confirmed, confirmed)
     signals.announce_failed(failed)
     resent, kept = sweep.announce_unconfirmed(config, rows)
-    return Settled(confirmed + len(settled), len(failed), len(kept), len(resent))
-
-
-def _confirmed_in_bulk(reading: ResultReading, carried: list[int]) -> list[int] | None:
-    """The rows ``reading`` confirms with one UPDATE: the ``carried`` ones it names, or
-    all of them when it names none.
-
-    None when it does not confirm every row it speaks for, or when
-    ``message_confirmed`` has receivers (they get each row as stored).
-    """
-    if signals.message_confirmed.has_listeners(OutboundMessage):
-        return None
-    verdicts = set(reading.named.values()) if reading.named else {reading.others}
-    if verdicts != {_DELIVERED}:
-        return None
-    if not reading.named:
-        return list(carried)
-    return [pk for pk in carried if pk in reading.named]
+    return Settled(len(confirmed), len(failed), len(kept), len(resent))

@@ -1,16 +1,9 @@
-"""Launch sessions off the sender's thread, a batch at a time.
+"""Launch sessions off the sender's thread, after ``launch_delay`` so that rows sent
+meanwhile share one launch (:func:`rtropo.outbox.launching.request_launch`).
 
-``send()`` only writes rows; :func:`schedule` (called once they are committed)
-wakes a per-process thread that waits ``launch_delay`` seconds, so that rows
-sent meanwhile share one launch, then runs :func:`rtropo.outbox.launching.request_launch`.
-A send that queued a full batch (``schedule(config, now=True)``) has nothing
-to wait for: the thread launches at once, without joining a pending launch.
-With ``launch_delay = 0`` the launch runs at once in the caller's thread.
-
-Nothing is lost if the process dies first: the rows are committed and
-``tropo_send_queued`` launches them. Launches still scheduled when the
-interpreter exits run in the exiting thread, after the one the launcher thread
-may have under way.
+A full batch launches at once, without joining; ``launch_delay = 0`` launches in the
+caller's thread. Nothing is lost if the process dies first (``tropo_send_queued``
+launches the committed rows); launches still scheduled at interpreter exit run then.
 """
 
 from __future__ import annotations
@@ -62,13 +55,18 @@ class Scheduler:
     def flush(self) -> None:
         """Launch now, in this thread, for every backend still scheduled.
 
-        Waits first for a flush under way in another thread: at interpreter
-        exit, the launcher thread may be in the middle of a launch, which the
-        exit must not cut off.
+        Waits first for a flush under way in another thread, which the
+        interpreter's exit must not cut off.
         """
         with self._flushing:
             for config, now in self._take():
-                _launch(config, join=not now)
+                try:
+                    launching.request_launch(config, join=not now)
+                except Exception:
+                    logger.exception(
+                        "Launching for %s failed; tropo_send_queued will retry the rows",
+                        config.name,
+                    )
 
     def _start(self):
         if self._pid is None:
@@ -97,15 +95,6 @@ class Scheduler:
             self.flush()
             if not self._wake.is_set():
                 connection.close()
-
-
-def _launch(config: BackendConfig, *, join: bool) -> None:
-    try:
-        launching.request_launch(config, join=join)
-    except Exception:
-        logger.exception(
-            "Launching for %s failed; tropo_send_queued will retry the rows", config.name
-        )
 
 
 scheduler = Scheduler()

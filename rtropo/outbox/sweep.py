@@ -1,6 +1,5 @@
 """The sweep of sent rows no result confirmed within the lease: ``unconfirmed``, and
-queued again only when results are seen to reach the view.
-"""
+queued again only when results are seen to reach the view."""
 
 from __future__ import annotations
 
@@ -21,15 +20,12 @@ Status = OutboundMessage.Status
 def expire_unconfirmed(
     config: BackendConfig, *, resend_sent_by: datetime | None = None
 ) -> tuple[int, int]:
-    """Make sent rows whose result did not come within ``lease`` unconfirmed.
+    """Make sent rows whose result did not come within ``lease`` unconfirmed; return
+    (rows unconfirmed, of which queued again).
 
-    Each is queued again (due now) unless the backend sets
-    ``resend_unconfirmed: False``, the row used its ``max_attempts``, or it
-    was sent after ``resend_sent_by`` (None: no such limit). The rows that
-    limit keeps are said in one log line; every other row is logged; all
-    are signalled. Rows it kept earlier that were sent by ``resend_sent_by``
-    are queued again first (results arrive again). Returns (rows
-    unconfirmed, of which sent again).
+    Each is queued again (due now) unless ``resend_unconfirmed`` is off, the row
+    used its ``max_attempts``, or it was sent after ``resend_sent_by`` (None: no
+    such limit); rows that limit kept earlier and were sent by then go first.
     """
     _release_held(config, resend_sent_by)
     unconfirmed = resent = held = 0
@@ -51,29 +47,17 @@ def expire_unconfirmed(
 
 
 def _release_held(config: BackendConfig, resend_sent_by: datetime | None) -> int:
-    """Queue again, due now, the unconfirmed rows still awaiting a result sent by then.
-
-    Those are the rows :func:`expire_unconfirmed` kept for its time limit: a
-    result accepted since they were sent shows that results arrive again.
-    One UPDATE, one log line.
-    """
+    """Queue again, due now, the rows :func:`expire_unconfirmed` kept that were sent by
+    ``resend_sent_by``: a result accepted since shows that results arrive again."""
     if resend_sent_by is None or not config.resend_unconfirmed:
         return 0
-    released = (
-        OutboundMessage.objects.filter(
-            backend_name=config.name,
-            status=Status.UNCONFIRMED,
-            sent_at__lte=resend_sent_by,
-            attempts__lt=config.max_attempts,
-        )
-        .filter(result_requested=True)
-        .update(
-            status=Status.QUEUED,
-            next_attempt_at=timezone.now(),
-            launch=None,
-            session_id="",
-        )
-    )
+    released = OutboundMessage.objects.filter(
+        backend_name=config.name,
+        status=Status.UNCONFIRMED,
+        sent_at__lte=resend_sent_by,
+        attempts__lt=config.max_attempts,
+        result_requested=True,
+    ).update(status=Status.QUEUED, next_attempt_at=timezone.now(), launch=None, session_id="")
     if released:
         logger.warning(
             "%d unconfirmed message(s) on %s are sent again: a result was accepted since",
@@ -94,8 +78,8 @@ def _expire_batch(
                 backend_name=config.name,
                 status=Status.SENT,
                 sent_at__lte=now - timedelta(seconds=config.lease),
+                result_requested=True,
             )
-            .filter(result_requested=True)
             .select_for_update(skip_locked=True)
             .order_by("pk")[: config.batch_size]
         )
@@ -141,10 +125,8 @@ def unconfirm(
 def announce_unconfirmed(
     config: BackendConfig, rows: list[OutboundMessage], *, quiet: set[int] = frozenset()
 ):
-    """Signal the rows :func:`_unconfirm` changed, and log those not in ``quiet`` (ids).
-
-    Returns (resent, kept) rows.
-    """
+    """Signal the rows :func:`unconfirm` changed, and log those not in ``quiet`` (ids);
+    return (resent, kept) rows."""
     resent = [row for row in rows if row.status == Status.QUEUED]
     kept = [row for row in rows if row.status == Status.UNCONFIRMED]
     if config.resend_unconfirmed:
