@@ -29,25 +29,22 @@ def send_all_queued(
     include_backing_off: bool = False,
     on_launch: Callable[[str, Progress], None] | None = None,
 ) -> dict[str, Progress]:
-    """:func:`send_queued` for these Tropo backends (default: all), by name, each recorded
-    in its health.
+    """:func:`send_queued` for these Tropo backends (default: all), by name, after routing
+    their spooled SMS and sessions left ``received`` (so that the replies go out too).
 
-    First each backend's spooled inbound SMS and inbound sessions left ``received``
-    are routed, so that their replies go out in the same run. ``on_launch(name,
-    progress)`` is called after each launch of backend ``name``.
+    ``on_launch(name, progress)`` is called after each launch of backend ``name``.
     """
     done = {}
     for name in names or tropo_backend_names():
+        config = get_config(name)
         report = None if on_launch is None else functools.partial(on_launch, name)
         try:
-            spool.replay(get_config(name))
+            spool.replay(config)
         except OSError:
             logger.exception("Could not replay the inbound spool of %s", name)
-        route_due(get_config(name))
-        done[name] = send_queued(
-            get_config(name), include_backing_off=include_backing_off, on_launch=report
-        )
-        health.command_ran(get_config(name))
+        route_due(config)
+        done[name] = send_queued(config, include_backing_off=include_backing_off, on_launch=report)
+        health.command_ran(config)
     return done
 
 

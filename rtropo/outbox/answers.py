@@ -20,12 +20,11 @@ Status = OutboundMessage.Status
 def claim_for_callback(
     config: BackendConfig, reference: str, session_id: str, *, result_digest: str = ""
 ) -> list[OutboundMessage] | None:
-    """Answer the callback of launch ``reference``: mark its rows sent and return them.
+    """Answer the callback of launch ``reference``: mark its rows, and other due rows up
+    to ``batch_size`` within the in-flight window, sent and return them.
 
-    Also takes other due rows of the backend, up to ``batch_size`` in all and
-    within the in-flight window. None when the reference is unknown, expired
-    or answered already. ``result_digest``: the digest of the result reference
-    the answer carries, if it asks for a result.
+    None when the reference is unknown, expired or answered already.
+    ``result_digest``: the digest of the answer's result reference, if it asks for one.
     """
     now = timezone.now()
     with db.write_transaction():
@@ -46,14 +45,12 @@ def claim_for_callback(
         extra = take.due_ids(config, now, config.batch_size - len(own))
         joined = {}
         if extra:
-            joined = {
-                "launch_id": Subquery(this_launch[:1]),
-                "attempts": Case(
-                    When(pk__in=extra, then=F("attempts") + 1),
-                    default=F("attempts"),
-                    output_field=PositiveIntegerField(),
-                ),
-            }
+            joined["launch_id"] = Subquery(this_launch[:1])
+            joined["attempts"] = Case(
+                When(pk__in=extra, then=F("attempts") + 1),
+                default=F("attempts"),
+                output_field=PositiveIntegerField(),
+            )
         return _answer_rows(config, own + extra, session_id, result_digest, **joined)
 
 

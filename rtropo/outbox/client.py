@@ -1,8 +1,4 @@
-"""The Session API client: build a launch, post it, read every reply shape.
-
-``launch_session`` returns the new session id or raises
-:class:`~rtropo.exceptions.TropoAPIError` chained to its cause.
-"""
+"""The Session API client: build a launch, post it, read every reply shape."""
 
 from __future__ import annotations
 
@@ -49,7 +45,8 @@ def build_launch_request(config: BackendConfig, reference: str) -> dict:
 
 
 def launch_session(config: BackendConfig, reference: str) -> str:
-    """Ask Tropo for a session that calls back with ``reference``; return its id."""
+    """Ask Tropo for a session that calls back with ``reference``; return its id, or raise
+    :class:`~rtropo.exceptions.TropoAPIError` chained to its cause."""
     try:
         response = http_session().request(**build_launch_request(config, reference))
     except requests.RequestException as exc:

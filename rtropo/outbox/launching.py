@@ -22,14 +22,12 @@ JOIN_WINDOW = timedelta(seconds=10)
 
 
 def join_pending_launch(config: BackendConfig) -> bool:
-    """Count on a pending launch with room to collect this backend's due rows; whether one did.
+    """Count on a pending launch with room to collect this backend's due rows (call once
+    they are committed); whether one will.
 
-    Call after the rows are committed: an answer being written holds the
-    launch row, so the join waits and finds it answered, and a later answer
-    collects the rows. Only a launch that took fewer than ``batch_size`` rows
-    and is younger than :data:`JOIN_WINDOW` plus the time-out qualifies: a
-    later callback is presumed lost, and waiting for its lease would hold up
-    every later message.
+    Only a launch that took fewer than ``batch_size`` rows and is younger than
+    :data:`JOIN_WINDOW` plus the time-out qualifies: a later callback is presumed
+    lost, and waiting for its lease would hold up every later message.
     """
     now = timezone.now()
     return bool(
@@ -58,10 +56,7 @@ def request_launch(config: BackendConfig, *, join: bool = True) -> None:
 
 def launch_due(config: BackendConfig, *, include_backing_off: bool = False) -> Launch | None:
     """Launch one session for up to ``batch_size`` due rows; None when none is taken.
-
-    A launch that Tropo refused or did not answer comes back with status
-    ``failed``, its rows released to back off.
-    """
+    A launch Tropo refused or did not answer comes back ``failed``, its rows backing off."""
     launch = take.take_due(config, include_backing_off=include_backing_off)
     if launch is None:
         return None

@@ -1,11 +1,9 @@
 """Queueing outgoing SMS: one row per recipient, durable once its transaction commits.
 
 A row moves ``queued`` → ``launched`` (:mod:`~rtropo.outbox.take`) → ``sent``
-(:mod:`~rtropo.outbox.answers`), or ends ``failed`` after ``max_attempts`` launches
-that came to nothing (:mod:`~rtropo.outbox.release`). With delivery confirmation a
-``sent`` row awaits Tropo's result (:mod:`~rtropo.outbox.results`): ``confirmed``,
-``failed``, or after ``lease`` ``unconfirmed`` (:mod:`~rtropo.outbox.sweep`), and
-then queued again unless ``resend_unconfirmed`` is off or it used its ``max_attempts``.
+(:mod:`~rtropo.outbox.answers`) → ``confirmed`` or ``failed`` by Tropo's result
+(:mod:`~rtropo.outbox.results`) or ``unconfirmed`` (:mod:`~rtropo.outbox.sweep`);
+launches that came to nothing requeue or fail it (:mod:`~rtropo.outbox.release`).
 """
 
 from __future__ import annotations

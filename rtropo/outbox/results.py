@@ -50,11 +50,9 @@ class ResultReading:
 def read_result(result: TropoResult) -> ResultReading:
     """What ``result`` says of each row of the answer.
 
-    A result speaks for the rows whose verbs it names: ``SUCCESS`` confirms,
-    any other disposition (``FAILED``, ``TIMEOUT``, …) fails with Tropo's words.
-    A result that names none of our verbs speaks for all of them: complete and
-    without an error it confirms them, with an error it fails them, incomplete
-    it leaves them unconfirmed. Rows a result leaves out are unconfirmed.
+    It speaks for the rows whose verbs it names (``SUCCESS`` confirms, any other
+    disposition fails with Tropo's words), the others unconfirmed; naming none, for
+    all: complete it confirms them, with an error fails them, else leaves them unconfirmed.
     """
     named = {}
     for action in result.actions:

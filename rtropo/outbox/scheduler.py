@@ -1,10 +1,6 @@
 """Launch sessions off the sender's thread, after ``launch_delay`` so that rows sent
-meanwhile share one launch (:func:`rtropo.outbox.launching.request_launch`).
-
-A full batch launches at once, without joining; ``launch_delay = 0`` launches in the
-caller's thread. Nothing is lost if the process dies first (``tropo_send_queued``
-launches the committed rows); launches still scheduled at interpreter exit run then.
-"""
+meanwhile share a launch; launches still scheduled at interpreter exit run then. If the
+process dies first, ``tropo_send_queued`` launches the committed rows."""
 
 from __future__ import annotations
 
@@ -35,11 +31,8 @@ class Scheduler:
         self._pid: int | None = None
 
     def schedule(self, config: BackendConfig, *, now: bool = False) -> None:
-        """Have a session launched for the due rows of ``config``'s backend.
-
-        ``now``: at least a full batch is due, so launch without waiting
-        ``launch_delay`` or joining a pending launch.
-        """
+        """Have a session launched for the due rows of ``config``'s backend (``now``: a full
+        batch is due, so launch without waiting ``launch_delay`` or joining)."""
         if config.launch_delay == 0:
             launching.request_launch(config, join=not now)
             return
@@ -53,11 +46,8 @@ class Scheduler:
         self._wake.set()
 
     def flush(self) -> None:
-        """Launch now, in this thread, for every backend still scheduled.
-
-        Waits first for a flush under way in another thread, which the
-        interpreter's exit must not cut off.
-        """
+        """Launch now, in this thread, for every backend still scheduled, once a flush under
+        way in another thread is done (the interpreter's exit must not cut it off)."""
         with self._flushing:
             for config, now in self._take():
                 try:

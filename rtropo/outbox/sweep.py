@@ -21,11 +21,11 @@ def expire_unconfirmed(
     config: BackendConfig, *, resend_sent_by: datetime | None = None
 ) -> tuple[int, int]:
     """Make sent rows whose result did not come within ``lease`` unconfirmed; return
-    (rows unconfirmed, of which queued again).
+    (rows unconfirmed, of which queued again, due now).
 
-    Each is queued again (due now) unless ``resend_unconfirmed`` is off, the row
-    used its ``max_attempts``, or it was sent after ``resend_sent_by`` (None: no
-    such limit); rows that limit kept earlier and were sent by then go first.
+    A row is not queued again when ``resend_unconfirmed`` is off, it used its
+    ``max_attempts``, or it was sent after ``resend_sent_by`` (None: no limit), until
+    a later run's ``resend_sent_by`` is past its send.
     """
     _release_held(config, resend_sent_by)
     unconfirmed = resent = held = 0
@@ -46,11 +46,11 @@ def expire_unconfirmed(
     return unconfirmed, resent
 
 
-def _release_held(config: BackendConfig, resend_sent_by: datetime | None) -> int:
+def _release_held(config: BackendConfig, resend_sent_by: datetime | None) -> None:
     """Queue again, due now, the rows :func:`expire_unconfirmed` kept that were sent by
     ``resend_sent_by``: a result accepted since shows that results arrive again."""
     if resend_sent_by is None or not config.resend_unconfirmed:
-        return 0
+        return
     released = OutboundMessage.objects.filter(
         backend_name=config.name,
         status=Status.UNCONFIRMED,
@@ -64,7 +64,6 @@ def _release_held(config: BackendConfig, resend_sent_by: datetime | None) -> int
             released,
             config.name,
         )
-    return released
 
 
 def _expire_batch(
@@ -74,12 +73,9 @@ def _expire_batch(
     now = timezone.now()
     with db.write_transaction():
         rows = list(
-            OutboundMessage.objects.filter(
-                backend_name=config.name,
-                status=Status.SENT,
-                sent_at__lte=now - timedelta(seconds=config.lease),
-                result_requested=True,
-            )
+            OutboundMessage.objects.of_backend(config.name)
+            .awaiting_result()
+            .filter(sent_at__lte=now - timedelta(seconds=config.lease))
             .select_for_update(skip_locked=True)
             .order_by("pk")[: config.batch_size]
         )

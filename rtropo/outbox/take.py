@@ -63,9 +63,7 @@ def record_session(launch: Launch, session_id: str) -> None:
 
 def has_due(config: BackendConfig) -> bool:
     """Whether rows of this backend wait for a launch now."""
-    return OutboundMessage.objects.filter(
-        backend_name=config.name, status=Status.QUEUED, next_attempt_at__lte=timezone.now()
-    ).exists()
+    return OutboundMessage.objects.of_backend(config.name).due().exists()
 
 
 def due_ids(config: BackendConfig, until, limit: int) -> list[int]:
@@ -73,9 +71,8 @@ def due_ids(config: BackendConfig, until, limit: int) -> list[int]:
     and no more than the in-flight window has room for. Call inside a transaction."""
     if limit <= 0:
         return []
-    due = OutboundMessage.objects.filter(backend_name=config.name, status=Status.QUEUED)
-    if until is not None:
-        due = due.filter(next_attempt_at__lte=until)
+    due = OutboundMessage.objects.of_backend(config.name)
+    due = due.filter(status=Status.QUEUED) if until is None else due.due(until)
     due = due.order_by("next_attempt_at", "pk").select_for_update(skip_locked=True)
     window = config.in_flight_window
     if window is None:

@@ -7,13 +7,11 @@ from __future__ import annotations
 import zlib
 
 from django.db import connection
-from django.db.models import Count, Q, Subquery
+from django.db.models import Count, Subquery
 from django.db.models.functions import Coalesce
 
 from rtropo.conf import BackendConfig
 from rtropo.models import OutboundMessage
-
-Status = OutboundMessage.Status
 
 
 def lock(config: BackendConfig) -> None:
@@ -25,23 +23,11 @@ def lock(config: BackendConfig) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
-def in_flight_rows(config: BackendConfig):
-    """The rows of the backend in flight: launched, or sent awaiting a result."""
-    return OutboundMessage.objects.filter(backend_name=config.name).filter(
-        Q(status=Status.LAUNCHED) | Q(status=Status.SENT, result_requested=True)
-    )
-
-
 def in_flight(config: BackendConfig):
-    """A subquery: how many :func:`in_flight_rows` the backend has."""
-    rows = (
-        in_flight_rows(config)
-        .order_by()
-        .values("backend_name")
-        .annotate(count=Count("pk"))
-        .values("count")
-    )
-    return Coalesce(Subquery(rows), 0)
+    """A subquery: how many rows the backend has in flight."""
+    rows = OutboundMessage.objects.of_backend(config.name).in_flight().order_by()
+    count = rows.values("backend_name").annotate(count=Count("pk")).values("count")
+    return Coalesce(Subquery(count), 0)
 
 
 def room(config: BackendConfig, wanted: int) -> int:
@@ -51,4 +37,5 @@ def room(config: BackendConfig, wanted: int) -> int:
     if window is None or wanted <= 0:
         return max(wanted, 0)
     lock(config)
-    return max(0, min(wanted, window - in_flight_rows(config).count()))
+    in_flight_now = OutboundMessage.objects.of_backend(config.name).in_flight().count()
+    return max(0, min(wanted, window - in_flight_now))
