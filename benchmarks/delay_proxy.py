@@ -20,7 +20,7 @@ class DelayProxy(ThreadingHTTPServer):
     """Forward to ``target`` (host, port) after ``delay`` seconds; change target at will."""
 
     daemon_threads = True
-    # A launch round opens launch_concurrency connections at once; keep them all queued.
+    # Clients may open many connections at once; keep them all queued.
     request_queue_size = 128
 
     def __init__(self, target: tuple[str, int] | None, delay: float):

@@ -215,7 +215,7 @@ def send_queued_command(*args):
 
 
 def test_command_recovers_every_row_after_launch_failures(config, tropo, post_session):
-    settings = config(batch_size=2, launch_concurrency=1)
+    settings = config(batch_size=2)
     ids = enqueue(settings, *[f"+1555555000{n}" for n in range(5)])
     tropo.fail_with(HTTP_500, REFUSED, (200, {}, "<html>proxy</html>"))
     for _ in range(3):
@@ -230,8 +230,7 @@ def test_command_recovers_every_row_after_launch_failures(config, tropo, post_se
         "tropo: 0 message(s) in 0 launch(es), 0 requeued after a missing callback, "
         "0 failed launch(es)\n"
     )
-    # One launch at a time failed; now three may await their callbacks at once.
-    config(batch_size=2, launch_concurrency=3)
+    # Each run stopped at its failed launch; now the three launches succeed.
     output = send_queued_command("--now", "--backend", "tropo")
     assert "tropo: 5 message(s) in 3 launch(es), 0 requeued" in output
     for n, reference in enumerate(tropo.references[3:]):

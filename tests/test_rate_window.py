@@ -75,7 +75,6 @@ def run_campaign(settings, live_server, emulator_factory, sms_per_second):
         sms_per_second=sms_per_second,
         lease=LEASE,
         batch_size=25,
-        launch_concurrency=10,
         resend_unconfirmed=False,
     )
     settings.INSTALLED_BACKENDS = backends

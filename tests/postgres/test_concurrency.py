@@ -18,7 +18,7 @@ from django.db import connection
 from rtropo import periodic
 from rtropo.conf import get_config
 from rtropo.models import Launch, OutboundMessage
-from rtropo.outbox import answers, launching, queue
+from rtropo.outbox import answers, launching, queue, take
 from tests.support.session_api_stub import SessionAPIStub
 
 from . import workers
@@ -107,10 +107,13 @@ class Harness:
 
 
 @pytest.fixture
-def harness(transactional_db, settings):
+def harness(transactional_db, settings, monkeypatch):
     stubs = []
 
-    def start(stub=None, **config):
+    def start(stub=None, most_pending=None, **config):
+        """``most_pending``: how many launches may await their callback, for a race."""
+        if most_pending is not None:
+            monkeypatch.setattr(take, "MOST_PENDING_LAUNCHES", most_pending)
         stub = stub or SessionAPIStub()
         stubs.append(stub.__enter__())
         return Harness(settings, stub, **config)
@@ -141,7 +144,7 @@ def texts_of(ids):
 
 def test_two_processes_answering_the_same_callbacks_get_each_row_once(harness):
     # 40 launches await their callbacks at once, for the race.
-    h = harness(batch_size=3, lease=300.0, launch_concurrency=40)
+    h = harness(batch_size=3, lease=300.0, most_pending=40)
     h.enqueue("m", 120)
     references = h.launch_all()
     assert len(references) == 40
@@ -164,7 +167,7 @@ def test_two_processes_answering_the_same_callbacks_get_each_row_once(harness):
 
 def test_release_racing_a_late_callback_lets_exactly_one_win(harness):
     # 40 launches await their callbacks at once, for the race.
-    h = harness(batch_size=3, lease=300.0, launch_concurrency=40)
+    h = harness(batch_size=3, lease=300.0, most_pending=40)
     h.enqueue("m", 120)
     references = h.launch_all()
     released, claims = h.run(

@@ -20,7 +20,7 @@ ROWS = 40
 def test_a_late_result_racing_the_callback_of_its_requeued_row_confirms_it_once(
     harness,  # noqa: F811
 ):
-    h = harness(batch_size=1, lease=300.0, launch_concurrency=ROWS)
+    h = harness(batch_size=1, lease=300.0, most_pending=ROWS)
     h.enqueue("late", ROWS)
     digests = []
     for n, reference in enumerate(h.launch_all()):

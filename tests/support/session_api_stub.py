@@ -52,8 +52,8 @@ class SessionAPIStub:
 
         class Server(ThreadingHTTPServer if threaded else HTTPServer):
             daemon_threads = True
-            # Launch rounds open up to launch_concurrency connections at once (40 in the
-            # race tests); the default backlog of 5 would reset some of them.
+            # Clients may open many connections at once (the race tests' workers);
+            # the default backlog of 5 would reset some of them.
             request_queue_size = 128
 
             def handle_error(self, request, client_address):
