@@ -1,11 +1,9 @@
-"""Collect the messages routing an inbound SMS queues, and the ones it failed to store.
+"""Collect the replies routing an inbound SMS queues, and the ones it failed to store.
 
 While :func:`capture` is active in a thread, :class:`~rtropo.outgoing.TropoBackend`
-adds the ids of rows it queues for the same backend to the capture instead of
-launching a session; the view then answers them in the inbound session itself,
-or makes them due for a launch. A reply that could not be stored is noted in
-the capture too, since RapidSMS's router logs and swallows what ``send()``
-raises. Other threads and processes are not affected.
+adds the rows it queues for that backend to the capture instead of launching a
+session, and notes a reply it could not store (RapidSMS's router swallows what
+``send()`` raises). Other threads and processes are not affected.
 """
 
 from __future__ import annotations
@@ -25,11 +23,8 @@ _active: contextvars.ContextVar[Capture | None] = contextvars.ContextVar(
 
 @dataclasses.dataclass
 class Capture:
-    """The rows routing one inbound SMS queued for its backend, and the store errors.
-
-    ``rows`` holds the queued rows as they were inserted, by id, so that the
-    answer needs not read them back.
-    """
+    """The ids of the rows routing queued for ``backend_name``, those rows as inserted
+    (so that the answer needs not read them back), and the store errors."""
 
     backend_name: str
     message_ids: list[int] = dataclasses.field(default_factory=list)
