@@ -72,7 +72,7 @@ def parse_session(body: bytes) -> InboundSMS | LaunchCallback | TropoResult:
     session = document.get("session") if isinstance(document, dict) else None
     if not isinstance(session, dict):
         raise InvalidPayload("body has no 'session' or 'result' object")
-    session_id = _string(session, "id", required=True, max_length=MAX_ID_LENGTH)
+    session_id = _string(session, "session.id", required=True, max_length=MAX_ID_LENGTH)
     if session.get("parameters") is not None:
         return _callback(session, session_id)
     return _inbound(session, session_id)
@@ -84,21 +84,19 @@ def _callback(session: dict, session_id: str) -> LaunchCallback:
         raise InvalidPayload("session.parameters is not an object")
     return LaunchCallback(
         session_id=session_id,
-        token=_string(parameters, "token", required=True, where="session.parameters"),
-        reference=_string(parameters, REFERENCE_PARAMETER, where="session.parameters"),
+        token=_string(parameters, "session.parameters.token", required=True),
+        reference=_string(parameters, f"session.parameters.{REFERENCE_PARAMETER}"),
     )
 
 
 def _result(result: object) -> TropoResult:
     if not isinstance(result, dict):
         raise InvalidPayload("result is not an object")
-    session_id = _string(
-        result, "sessionId", required=True, where="result", max_length=MAX_ID_LENGTH
-    )
+    session_id = _string(result, "result.sessionId", required=True, max_length=MAX_ID_LENGTH)
     complete = result.get("complete", True)
     if not isinstance(complete, bool):
         raise InvalidPayload("result.complete is not true or false")
-    error = _string(result, "error", where="result")
+    error = _string(result, "result.error")
     return TropoResult(
         session_id=session_id,
         complete=complete,
@@ -115,11 +113,8 @@ def _actions(actions: object) -> tuple[ActionResult, ...]:
     if not isinstance(listed, list) or not all(isinstance(a, dict) for a in listed):
         raise InvalidPayload("result.actions is not an object or a list of objects")
     return tuple(
-        ActionResult(
-            name=_string(action, "name", where="result.actions"),
-            disposition=_string(action, "disposition", where="result.actions"),
-        )
-        for action in listed
+        ActionResult(_string(a, "result.actions.name"), _string(a, "result.actions.disposition"))
+        for a in listed
     )
 
 
@@ -128,10 +123,10 @@ def _inbound(session: dict, session_id: str) -> InboundSMS:
         raise InvalidPayload("session.initialText is null: a session without text is no SMS")
     return InboundSMS(
         session_id=session_id,
-        text=_string(session, "initialText", max_length=MAX_TEXT_LENGTH),
+        text=_string(session, "session.initialText", max_length=MAX_TEXT_LENGTH),
         from_number=_number(session, "from", required=True),
         to_number=_number(session, "to"),
-        account_id=_string(session, "accountId", max_length=MAX_ID_LENGTH),
+        account_id=_string(session, "session.accountId", max_length=MAX_ID_LENGTH),
     )
 
 
@@ -148,23 +143,17 @@ def _number(session: dict, key: str, *, required: bool = False) -> str | None:
     return number
 
 
-def _string(
-    mapping: dict,
-    key: str,
-    *,
-    required: bool = False,
-    where: str = "session",
-    max_length: int | None = None,
-):
-    """``mapping[key]`` when it is a string fit to store (not empty when ``required``),
-    None when it is absent and not ``required``; else raise InvalidPayload naming it."""
-    value = mapping.get(key)
+def _string(mapping: dict, field: str, *, required: bool = False, max_length: int | None = None):
+    """The value of ``field`` (its path in the document, ending with its key in ``mapping``)
+    when it is a string fit to store (not empty when ``required``), None when it is absent
+    and not ``required``; else raise InvalidPayload naming it."""
+    value = mapping.get(field.rpartition(".")[2])
     if value is None and not required:
         return None
     if not isinstance(value, str) or (required and not value):
-        raise InvalidPayload(f"{where}.{key} is missing or not a string")
+        raise InvalidPayload(f"{field} is missing or not a string")
     if flaw := _flaw(value, max_length):
-        raise InvalidPayload(f"{where}.{key} {flaw}")
+        raise InvalidPayload(f"{field} {flaw}")
     return value
 
 

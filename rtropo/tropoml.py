@@ -18,13 +18,7 @@ RESULT_EVENTS = ("continue", "incomplete", "error", "hangup")
 
 def message_verb(to: str, text: str, from_: str, name: str | None = None) -> dict:
     """A ``message`` verb that sends ``text`` to one number; ``name`` labels it in results."""
-    verb = {
-        "say": {"value": text},
-        "to": to,
-        "from": from_,
-        "network": "SMS",
-        "channel": "TEXT",
-    }
+    verb = {"say": {"value": text}, "to": to, "from": from_, "network": "SMS", "channel": "TEXT"}
     if name is not None:
         verb["name"] = name
     return {"message": verb}

@@ -15,7 +15,7 @@ from rtropo.conf import BackendConfig, get_config
 from rtropo.exceptions import InvalidPayload
 from rtropo.inbox import inbound
 from rtropo.outbox import answers, references, results, scheduler, take
-from rtropo.outbox.references import ResultAddress, ResultRequest
+from rtropo.outbox.references import ResultAddress
 from rtropo.payloads import LaunchCallback, TropoResult, parse_session
 from rtropo.status import health
 
@@ -63,9 +63,7 @@ def _handle(request, backend_name: str, offered: ResultAddress):
     return inbound.answer(config, session, result_request)
 
 
-def _answer_callback(
-    request, config: BackendConfig, callback: LaunchCallback, result: ResultRequest | None
-):
+def _answer_callback(request, config: BackendConfig, callback: LaunchCallback, result):
     if not constant_time_compare(callback.token, config.messaging_token):
         health.request_refused(config, "callback with a wrong token")
         response = tropoml.answer([], status=403)

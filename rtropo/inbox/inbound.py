@@ -11,8 +11,7 @@ from django.http import HttpResponse
 
 from rtropo import db, tropoml
 from rtropo.conf import BackendConfig
-from rtropo.inbox import inline, received, routing, spool
-from rtropo.models import InboundSession
+from rtropo.inbox import received, routing, spool
 from rtropo.outbox import answers, scheduler
 from rtropo.outbox.references import ResultRequest
 from rtropo.payloads import InboundSMS
@@ -57,12 +56,7 @@ def answer(config: BackendConfig, sms: InboundSMS, result: ResultRequest | None)
     return tropoml.answer([])
 
 
-def _answer_inline(
-    config: BackendConfig,
-    session: InboundSession,
-    captured: inline.Capture,
-    result: ResultRequest | None,
-) -> tropoml.Answer:
+def _answer_inline(config: BackendConfig, session, captured, result) -> tropoml.Answer:
     with db.write_transaction(reads_first=False):
         received.mark_routed(session)
         rows = answers.claim_inline(

@@ -1,10 +1,5 @@
-"""Collect the replies routing an inbound SMS queues, and the ones it failed to store.
-
-While :func:`capture` is active in a thread, :class:`~rtropo.outgoing.TropoBackend`
-adds the rows it queues for that backend to the capture instead of launching a
-session, and notes a reply it could not store (RapidSMS's router swallows what
-``send()`` raises). Other threads and processes are not affected.
-"""
+"""Collect, in this thread only, the replies routing an inbound SMS queues instead of
+launching them, and the ones it failed to store (RapidSMS's router swallows those errors)."""
 
 from __future__ import annotations
 

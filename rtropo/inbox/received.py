@@ -105,8 +105,8 @@ def routing_failed(config: BackendConfig, session: InboundSession, error: str) -
         )
 
 
-def claim_due(config: BackendConfig, limit: int) -> list[InboundSession]:
-    """Claim up to ``limit`` sessions of this backend left ``received`` past their claim,
+def claim_due(config: BackendConfig) -> list[InboundSession]:
+    """Claim up to ``batch_size`` sessions of this backend left ``received`` past their claim,
     failing those routed ``max_attempts`` times; concurrent sweeps claim different ones."""
     now = timezone.now()
     with write_transaction():
@@ -118,7 +118,7 @@ def claim_due(config: BackendConfig, limit: int) -> list[InboundSession]:
             )
             .order_by("claimed_until", "pk")
             .select_for_update(skip_locked=True)
-            .values_list("pk", "attempts")[:limit]
+            .values_list("pk", "attempts")[: config.batch_size]
         )
         spent = [pk for pk, attempts in due if attempts >= config.max_attempts]
         claimed = [pk for pk, attempts in due if attempts < config.max_attempts]

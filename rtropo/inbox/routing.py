@@ -75,7 +75,7 @@ def route_claimed(config: BackendConfig, session: InboundSession) -> bool:
 def route_due(config: BackendConfig) -> int:
     """Route this backend's sessions left ``received`` past their claim; return how many."""
     routed = 0
-    while sessions := received.claim_due(config, config.batch_size):
+    while sessions := received.claim_due(config):
         for session in sessions:
             logger.info(
                 "Routing inbound session %s again (attempt %d)",
