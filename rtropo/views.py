@@ -49,6 +49,7 @@ def _handle(request, backend_name: str, offered: ResultAddress):
         return _reject(request, config, "missing or wrong secret", HttpResponse(status=403))
     if request.content_type != "application/json":
         return _reject(request, config, "content type is not JSON", HttpResponse(status=415))
+    # No local holds the body: error reports show locals, and a callback's carries the token.
     try:
         session = parse_session(_read_body(request, config.max_body_bytes))
     except _BodyTooLarge:
@@ -66,10 +67,7 @@ def _handle(request, backend_name: str, offered: ResultAddress):
 def _answer_callback(request, config: BackendConfig, callback: LaunchCallback, result):
     if not constant_time_compare(callback.token, config.messaging_token):
         health.request_refused(config, "callback with a wrong token")
-        response = tropoml.answer([], status=403)
-        return _reject(
-            request, config, f"callback {callback.session_id} has a wrong token", response
-        )
+        return _refuse(request, config, f"callback {callback.session_id} has a wrong token")
     health.callback_answered(config)
     rows = None
     if callback.reference:
@@ -96,14 +94,15 @@ def _answer_callback(request, config: BackendConfig, callback: LaunchCallback, r
 def _answer_result(request, config: BackendConfig, result: TropoResult):
     """Settle the rows of the answer whose result this is; hang up in every case."""
     reference = request.GET.get(references.RESULT_PARAMETER, "")
+    refused = f"result {result.session_id} confirms nothing"
     if not reference:
         health.request_refused(config, "result without its reference")
-        return _refuse_result(request, config, result, "it has no reference")
+        return _refuse(request, config, f"{refused}: it has no reference")
     answer = results.answer_of(config, references.digest(reference))
     if answer is None:
-        return _refuse_result(request, config, result, "its reference is unknown")
+        return _refuse(request, config, f"{refused}: its reference is unknown")
     if answer.session_id != result.session_id:
-        return _refuse_result(request, config, result, "its sessionId is not the answer's")
+        return _refuse(request, config, f"{refused}: its sessionId is not the answer's")
     settled = results.record_result(config, answer, results.read_result(result))
     if not settled.changed:
         logger.info(
@@ -128,11 +127,8 @@ def _answer_result(request, config: BackendConfig, result: TropoResult):
     return response
 
 
-def _refuse_result(request, config: BackendConfig, result: TropoResult, reason: str):
-    response = tropoml.answer([], status=403)
-    return _reject(
-        request, config, f"result {result.session_id} confirms nothing: {reason}", response
-    )
+def _refuse(request, config: BackendConfig, reason: str):
+    return _reject(request, config, reason, tropoml.answer([], status=403))
 
 
 class _BodyTooLarge(Exception):
@@ -140,11 +136,8 @@ class _BodyTooLarge(Exception):
 
 
 def _read_body(request, limit: int) -> bytes:
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > limit:
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    if declared.isdecimal() and int(declared) > limit:
         raise _BodyTooLarge
     body = request.read(limit + 1)
     if len(body) > limit:

@@ -41,6 +41,4 @@ def capture(backend_name: str):
 def current(backend_name: str) -> Capture | None:
     """The capture active in this thread for ``backend_name``, if any."""
     active = _active.get()
-    if active is None or active.backend_name != backend_name:
-        return None
-    return active
+    return active if active is not None and active.backend_name == backend_name else None

@@ -1,9 +1,5 @@
-"""Inbound sessions' status: recorded ``received`` with a claim for the request routing
-them, then ``routed``, or ``failed`` after ``max_attempts`` routings.
-
-A session whose claim ran out before it was routed is claimed again, by a repeat of it
-or by ``tropo_send_queued``: delivery to the apps is at least once.
-"""
+"""Inbound sessions' status: ``received`` and claimed while routed, then ``routed``, or
+``failed`` after ``max_attempts``; a claim that ran out is taken again (at least once)."""
 
 from __future__ import annotations
 
@@ -42,12 +38,8 @@ class Recorded(enum.Enum):
 
 
 def record(config: BackendConfig, sms: InboundSMS) -> tuple[Recorded, InboundSession | None]:
-    """Record ``sms`` as received and claimed, or find what became of an earlier record
-    (claiming it again when its claim ran out).
-
-    A new record commits before the apps run, so that concurrent requests do not
-    wait for each other's apps; inside a transaction it does not break the caller's.
-    """
+    """Record ``sms`` received and claimed, committed before the apps run; or find what
+    became of an earlier record of it, claiming it again when its claim ran out."""
     now = timezone.now()
     session = InboundSession(
         backend_name=config.name,

@@ -27,10 +27,9 @@ def route(
 ) -> inline.Capture:
     """Route ``session`` through the apps; return the capture of the replies they queued.
 
-    When an app raises, or a reply could not be stored (:class:`ReplyNotStored`), the
-    session stays ``received`` to be routed again and the stored replies are made due
-    (calling ``on_due``). The caller marks a routed session (:func:`finish`).
-    """
+    When an app raises or a reply is not stored (:class:`ReplyNotStored`) the session stays
+    ``received`` and the stored replies are made due (calling ``on_due``); else the caller
+    marks it routed (:func:`finish`)."""
     connection = _connection(config.name, session.identity)
     fields = {
         "external_id": session.session_id,
