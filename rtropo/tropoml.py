@@ -59,7 +59,7 @@ def answer(verbs: list[dict], status: int = 200, *, result_url: str | None = Non
     )
 
 
-def sending(rows, from_: str, result: ResultRequest | None) -> Answer:
+def message_answer(rows, from_: str, result: ResultRequest | None) -> Answer:
     """The answer that sends the messages ``rows`` from ``from_``, naming each verb and
     asking for their result when ``result`` is set."""
     if result is None or not rows:

@@ -85,7 +85,7 @@ def _answer_callback(request, config: BackendConfig, callback: LaunchCallback, r
     logger.info(
         "Callback %s on %s: answering %d message(s)", callback.session_id, config.name, len(rows)
     )
-    response = tropoml.sending(rows, config.number, result)
+    response = tropoml.message_answer(rows, config.number, result)
     if take.has_due(config):
         response.after_sent(lambda: scheduler.schedule(config))
     return response

@@ -70,7 +70,7 @@ def _answer_inline(config: BackendConfig, session, captured, result) -> tropoml.
         logger.info(
             "Inbound session %s: answering %d message(s) inline", session.session_id, len(rows)
         )
-    response = tropoml.sending(rows, config.number, result)
+    response = tropoml.message_answer(rows, config.number, result)
     if len(rows) < len(captured.message_ids):
         response.after_sent(lambda: scheduler.schedule(config))
     return response
