@@ -146,10 +146,5 @@ def _fail_spent(pks: list[int]) -> None:
     spent = InboundSession.objects.filter(pk__in=pks)
     spent.filter(last_error="").update(last_error="the process died while routing")
     spent.update(status=Status.FAILED, claimed_until=None)
-    for session_id, attempts, error in spent.values_list("session_id", "attempts", "last_error"):
-        logger.error(
-            "Inbound session %s failed: %d routings did not finish (last: %s)",
-            session_id,
-            attempts,
-            error,
-        )
+    for row in spent.values_list("session_id", "attempts", "last_error"):
+        logger.error("Inbound session %s failed: %d routings did not finish (last: %s)", *row)
