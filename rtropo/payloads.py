@@ -1,9 +1,5 @@
-"""Turn the JSON that Tropo POSTs into small typed objects.
-
-Anything that is neither an inbound SMS, the callback of a launched session nor
-the result of an answer's ``on`` handler raises
-:class:`~rtropo.exceptions.InvalidPayload` with a reason for the log.
-"""
+"""Turn the JSON that Tropo POSTs (an inbound SMS, the callback of a launched session,
+the result of an answer) into small typed objects."""
 
 from __future__ import annotations
 
@@ -15,11 +11,8 @@ from rtropo.exceptions import InvalidPayload
 from rtropo.outbox.references import REFERENCE_PARAMETER
 
 MAX_TEXT_LENGTH = 10_000
-# The columns that store session ids and account ids (InboundSession.session_id
-# and account_id, Launch.session_id, OutboundMessage.session_id) hold 64
-# characters: a longer value is refused here, not by the database's insert.
-# Phone numbers need no bound of their own: a normalised one has at most 16. A
-# launch reference is only looked up: an unknown one, however long, is a hangup.
+# The length of the columns that store session ids and account ids: a longer value is
+# refused here, not by the database. (A launch reference is only looked up.)
 MAX_ID_LENGTH = 64
 _MAX_ERROR_LENGTH = 1_000
 
@@ -54,11 +47,8 @@ class ActionResult:
 
 @dataclasses.dataclass(frozen=True)
 class TropoResult:
-    """The result object Tropo POSTs to an ``on`` handler's ``next`` URL.
-
-    ``actions`` holds the reports of the answer's named verbs; empty when the
-    result carries none.
-    """
+    """The result Tropo POSTs to an ``on`` handler's ``next`` URL; ``actions`` reports
+    the answer's named verbs."""
 
     session_id: str
     complete: bool
@@ -67,10 +57,8 @@ class TropoResult:
 
 
 def parse_session(body: bytes) -> InboundSMS | LaunchCallback | TropoResult:
-    """Parse what Tropo POSTs in a session: its session object, or a result object.
-
-    Raise InvalidPayload saying why the body is neither.
-    """
+    """Parse what Tropo POSTs: a session object or a result object; raise InvalidPayload
+    saying why the body is neither."""
     try:
         document = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
@@ -84,7 +72,7 @@ def parse_session(body: bytes) -> InboundSMS | LaunchCallback | TropoResult:
     session = document.get("session") if isinstance(document, dict) else None
     if not isinstance(session, dict):
         raise InvalidPayload("body has no 'session' or 'result' object")
-    session_id = _string(session, "id", required=True, max_length=MAX_ID_LENGTH)
+    session_id = _string(session, "session.id", required=True, max_length=MAX_ID_LENGTH)
     if session.get("parameters") is not None:
         return _callback(session, session_id)
     return _inbound(session, session_id)
@@ -96,21 +84,19 @@ def _callback(session: dict, session_id: str) -> LaunchCallback:
         raise InvalidPayload("session.parameters is not an object")
     return LaunchCallback(
         session_id=session_id,
-        token=_string(parameters, "token", required=True, where="session.parameters"),
-        reference=_string(parameters, REFERENCE_PARAMETER, where="session.parameters"),
+        token=_string(parameters, "session.parameters.token", required=True),
+        reference=_string(parameters, f"session.parameters.{REFERENCE_PARAMETER}"),
     )
 
 
 def _result(result: object) -> TropoResult:
     if not isinstance(result, dict):
         raise InvalidPayload("result is not an object")
-    session_id = _string(
-        result, "sessionId", required=True, where="result", max_length=MAX_ID_LENGTH
-    )
+    session_id = _string(result, "result.sessionId", required=True, max_length=MAX_ID_LENGTH)
     complete = result.get("complete", True)
     if not isinstance(complete, bool):
         raise InvalidPayload("result.complete is not true or false")
-    error = _string(result, "error", where="result")
+    error = _string(result, "result.error")
     return TropoResult(
         session_id=session_id,
         complete=complete,
@@ -127,27 +113,20 @@ def _actions(actions: object) -> tuple[ActionResult, ...]:
     if not isinstance(listed, list) or not all(isinstance(a, dict) for a in listed):
         raise InvalidPayload("result.actions is not an object or a list of objects")
     return tuple(
-        ActionResult(
-            name=_string(action, "name", where="result.actions"),
-            disposition=_string(action, "disposition", where="result.actions"),
-        )
-        for action in listed
+        ActionResult(_string(a, "result.actions.name"), _string(a, "result.actions.disposition"))
+        for a in listed
     )
 
 
 def _inbound(session: dict, session_id: str) -> InboundSMS:
     if session.get("initialText") is None:
         raise InvalidPayload("session.initialText is null: a session without text is no SMS")
-    text = _string(
-        session, "initialText", required=True, allow_empty=True, max_length=MAX_TEXT_LENGTH
-    )
-    from_number = _number(session, "from", required=True)
     return InboundSMS(
         session_id=session_id,
-        text=text,
-        from_number=from_number,
+        text=_string(session, "session.initialText", max_length=MAX_TEXT_LENGTH),
+        from_number=_number(session, "from", required=True),
         to_number=_number(session, "to"),
-        account_id=_string(session, "accountId", max_length=MAX_ID_LENGTH),
+        account_id=_string(session, "session.accountId", max_length=MAX_ID_LENGTH),
     )
 
 
@@ -164,36 +143,29 @@ def _number(session: dict, key: str, *, required: bool = False) -> str | None:
     return number
 
 
-def _string(
-    mapping: dict,
-    key: str,
-    *,
-    required: bool = False,
-    allow_empty: bool = False,
-    where: str = "session",
-    max_length: int | None = None,
-):
-    """``mapping[key]`` when it is a string fit to store (at most ``max_length`` characters
-    when given), None when it is absent and not ``required``; else raise InvalidPayload
-    naming the field."""
-    value = mapping.get(key)
+def _string(mapping: dict, field: str, *, required: bool = False, max_length: int | None = None):
+    """The value of ``field`` (its path in the document, ending with its key in ``mapping``)
+    when it is a string fit to store (not empty when ``required``), None when it is absent
+    and not ``required``; else raise InvalidPayload naming it."""
+    value = mapping.get(field.rpartition(".")[2])
     if value is None and not required:
         return None
-    if not isinstance(value, str) or (required and not value and not allow_empty):
-        raise InvalidPayload(f"{where}.{key} is missing or not a string")
-    if "\x00" in value:
-        raise InvalidPayload(f"{where}.{key} contains a NUL character")
-    if not _encodable(value):
-        raise InvalidPayload(f"{where}.{key} is not valid Unicode (a lone surrogate)")
-    if max_length is not None and len(value) > max_length:
-        raise InvalidPayload(f"{where}.{key} is too long (over {max_length} characters)")
+    if not isinstance(value, str) or (required and not value):
+        raise InvalidPayload(f"{field} is missing or not a string")
+    if flaw := _flaw(value, max_length):
+        raise InvalidPayload(f"{field} {flaw}")
     return value
 
 
-def _encodable(value: str) -> bool:
-    """Whether ``value`` can be stored and logged as UTF-8 (JSON allows lone surrogates)."""
+def _flaw(value: str, max_length: int | None) -> str | None:
+    """Why ``value`` cannot be stored and logged as it is, or None."""
+    if "\x00" in value:
+        return "contains a NUL character"
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        return False
-    return True
+        # JSON allows lone surrogates; UTF-8 does not.
+        return "is not valid Unicode (a lone surrogate)"
+    if max_length is not None and len(value) > max_length:
+        return f"is too long (over {max_length} characters)"
+    return None

@@ -7,6 +7,8 @@ import logging
 
 from django.http import HttpResponse
 
+from rtropo.outbox.references import ResultRequest, verb_name
+
 logger = logging.getLogger(__name__)
 
 CONTENT_TYPE = "application/json; charset=utf-8"
@@ -16,26 +18,10 @@ RESULT_EVENTS = ("continue", "incomplete", "error", "hangup")
 
 def message_verb(to: str, text: str, from_: str, name: str | None = None) -> dict:
     """A ``message`` verb that sends ``text`` to one number; ``name`` labels it in results."""
-    verb = {
-        "say": {"value": text},
-        "to": to,
-        "from": from_,
-        "network": "SMS",
-        "channel": "TEXT",
-    }
+    verb = {"say": {"value": text}, "to": to, "from": from_, "network": "SMS", "channel": "TEXT"}
     if name is not None:
         verb["name"] = name
     return {"message": verb}
-
-
-def on_verb(event: str, next_url: str) -> dict:
-    """An ``on`` handler: when ``event`` fires, Tropo POSTs its result to ``next_url``."""
-    return {"on": {"event": event, "next": next_url}}
-
-
-def hangup_verb() -> dict:
-    """The ``hangup`` verb, which ends the session."""
-    return {"hangup": {}}
 
 
 class Answer(HttpResponse):
@@ -59,19 +45,24 @@ class Answer(HttpResponse):
 
 
 def answer(verbs: list[dict], status: int = 200, *, result_url: str | None = None) -> Answer:
-    """An HTTP response carrying ``{"tropo": verbs}``, ending with a hangup.
-
-    With ``result_url`` the document ends instead with ``on`` handlers for
-    every :data:`RESULT_EVENTS`, so that Tropo POSTs the verbs' result there
-    (and the answer to that result hangs up).
-    """
+    """An HTTP response carrying ``{"tropo": verbs}``, ending with a hangup; with
+    ``result_url``, ending instead with ``on`` handlers that POST the verbs' result there."""
     if result_url is None:
-        ending = [hangup_verb()]
+        ending = [{"hangup": {}}]
     else:
-        ending = [on_verb(event, result_url) for event in RESULT_EVENTS]
+        ending = [{"on": {"event": event, "next": result_url}} for event in RESULT_EVENTS]
     document = {"tropo": [*verbs, *ending]}
     return Answer(
         json.dumps(document, ensure_ascii=False).encode("utf-8"),
         content_type=CONTENT_TYPE,
         status=status,
     )
+
+
+def message_answer(rows, from_: str, result: ResultRequest | None) -> Answer:
+    """The answer that sends the messages ``rows`` from ``from_``, naming each verb and
+    asking for their result when ``result`` is set."""
+    if result is None or not rows:
+        return answer([message_verb(row.to_number, row.text, from_) for row in rows])
+    verbs = [message_verb(row.to_number, row.text, from_, verb_name(row.pk)) for row in rows]
+    return answer(verbs, result_url=result.url)

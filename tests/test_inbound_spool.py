@@ -168,7 +168,9 @@ def test_an_unwritable_spool_is_a_503_and_an_error_line(settings, tmp_path, trop
     with db_connection.execute_wrapper(DatabaseDown()):
         response = post_inbound("hello")
     assert response.status_code == 503
-    [record] = [r for r in caplog.records if r.name == "rtropo.views" and "503" in r.message]
+    [record] = [
+        r for r in caplog.records if r.name == "rtropo.inbox.inbound" and "503" in r.message
+    ]
     assert record.levelno == logging.ERROR
     assert "the spool could not be written" in record.message
     assert "OperationalError" in record.message

@@ -19,6 +19,7 @@ PACKAGE = ROOT / "rtropo"
 NEEDS_SETUP = {
     "rtropo.admin",
     "rtropo.db",
+    "rtropo.inbox.inbound",
     "rtropo.inbox.received",
     "rtropo.inbox.routing",
     "rtropo.inbox.spool",
@@ -80,7 +81,7 @@ LAYOUT = {
         "take",
         "window",
     },
-    "rtropo/inbox": {"__init__", "inline", "received", "routing", "spool"},
+    "rtropo/inbox": {"__init__", "inbound", "inline", "received", "routing", "spool"},
     "rtropo/status": {"__init__", "facts", "health", "problems", "report"},
 }
 #: Below the launch path: what the queue and the inbound view's rooms stand on.

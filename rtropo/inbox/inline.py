@@ -1,22 +1,11 @@
-"""Collect the messages routing an inbound SMS queues, and the ones it failed to store.
-
-While :func:`capture` is active in a thread, :class:`~rtropo.outgoing.TropoBackend`
-adds the ids of rows it queues for the same backend to the capture instead of
-launching a session; the view then answers them in the inbound session itself,
-or makes them due for a launch. A reply that could not be stored is noted in
-the capture too, since RapidSMS's router logs and swallows what ``send()``
-raises. Other threads and processes are not affected.
-"""
+"""Collect, in this thread only, the replies routing an inbound SMS queues instead of
+launching them, and the ones it failed to store (RapidSMS's router swallows those errors)."""
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
 import dataclasses
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from rtropo.models import OutboundMessage
 
 _active: contextvars.ContextVar[Capture | None] = contextvars.ContextVar(
     "rtropo_inline_capture", default=None
@@ -25,16 +14,11 @@ _active: contextvars.ContextVar[Capture | None] = contextvars.ContextVar(
 
 @dataclasses.dataclass
 class Capture:
-    """The rows routing one inbound SMS queued for its backend, and the store errors.
-
-    ``rows`` holds the queued rows as they were inserted, by id, so that the
-    answer needs not read them back.
-    """
+    """The ids of the rows routing queued for ``backend_name``, and the store errors."""
 
     backend_name: str
     message_ids: list[int] = dataclasses.field(default_factory=list)
     store_errors: list[str] = dataclasses.field(default_factory=list)
-    rows: dict[int, OutboundMessage] = dataclasses.field(default_factory=dict)
 
 
 @contextlib.contextmanager
@@ -51,6 +35,4 @@ def capture(backend_name: str):
 def current(backend_name: str) -> Capture | None:
     """The capture active in this thread for ``backend_name``, if any."""
     active = _active.get()
-    if active is None or active.backend_name != backend_name:
-        return None
-    return active
+    return active if active is not None and active.backend_name == backend_name else None

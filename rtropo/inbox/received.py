@@ -1,13 +1,5 @@
-"""Inbound sessions: the only code that changes their status.
-
-A session is recorded ``received`` before the router sees it, with a claim
-(``claimed_until``, ``lease`` seconds ahead) for the request routing it, and
-marked ``routed`` once the apps returned and their replies are stored. A
-session still ``received`` after its claim ran out (the process died, an app
-raised, a reply could not be stored) is claimed again, by a repeat of the same
-session or by the sweep of ``tropo_send_queued``; after ``max_attempts``
-routings it ends ``failed``. Delivery to the apps is therefore at least once.
-"""
+"""Inbound sessions' status: ``received`` and claimed while routed, then ``routed``, or
+``failed`` after ``max_attempts``; a claim that ran out is taken again (at least once)."""
 
 from __future__ import annotations
 
@@ -46,14 +38,8 @@ class Recorded(enum.Enum):
 
 
 def record(config: BackendConfig, sms: InboundSMS) -> tuple[Recorded, InboundSession | None]:
-    """Record ``sms`` as received and claimed; or find what became of an earlier record.
-
-    A new record commits on its own, before the apps run, so that concurrent
-    requests do not wait for each other's apps. Outside a transaction the
-    INSERT commits by itself, in one round trip; inside one, a savepoint keeps
-    a duplicate from breaking the caller's transaction. A repeat of a session
-    whose claim ran out claims it again.
-    """
+    """Record ``sms`` received and claimed, committed before the apps run; or find what
+    became of an earlier record of it, claiming it again when its claim ran out."""
     now = timezone.now()
     session = InboundSession(
         backend_name=config.name,
@@ -67,6 +53,8 @@ def record(config: BackendConfig, sms: InboundSMS) -> tuple[Recorded, InboundSes
         claimed_until=now + timedelta(seconds=config.lease),
         received_at=now,
     )
+    # A savepoint only when there is a transaction to protect: outside one the
+    # INSERT commits by itself.
     in_transaction = transaction.get_connection().in_atomic_block
     try:
         with transaction.atomic() if in_transaction else contextlib.nullcontext():
@@ -76,30 +64,16 @@ def record(config: BackendConfig, sms: InboundSMS) -> tuple[Recorded, InboundSes
     return Recorded.NEW, session
 
 
-def fields(session: InboundSession) -> dict:
-    """The ``fields`` of the RapidSMS message for this session."""
-    return {
-        "external_id": session.session_id,
-        "to": session.to_number or None,
-        "tropo_account_id": session.account_id or None,
-    }
-
-
-def mark_routed(session: InboundSession) -> bool:
-    """Mark ``session`` routed; False when it was no longer ``received``."""
-    return bool(
-        InboundSession.objects.filter(pk=session.pk, status=Status.RECEIVED).update(
-            status=Status.ROUTED, routed_at=timezone.now(), claimed_until=None, last_error=""
-        )
+def mark_routed(session: InboundSession) -> None:
+    """Mark ``session`` routed, unless it is no longer ``received``."""
+    InboundSession.objects.filter(pk=session.pk, status=Status.RECEIVED).update(
+        status=Status.ROUTED, routed_at=timezone.now(), claimed_until=None, last_error=""
     )
 
 
 def routing_failed(config: BackendConfig, session: InboundSession, error: str) -> None:
-    """Note why routing ``session`` failed; fail it once ``max_attempts`` routings failed.
-
-    A session not failed stays ``received`` and is routed again once its claim
-    runs out. Runs while the database may be down: then it only logs.
-    """
+    """Note why routing ``session`` failed, failing it once ``max_attempts`` routings
+    failed (else it is routed again after its claim). Only logs while the database is down."""
     logger.error(
         "Routing inbound session %s failed (attempt %d of %d): %s",
         session.session_id,
@@ -123,20 +97,20 @@ def routing_failed(config: BackendConfig, session: InboundSession, error: str) -
         )
 
 
-def claim_due(config: BackendConfig, limit: int) -> list[InboundSession]:
-    """Claim up to ``limit`` sessions of this backend left ``received`` past their claim.
-
-    The claim is a short transaction whose rows are locked with
-    ``SKIP LOCKED``, so that concurrent sweeps take different sessions. A
-    session routed ``max_attempts`` times already is failed instead.
-    """
+def claim_due(config: BackendConfig) -> list[InboundSession]:
+    """Claim up to ``batch_size`` sessions of this backend left ``received`` past their claim,
+    failing those routed ``max_attempts`` times; concurrent sweeps claim different ones."""
     now = timezone.now()
     with write_transaction():
         due = list(
-            _expired(InboundSession.objects.filter(backend_name=config.name), now)
+            InboundSession.objects.filter(
+                Q(claimed_until__lte=now) | Q(claimed_until=None),
+                backend_name=config.name,
+                status=Status.RECEIVED,
+            )
             .order_by("claimed_until", "pk")
             .select_for_update(skip_locked=True)
-            .values_list("pk", "attempts")[:limit]
+            .values_list("pk", "attempts")[: config.batch_size]
         )
         spent = [pk for pk, attempts in due if attempts >= config.max_attempts]
         claimed = [pk for pk, attempts in due if attempts < config.max_attempts]
@@ -166,22 +140,11 @@ def _recorded_before(config: BackendConfig, session_id: str):
     return Recorded.RECLAIMED, session
 
 
-def _expired(sessions, now):
-    return sessions.filter(
-        Q(claimed_until__lte=now) | Q(claimed_until=None), status=Status.RECEIVED
-    )
-
-
 def _fail_spent(pks: list[int]) -> None:
     if not pks:
         return
     spent = InboundSession.objects.filter(pk__in=pks)
     spent.filter(last_error="").update(last_error="the process died while routing")
     spent.update(status=Status.FAILED, claimed_until=None)
-    for session_id, attempts, error in spent.values_list("session_id", "attempts", "last_error"):
-        logger.error(
-            "Inbound session %s failed: %d routings did not finish (last: %s)",
-            session_id,
-            attempts,
-            error,
-        )
+    for row in spent.values_list("session_id", "attempts", "last_error"):
+        logger.error("Inbound session %s failed: %d routings did not finish (last: %s)", *row)

@@ -1,9 +1,5 @@
-"""Hand a claimed inbound session to the RapidSMS apps, and the sweep of sessions left behind.
-
-Used by the view for a new SMS and by ``tropo_send_queued`` for sessions whose
-claim ran out before they were routed. Routing happens outside any
-transaction; the status changes are :mod:`rtropo.inbox.received`'s.
-"""
+"""Hand claimed inbound sessions to the RapidSMS apps: a new SMS for the view, the
+sessions left behind for ``tropo_send_queued``. Routing runs outside any transaction."""
 
 from __future__ import annotations
 
@@ -27,23 +23,22 @@ class ReplyNotStored(Exception):
 
 
 def route(
-    config: BackendConfig,
-    session: InboundSession,
-    *,
-    on_due: Callable[[], None] | None = None,
+    config: BackendConfig, session: InboundSession, *, on_due: Callable[[], None] | None = None
 ) -> inline.Capture:
     """Route ``session`` through the apps; return the capture of the replies they queued.
 
-    When an app raises, or a reply could not be stored (:class:`ReplyNotStored`),
-    the failure is noted on the session, which stays ``received`` to be routed
-    again, and the replies that were stored are made due for the launch path
-    (``on_due`` is called then). The caller marks a routed session with
-    :func:`finish` or in its own transaction.
-    """
+    When an app raises or a reply is not stored (:class:`ReplyNotStored`) the session stays
+    ``received`` and the stored replies are made due (calling ``on_due``); else the caller
+    marks it routed (:func:`finish`)."""
     connection = _connection(config.name, session.identity)
+    fields = {
+        "external_id": session.session_id,
+        "to": session.to_number or None,
+        "tropo_account_id": session.account_id or None,
+    }
     with inline.capture(config.name) as captured:
         try:
-            receive(session.text, connection, fields=received.fields(session))
+            receive(session.text, connection, fields=fields)
         except Exception as exc:
             _give_back(config, session, captured, f"an app raised {exc!r}", on_due)
             raise
@@ -55,7 +50,7 @@ def route(
 
 
 def finish(session: InboundSession, message_ids: list[int]) -> int:
-    """Mark ``session`` routed and make its replies due, in one transaction; return how many."""
+    """Mark ``session`` routed and make its replies due, together; return how many."""
     if not message_ids:
         received.mark_routed(session)
         return 0
@@ -66,10 +61,7 @@ def finish(session: InboundSession, message_ids: list[int]) -> int:
 
 def route_claimed(config: BackendConfig, session: InboundSession) -> bool:
     """Route ``session``, claimed by this process, outside any request; True once routed.
-
-    Its replies are made due: the launch path sends them. When routing fails
-    the session stays ``received``, to be routed again after its claim.
-    """
+    Its replies are left to the launch path."""
     try:
         captured = route(config, session)
     except Exception:
@@ -80,12 +72,9 @@ def route_claimed(config: BackendConfig, session: InboundSession) -> bool:
 
 
 def route_due(config: BackendConfig) -> int:
-    """Route the sessions of this backend left ``received`` past their claim; return how many.
-
-    Their replies are made due: the launch path sends them.
-    """
+    """Route this backend's sessions left ``received`` past their claim; return how many."""
     routed = 0
-    while sessions := received.claim_due(config, config.batch_size):
+    while sessions := received.claim_due(config):
         for session in sessions:
             logger.info(
                 "Routing inbound session %s again (attempt %d)",
@@ -99,12 +88,8 @@ def route_due(config: BackendConfig) -> int:
 
 
 def _connection(backend_name: str, identity: str) -> Connection:
-    """The RapidSMS connection of ``identity`` on the backend, created if need be.
-
-    What ``lookup_connections`` returns, with its backend, in one SELECT when
-    the connection exists (its two ``get_or_create`` read the backend, then
-    the connection).
-    """
+    """What ``lookup_connections`` returns for ``identity``, read with its backend at once
+    when it exists (``lookup_connections`` reads the backend, then the connection)."""
     found = list(
         Connection.objects.select_related("backend").filter(
             backend__name=backend_name, identity=identity
