@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError, transaction
 from rapidsms.models import Connection
 
 from rtropo.conf import normalise_number, tropo_backend_names
-
-_DIGITS = re.compile(r"[0-9]+")
 
 
 class Command(BaseCommand):
@@ -35,7 +31,7 @@ class Command(BaseCommand):
         old = [
             connection
             for connection in Connection.objects.filter(backend__name=backend).order_by("pk")
-            if _DIGITS.fullmatch(connection.identity)
+            if connection.identity.isascii() and connection.identity.isdigit()
         ]
         counts = {"renamed": 0, "merged": 0, "kept": 0}
         for connection in old:
@@ -78,13 +74,10 @@ class Command(BaseCommand):
 def _references(connection: Connection):
     """``(label, queryset)`` of every row that points at ``connection``."""
     for relation in Connection._meta.get_fields(include_hidden=True):
-        if not (relation.auto_created and not relation.concrete):
-            continue
-        if not (relation.one_to_many or relation.one_to_one):
-            continue
-        model = relation.related_model
-        label = f"{model._meta.label}.{relation.field.name}"
-        yield label, model._base_manager.filter(**{relation.field.name: connection})
+        reverse = relation.auto_created and not relation.concrete
+        if reverse and (relation.one_to_many or relation.one_to_one):
+            model, field = relation.related_model, relation.field.name
+            yield f"{model._meta.label}.{field}", model._base_manager.filter(**{field: connection})
 
 
 def _move_references(connection: Connection, target: Connection) -> tuple[int, list[str]]:
