@@ -22,8 +22,6 @@ from rtropo.status.report import backend_status
 TEXT_SHOWN = 40
 ERROR_SHOWN = 60
 SESSION_ID_SHOWN = 64
-#: The submit row of a page where nothing can be edited: no Save buttons.
-NO_SAVE = {"show_save": False, "show_save_and_continue": False, "show_save_and_add_another": False}
 
 
 def compact_time(value):
@@ -58,9 +56,7 @@ def show_status(request) -> None:
             continue
         for problem in report.problems:
             level = messages.ERROR if problem.level == CRITICAL else messages.WARNING
-            messages.add_message(
-                request, level, f"{name}: {problem.level} {problem.code}: {problem.message}"
-            )
+            messages.add_message(request, level, problem.line(name))
 
 
 class RecordAdmin(admin.ModelAdmin):
@@ -78,9 +74,9 @@ class RecordAdmin(admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        return super().change_view(
-            request, object_id, form_url, {**(extra_context or {}), **NO_SAVE}
-        )
+        buttons = ("show_save", "show_save_and_continue", "show_save_and_add_another")
+        context = {**(extra_context or {}), **dict.fromkeys(buttons, False)}
+        return super().change_view(request, object_id, form_url, context)
 
     def get_readonly_fields(self, request, obj=None):
         excluded = set(self.exclude or ())
@@ -121,13 +117,7 @@ class UnconfirmedFilter(admin.SimpleListFilter):
 
 @admin.register(OutboundMessage)
 class OutboundMessageAdmin(RecordAdmin):
-    list_display = (
-        "to_number",
-        "short_text",
-        "status_shown",
-        "next_attempt",
-        "short_error",
-    )
+    list_display = ("to_number", "short_text", "status_shown", "next_attempt", "short_error")
     list_filter = ("status", UnconfirmedFilter, "backend_name")
     search_fields = ("to_number", "identity", "message_id", "session_id")
     date_hierarchy = "created_at"

@@ -1,8 +1,5 @@
-"""Read and validate one Tropo backend's settings.
-
-Keys may sit under the entry's ``"config"`` or at its top level (``config``
-wins); unknown keys are ignored, so router options can sit beside ours.
-"""
+"""Read and validate a Tropo backend's settings: keys sit under its entry's ``config`` or
+at the top level (``config`` wins); unknown keys are ignored (router options)."""
 
 from __future__ import annotations
 
@@ -29,12 +26,9 @@ _ZERO_ALLOWED = {"launch_delay", "sms_per_second"}
 
 
 def normalise_number(value: object) -> str | None:
-    """Return ``value`` as ``+`` and digits, or None when it is not a phone number.
-
-    Takes ASCII digits with an optional leading ``+`` and spaces, dashes, dots
-    and parentheses. The country code comes first, so a leading ``0`` (national
-    or ``00`` prefix) is refused; 3 to 15 digits.
-    """
+    """Return ``value`` as ``+`` and 3 to 15 ASCII digits, or None when it is not a phone
+    number. Spaces, dashes, dots and parentheses are dropped; the country code comes
+    first, so a leading ``0`` (a national or ``00`` prefix) is refused."""
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str) or not _NUMBER_CHARS.match(value.strip()):
@@ -70,10 +64,7 @@ class BackendConfig:
 
     @classmethod
     def from_entry(cls, name: str, entry: Mapping) -> BackendConfig:
-        """Build the config of backend ``name`` from its ``INSTALLED_BACKENDS`` entry.
-
-        Raises ImproperlyConfigured naming the backend and the key.
-        """
+        """The config of backend ``name`` from its entry; ImproperlyConfigured names the key."""
         values = {str(k).lower(): v for k, v in entry.items() if str(k).lower() != "config"}
         nested = entry.get("config", entry.get("CONFIG", {})) or {}
         if not isinstance(nested, Mapping):
@@ -97,45 +88,38 @@ class BackendConfig:
     def in_flight_window(self) -> int | None:
         """How many rows may be launched or awaiting a result at once; None: no limit.
 
-        A row's result comes after Tropo texted every row ahead of it at
-        ``sms_per_second``: half the ``lease`` at that rate keeps each row
-        within its lease, the other half being headroom.
+        Tropo texts the rows ahead of a row first, at ``sms_per_second``: half the
+        ``lease`` at that rate keeps each row within its lease.
         """
         if not self.confirm_delivery or self.sms_per_second == 0:
             return None
         return max(1, math.floor(self.sms_per_second * self.lease / 2))
 
 
-#: By (backend name, caller): a copy of the entry and the config built from it.
-_configs: dict[tuple[str, str], tuple[Mapping, BackendConfig]] = {}
+#: By backend name: a copy of the entry (without ENGINE) and the config built from it.
+_configs: dict[str, tuple[dict, BackendConfig]] = {}
 
 
 def get_config(name: str) -> BackendConfig:
-    """Return the config of the Tropo backend called ``name`` in ``INSTALLED_BACKENDS``.
-
-    Validated once per process, and again when the entry has changed since.
-    """
+    """Return the config of the Tropo backend called ``name`` in ``INSTALLED_BACKENDS``."""
     try:
         entry = (getattr(settings, "INSTALLED_BACKENDS", {}) or {})[name]
     except KeyError:
         raise ImproperlyConfigured(
             f"INSTALLED_BACKENDS has no backend named {name!r} (used by the Tropo view)."
         ) from None
-    return _cached(name, "settings", entry)
+    return configured(name, entry)
 
 
 def configured(name: str, entry: Mapping) -> BackendConfig:
-    """The config RapidSMS configures backend ``name`` with, validated again only when
-    ``entry`` differs from the last one (RapidSMS builds a backend per message)."""
-    return _cached(name, "configure", entry)
-
-
-def _cached(name: str, source: str, entry: Mapping) -> BackendConfig:
-    cached = _configs.get((name, source))
-    if cached is not None and cached[0] == entry:
+    """The config of backend ``name`` built from ``entry`` (its ENGINE may be left out), validated
+    again only when the entry changed (RapidSMS builds a backend per message)."""
+    keys = {str(k).lower(): v for k, v in entry.items() if str(k).lower() != "engine"}
+    cached = _configs.get(name)
+    if cached is not None and cached[0] == keys:
         return cached[1]
     config = BackendConfig.from_entry(name, entry)
-    _configs[(name, source)] = (copy.deepcopy(entry), config)
+    _configs[name] = (copy.deepcopy(keys), config)
     return config
 
 
