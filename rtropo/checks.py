@@ -17,19 +17,19 @@ logger = logging.getLogger(__name__)
 @checks.register()
 def check_backends(app_configs=None, **kwargs):
     """Report misconfigured Tropo backends (E001) and backends without a secret (W001)."""
-    messages = []
-    for name, config in _configs(messages):
-        if not config.inbound_secrets:
-            messages.append(
-                checks.Warning(
-                    f"Tropo backend {name!r} has no 'inbound_secret': anyone who learns "
-                    "the messaging URL can inject inbound SMS, so replies to inbound SMS "
-                    "are never answered inline but launched to the number.",
-                    hint="Set 'inbound_secret' and add ?secret=<it> to the URL at Tropo.",
-                    id="rtropo.W001",
-                )
-            )
-    return messages
+    errors = []
+    valid = _configs(errors)
+    return errors + [
+        checks.Warning(
+            f"Tropo backend {name!r} has no 'inbound_secret': anyone who learns the messaging "
+            "URL can inject inbound SMS, so replies to inbound SMS are never answered inline "
+            "but launched to the number.",
+            hint="Set 'inbound_secret' and add ?secret=<it> to the URL at Tropo.",
+            id="rtropo.W001",
+        )
+        for name, config in valid
+        if not config.inbound_secrets
+    ]
 
 
 @checks.register(checks.Tags.security, deploy=True)
