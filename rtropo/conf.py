@@ -78,10 +78,12 @@ class BackendConfig:
             "inbound_secrets": _secrets(name, values.get("inbound_secret")),
         }
         kinds = typing.get_type_hints(cls)
-        for field in dataclasses.fields(cls):
-            if field.name not in parsed:
-                value = values.get(field.name, field.default)
-                parsed[field.name] = _typed(name, field.name, value, kinds[field.name])
+        for key in (field.name for field in dataclasses.fields(cls) if field.name not in parsed):
+            value = values.get(key, getattr(cls, key))
+            if kinds[key] is bool:
+                parsed[key] = _flag(name, key, value)
+            else:
+                parsed[key] = _amount(name, key, value, kinds[key])
         return cls(**parsed)
 
     @property
@@ -163,15 +165,14 @@ def _secrets(name: str, secrets: object) -> tuple[str, ...]:
     return tuple(secrets)
 
 
-def _typed(name: str, key: str, value: object, kind: type):
-    """``value`` as a ``kind`` (bool, int or float) that suits setting ``key``."""
-    if kind is bool:
-        if not isinstance(value, bool):
-            raise _error(name, key, "must be True or False")
-        return value
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _error(name, key, "must be a number")
-    if isinstance(value, float) and not math.isfinite(value):
+def _flag(name: str, key: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise _error(name, key, "must be True or False")
+    return value
+
+
+def _amount(name: str, key: str, value: object, kind: type) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise _error(name, key, "must be a finite number")
     if kind is int and value != int(value):
         raise _error(name, key, "must be a whole number")

@@ -11,10 +11,8 @@ from rtropo.conf import normalise_number, tropo_backend_names
 
 class Command(BaseCommand):
     help = (
-        "For each connection of a Tropo backend whose identity is digits only, use "
-        "'+' and the digits instead. When a '+digits' connection exists already, move "
-        "the old connection's messages and other references (and its contact, if the "
-        "'+digits' one has none) to it and delete the old one."
+        "Rename each digits-only connection of a Tropo backend to '+digits', or merge it "
+        "(its references, and its contact if needed) into the '+digits' one that exists."
     )
 
     def add_arguments(self, parser):

@@ -15,10 +15,8 @@ PROGRESS_EVERY = 10_000
 
 class Command(BaseCommand):
     help = (
-        "Delete sent and confirmed messages, answered or failed launches without "
-        "messages, answers' result references and inbound dedup records older than "
-        "--days, in batches. Queued, launched, failed and unconfirmed messages are "
-        "kept for an operator."
+        "Delete the sent and confirmed messages, finished launches, answer references and "
+        "inbound dedup records older than --days; other messages are kept for an operator."
     )
 
     def add_arguments(self, parser):
@@ -26,10 +24,7 @@ class Command(BaseCommand):
             "--days", type=int, required=True, help="Keep records younger than this (≥ 1)."
         )
         parser.add_argument(
-            "--batch-size",
-            type=int,
-            default=1000,
-            help="Rows deleted per transaction (default 1000).",
+            "--batch-size", type=int, default=1000, help="Rows deleted per transaction."
         )
         parser.add_argument(
             "--dry-run", action="store_true", help="Count what would go; delete nothing."

@@ -14,10 +14,9 @@ PROGRESS_EVERY = 10_000
 
 class Command(BaseCommand):
     help = (
-        "Launch Tropo sessions for queued messages that are due, and requeue those "
-        "whose callback never came. Run it every minute from cron or celery beat; "
-        "-v 0 prints nothing unless a launch failed. Exits 2, one line on stderr per "
-        "problem, when tropo_status would report a critical problem."
+        "Launch Tropo sessions for the queued messages that are due, and requeue those whose "
+        "callback never came; run it every minute. Exits 2 on a critical problem, 1 when a "
+        "launch failed."
     )
     # Cron mails what this prints every minute: warnings are `manage.py check`'s job; a
     # backend's settings are still validated (exit 2).
@@ -25,15 +24,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--backend",
-            action="append",
-            dest="backends",
-            help="Only this backend (repeatable). Default: every Tropo backend.",
+            "--backend", action="append", dest="backends", help="Only this backend (repeatable)."
         )
         parser.add_argument(
-            "--now",
-            action="store_true",
-            help="Also take messages still backing off after a failed launch.",
+            "--now", action="store_true", help="Also take messages backing off after a failure."
         )
 
     def handle(self, *args, backends=None, now=False, verbosity=1, **options):
@@ -47,21 +41,24 @@ class Command(BaseCommand):
             done = periodic.send_all_queued(backends, include_backing_off=now, on_launch=on_launch)
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc), returncode=2) from exc
+        if verbosity >= 1:
+            self._print_runs(done)
+        self._report_problems(done, verbosity)
+        if any(progress.failed_launches for progress in done.values()):
+            raise CommandError("Tropo refused or did not answer a launch; rows will be retried.")
+
+    def _print_runs(self, done):
         for name, progress in done.items():
-            if verbosity >= 1:
-                self.stdout.write(
-                    f"{name}: {progress.messages} message(s) in {progress.launches} "
-                    f"launch(es), {progress.released} requeued after a missing callback, "
-                    f"{progress.failed_launches} failed launch(es)"
-                )
-            if verbosity >= 1 and progress.unconfirmed:
+            self.stdout.write(
+                f"{name}: {progress.messages} message(s) in {progress.launches} launch(es), "
+                f"{progress.released} requeued after a missing callback, "
+                f"{progress.failed_launches} failed launch(es)"
+            )
+            if progress.unconfirmed:
                 self.stdout.write(
                     f"{name}: {progress.unconfirmed} message(s) unconfirmed by Tropo, "
                     f"{progress.resent} of them sent again"
                 )
-        self._report_problems(done, verbosity)
-        if any(progress.failed_launches for progress in done.values()):
-            raise CommandError("Tropo refused or did not answer a launch; rows will be retried.")
 
     def _report_problems(self, names, verbosity):
         """Exit 2, one line per problem on stderr, when a backend is critical; else print
