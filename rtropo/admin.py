@@ -50,18 +50,17 @@ def show_status(request) -> None:
             report = backend_status(get_config(name))
         except ImproperlyConfigured as exc:
             messages.error(request, str(exc))
-            continue
         except DatabaseError as exc:
             messages.error(request, f"{name}: its state cannot be read ({type(exc).__name__})")
-            continue
-        for problem in report.problems:
-            level = messages.ERROR if problem.level == CRITICAL else messages.WARNING
-            messages.add_message(request, level, problem.line(name))
+        else:
+            for problem in report.problems:
+                level = messages.ERROR if problem.level == CRITICAL else messages.WARNING
+                messages.add_message(request, level, problem.line(name))
 
 
 class RecordAdmin(admin.ModelAdmin):
-    """Rows only the backend writes: read-only, no add form or Save buttons, and the
-    backends' problems above each list. Fields in ``exclude`` are neither shown nor
+    """Rows only the backend writes: view-only pages, no add form, and the backends'
+    problems above each list. Fields in ``exclude`` are neither shown nor
     reachable by a URL lookup (``?reference__regex=`` would reveal one).
     """
 
@@ -73,14 +72,9 @@ class RecordAdmin(admin.ModelAdmin):
             show_status(request)
         return super().changelist_view(request, extra_context)
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        buttons = ("show_save", "show_save_and_continue", "show_save_and_add_another")
-        context = {**(extra_context or {}), **dict.fromkeys(buttons, False)}
-        return super().change_view(request, object_id, form_url, context)
-
-    def get_readonly_fields(self, request, obj=None):
-        excluded = set(self.exclude or ())
-        return [f.name for f in self.model._meta.fields if f.name not in excluded]
+    def has_change_permission(self, request, obj=None):
+        # A row's page is view-only; the change permission still allows the actions.
+        return obj is None and super().has_change_permission(request)
 
     def lookup_allowed(self, lookup, value, request=None):
         if lookup.split(LOOKUP_SEP)[0] in set(self.exclude or ()):
