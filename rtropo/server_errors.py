@@ -2,8 +2,6 @@
 a project's ``handler500`` may not render (RapidSMS's ``500.html`` needs URLs a project
 serving only the Tropo URL lacks), which would lose the report too."""
 
-from __future__ import annotations
-
 from django.core.signals import got_request_exception
 from django.http import HttpResponse
 from django.utils.log import log_response

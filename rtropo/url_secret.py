@@ -1,8 +1,6 @@
 """The messaging URL's ``secret``, which tells Tropo's requests from anyone else's: taken
 from each request and masked in it, then checked."""
 
-from __future__ import annotations
-
 from urllib.parse import unquote_plus
 
 from django.http import QueryDict

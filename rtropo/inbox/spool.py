@@ -4,8 +4,6 @@ durable file each, never seen partial) until ``tropo_send_queued`` replays them.
 The directory is ``RTROPO_SPOOL_DIR``, or ``BASE_DIR / "rtropo-spool"``.
 """
 
-from __future__ import annotations
-
 import dataclasses
 import json
 import logging

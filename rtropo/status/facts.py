@@ -1,7 +1,5 @@
 """The facts ``tropo_status`` reports of a backend: indexed aggregates and its health row."""
 
-from __future__ import annotations
-
 import dataclasses
 from datetime import datetime, timedelta
 

@@ -5,8 +5,6 @@ Each hook notes an event; a process writes a backend's events at most once every
 in a transaction (or savepoint) of its own: one that fails is logged and the caller goes on.
 """
 
-from __future__ import annotations
-
 import atexit
 import dataclasses
 import logging

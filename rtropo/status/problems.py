@@ -1,8 +1,6 @@
 """The problems ``tropo_status`` names: each rule takes a backend's facts and returns a
 :class:`Problem` (with a stable code, documented in docs/troubleshooting.rst) or None."""
 
-from __future__ import annotations
-
 import dataclasses
 from datetime import timedelta
 

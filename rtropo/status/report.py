@@ -1,7 +1,5 @@
 """What ``tropo_status`` (and the admin) report of a backend: its facts and its problems."""
 
-from __future__ import annotations
-
 import dataclasses
 from datetime import datetime
 

@@ -1,7 +1,5 @@
 """Move a backend's 0.2-era connections (``15555551212``) to ``+15555551212``."""
 
-from __future__ import annotations
-
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError, transaction
 from rapidsms.models import Connection
