@@ -163,15 +163,13 @@ def launch_failed(config: BackendConfig, error: TropoAPIError) -> None:
 
 def command_ran(config: BackendConfig) -> None:
     """The periodic command ran for this backend: written now, with any pending events."""
-    fields = {"last_run_at": timezone.now()}
-    _recorder.note(config.name, fields, now=True)
+    _recorder.note(config.name, {"last_run_at": timezone.now()}, now=True)
 
 
 def read(name: str) -> BackendHealth:
     """The stored health of backend ``name`` (an unsaved blank one when none is stored)."""
-    return BackendHealth.objects.filter(backend_name=name).first() or BackendHealth(
-        backend_name=name
-    )
+    stored = BackendHealth.objects.filter(backend_name=name).first()
+    return stored or BackendHealth(backend_name=name)
 
 
 def launch_refusal_current(health: BackendHealth) -> bool:

@@ -64,13 +64,11 @@ class Command(BaseCommand):
         """Exit 2, one line per problem on stderr, when a backend is critical; else print
         the warnings at -v 1."""
         reports = [backend_status(get_config(name)) for name in names]
+        lines = [p.line(report.backend) for report in reports for p in report.problems]
         if any(report.level == CRITICAL for report in reports):
-            lines = [p.line(report.backend) for report in reports for p in report.problems]
             raise CommandError("\n".join(lines), returncode=2)
-        if verbosity >= 1:
-            for report in reports:
-                for problem in report.problems:
-                    self.stdout.write(problem.line(report.backend))
+        if verbosity >= 1 and lines:
+            self.stdout.write("\n".join(lines))
 
     def _report_progress(self, name, progress):
         step = progress.messages // PROGRESS_EVERY
