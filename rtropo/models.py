@@ -168,28 +168,23 @@ class InboundSession(models.Model):
 class BackendHealth(models.Model):
     """What the view, the launches and the periodic command last saw of one backend.
 
-    A launch refusal is current while ``last_refusal_at`` is later than ``last_launch_at``.
+    ``last_launch_at`` and ``last_refusal_at`` are the last launches Tropo accepted and
+    refused: a refusal is current while it is the later. ``refused_requests`` counts the
+    requests the view refused since ``refused_since``; ``last_run_at`` is the last run of
+    ``tropo_send_queued`` (or its task).
     """
 
     backend_name = models.CharField(max_length=100, unique=True)
     last_callback_at = models.DateTimeField(null=True, blank=True)
     last_inbound_at = models.DateTimeField(null=True, blank=True)
-    last_launch_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("The last launch Tropo accepted.")
-    )
-    last_refusal_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("The last launch Tropo refused.")
-    )
+    last_launch_at = models.DateTimeField(null=True, blank=True)
+    last_refusal_at = models.DateTimeField(null=True, blank=True)
     last_refusal_reason = models.TextField(blank=True)
-    refused_requests = models.PositiveIntegerField(
-        default=0, help_text=_("Requests the view refused since refused_since.")
-    )
+    refused_requests = models.PositiveIntegerField(default=0)
     refused_since = models.DateTimeField(null=True, blank=True)
     last_refused_request_at = models.DateTimeField(null=True, blank=True)
     last_refused_request_reason = models.TextField(blank=True)
-    last_run_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("The last run of tropo_send_queued (or its task).")
-    )
+    last_run_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("backend health")
