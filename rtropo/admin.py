@@ -36,11 +36,8 @@ def shortened(text: str, length: int):
     anywhere, so that a long word cannot widen its column."""
     if not text:
         return None
-    return format_html(
-        '<span title="{}" style="overflow-wrap: anywhere">{}</span>',
-        text,
-        Truncator(text).chars(length),
-    )
+    html = '<span title="{}" style="overflow-wrap: anywhere">{}</span>'
+    return format_html(html, text, Truncator(text).chars(length))
 
 
 def show_status(request) -> None:
@@ -60,9 +57,8 @@ def show_status(request) -> None:
 
 class RecordAdmin(admin.ModelAdmin):
     """Rows only the backend writes: view-only pages, no add form, and the backends'
-    problems above each list. Fields in ``exclude`` are neither shown nor
-    reachable by a URL lookup (``?reference__regex=`` would reveal one).
-    """
+    problems above each list. Fields in ``exclude`` are neither shown nor reachable by a
+    URL lookup (``?reference__regex=`` would reveal one)."""
 
     def has_add_permission(self, request):
         return False
