@@ -1,5 +1,7 @@
 """Move a backend's 0.2-era connections (``15555551212``) to ``+15555551212``."""
 
+from collections import Counter
+
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError, transaction
 from rapidsms.models import Connection
@@ -24,20 +26,16 @@ class Command(BaseCommand):
     def handle(self, *args, backend, dry_run=False, **options):
         if backend not in tropo_backend_names():
             raise CommandError(f"Not a Tropo backend in INSTALLED_BACKENDS: {backend}")
-        old = [
-            connection
-            for connection in Connection.objects.filter(backend__name=backend).order_by("pk")
-            if connection.identity.isascii() and connection.identity.isdigit()
-        ]
-        counts = {"renamed": 0, "merged": 0, "kept": 0}
-        for connection in old:
-            outcome, detail = self._migrate(connection, dry_run)
-            counts[outcome] += 1
-            prefix = "would be " if dry_run else ""
-            self.stdout.write(f"{connection.identity}: {prefix}{outcome} {detail}")
+        counts = Counter()
+        for connection in Connection.objects.filter(backend__name=backend).order_by("pk"):
+            if connection.identity.isascii() and connection.identity.isdigit():
+                outcome, detail = self._migrate(connection, dry_run)
+                counts[outcome] += 1
+                prefix = "would be " if dry_run else ""
+                self.stdout.write(f"{connection.identity}: {prefix}{outcome} {detail}")
         verb = "Would change" if dry_run else "Changed"
         self.stdout.write(
-            f"{verb} {len(old)} connection(s) of {backend}: {counts['renamed']} renamed, "
+            f"{verb} {counts.total()} connection(s) of {backend}: {counts['renamed']} renamed, "
             f"{counts['merged']} merged, {counts['kept']} kept"
         )
 
