@@ -88,11 +88,8 @@ class BackendConfig:
 
     @property
     def in_flight_window(self) -> int | None:
-        """How many rows may be launched or awaiting a result at once; None: no limit.
-
-        Tropo texts the rows ahead of a row first, at ``sms_per_second``: half the
-        ``lease`` at that rate keeps each row within its lease.
-        """
+        """How many rows may be launched or awaiting a result at once (None: no limit): half
+        the ``lease`` at ``sms_per_second``, so that Tropo texts each row within its lease."""
         if not self.confirm_delivery or self.sms_per_second == 0:
             return None
         return max(1, math.floor(self.sms_per_second * self.lease / 2))
