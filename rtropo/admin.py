@@ -18,59 +18,47 @@ from rtropo.outbox import release
 from rtropo.status.problems import CRITICAL
 from rtropo.status.report import backend_status
 
-#: Characters of a message's text, of its last error and of a session id shown in the
-#: changelists (a session id is 32 characters: shown whole, but it may wrap).
+#: Characters shown in the changelists (a session id is 32: shown whole).
 TEXT_SHOWN = 40
 ERROR_SHOWN = 60
 SESSION_ID_SHOWN = 64
-#: The submit row of a page where nothing can be edited: no Save buttons.
-NO_SAVE = {"show_save": False, "show_save_and_continue": False, "show_save_and_add_another": False}
 
 
 def compact_time(value):
-    """A date and time in the site's time zone as ``2026-12-06 21:09``."""
+    """``value`` in the site's time zone as ``2026-12-06 21:09``."""
     if timezone.is_aware(value):
         value = timezone.localtime(value)
     return value.strftime("%Y-%m-%d %H:%M")
 
 
 def shortened(text: str, length: int):
-    """``text`` cut to ``length`` characters, the whole of it on hover (None when empty);
-    it may wrap anywhere, so that a long word (a URL in an error) cannot widen its column."""
+    """``text`` cut to ``length`` characters, whole on hover (None when empty); it wraps
+    anywhere, so that a long word cannot widen its column."""
     if not text:
         return None
-    return format_html(
-        '<span title="{}" style="overflow-wrap: anywhere">{}</span>',
-        text,
-        Truncator(text).chars(length),
-    )
+    html = '<span title="{}" style="overflow-wrap: anywhere">{}</span>'
+    return format_html(html, text, Truncator(text).chars(length))
 
 
 def show_status(request) -> None:
-    """Add each Tropo backend's problems to the page's messages, as ``tropo_status`` words them."""
+    """Add each Tropo backend's problems, as ``tropo_status`` words them, to the page."""
     for name in tropo_backend_names():
         try:
             report = backend_status(get_config(name))
         except ImproperlyConfigured as exc:
             messages.error(request, str(exc))
-            continue
         except DatabaseError as exc:
             messages.error(request, f"{name}: its state cannot be read ({type(exc).__name__})")
-            continue
-        for problem in report.problems:
-            level = messages.ERROR if problem.level == CRITICAL else messages.WARNING
-            messages.add_message(
-                request, level, f"{name}: {problem.level} {problem.code}: {problem.message}"
-            )
+        else:
+            for problem in report.problems:
+                level = messages.ERROR if problem.level == CRITICAL else messages.WARNING
+                messages.add_message(request, level, problem.line(name))
 
 
 class RecordAdmin(admin.ModelAdmin):
-    """An admin for rows that only the backend writes: no add form, every field read-only,
-    change pages without Save buttons, and the backends' problems above each list.
-
-    Fields in ``exclude`` (references and their digests) are neither shown nor
-    reachable by a URL lookup (``?reference__regex=`` would reveal one).
-    """
+    """Rows only the backend writes: view-only pages, no add form, and the backends'
+    problems above each list. Fields in ``exclude`` are neither shown nor reachable by a
+    URL lookup (``?reference__regex=`` would reveal one)."""
 
     def has_add_permission(self, request):
         return False
@@ -80,26 +68,28 @@ class RecordAdmin(admin.ModelAdmin):
             show_status(request)
         return super().changelist_view(request, extra_context)
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        return super().change_view(
-            request, object_id, form_url, {**(extra_context or {}), **NO_SAVE}
-        )
-
-    def get_readonly_fields(self, request, obj=None):
-        excluded = set(self.exclude or ())
-        return [f.name for f in self.model._meta.fields if f.name not in excluded]
+    def has_change_permission(self, request, obj=None):
+        # A row's page is view-only; the change permission still allows the actions.
+        return obj is None and super().has_change_permission(request)
 
     def lookup_allowed(self, lookup, value, request=None):
-        """Refuse every URL lookup on an excluded field."""
         if lookup.split(LOOKUP_SEP)[0] in set(self.exclude or ()):
             return False
         if django.VERSION < (5, 0):
             return super().lookup_allowed(lookup, value)
         return super().lookup_allowed(lookup, value, request)
 
+    @admin.display(description=_("text"))
+    def short_text(self, obj):
+        return shortened(obj.text, TEXT_SHOWN)
+
+    @admin.display(description=_("session id"), ordering="session_id")
+    def session(self, obj):
+        return shortened(obj.session_id, SESSION_ID_SHOWN)
+
 
 class UnconfirmedFilter(admin.SimpleListFilter):
-    """Messages with at least one send that Tropo never confirmed (sent twice, perhaps)."""
+    """Messages with at least one send that Tropo never confirmed."""
 
     title = _("unconfirmed sends")
     parameter_name = "unconfirmed_sends"
@@ -117,26 +107,15 @@ class UnconfirmedFilter(admin.SimpleListFilter):
 
 @admin.register(OutboundMessage)
 class OutboundMessageAdmin(RecordAdmin):
-    list_display = (
-        "to_number",
-        "short_text",
-        "status_shown",
-        "next_attempt",
-        "short_error",
-    )
+    list_display = ("to_number", "short_text", "status_shown", "next_attempt", "short_error")
     list_filter = ("status", UnconfirmedFilter, "backend_name")
     search_fields = ("to_number", "identity", "message_id", "session_id")
     date_hierarchy = "created_at"
     actions = ["retry_now"]
 
-    @admin.display(description=_("text"))
-    def short_text(self, obj):
-        return shortened(obj.text, TEXT_SHOWN)
-
     @admin.display(description=_("status"), ordering="status")
     def status_shown(self, obj):
-        """The status, one line each for the attempts made and the sends Tropo never
-        confirmed (when there are any): one column instead of three."""
+        """The status, then the attempts and unconfirmed sends when there are any."""
         lines = [obj.get_status_display()]
         if obj.attempts:
             lines.append(
@@ -149,7 +128,7 @@ class OutboundMessageAdmin(RecordAdmin):
 
     @admin.display(description=_("next attempt"), ordering="next_attempt_at")
     def next_attempt(self, obj):
-        """When a queued row goes out next; nothing for rows that wait for no attempt."""
+        """When a queued row goes out next; nothing for other rows."""
         if obj.status != OutboundMessage.Status.QUEUED:
             return None
         return compact_time(obj.next_attempt_at)
@@ -179,10 +158,6 @@ class LaunchAdmin(RecordAdmin):
     search_fields = ("session_id",)
     exclude = ("reference",)
 
-    @admin.display(description=_("session id"), ordering="session_id")
-    def session(self, obj):
-        return shortened(obj.session_id, SESSION_ID_SHOWN)
-
     @admin.display(description=_("created"), ordering="created_at")
     def created(self, obj):
         return compact_time(obj.created_at)
@@ -193,14 +168,6 @@ class InboundSessionAdmin(RecordAdmin):
     list_display = ("session", "identity", "short_text", "status", "attempts", "received")
     list_filter = ("status", "backend_name")
     search_fields = ("identity", "session_id")
-
-    @admin.display(description=_("session id"), ordering="session_id")
-    def session(self, obj):
-        return shortened(obj.session_id, SESSION_ID_SHOWN)
-
-    @admin.display(description=_("text"))
-    def short_text(self, obj):
-        return shortened(obj.text, TEXT_SHOWN)
 
     @admin.display(description=_("received"), ordering="received_at")
     def received(self, obj):

@@ -17,19 +17,19 @@ logger = logging.getLogger(__name__)
 @checks.register()
 def check_backends(app_configs=None, **kwargs):
     """Report misconfigured Tropo backends (E001) and backends without a secret (W001)."""
-    messages = []
-    for name, config in _configs(messages):
-        if not config.inbound_secrets:
-            messages.append(
-                checks.Warning(
-                    f"Tropo backend {name!r} has no 'inbound_secret': anyone who learns "
-                    "the messaging URL can inject inbound SMS, so replies to inbound SMS "
-                    "are never answered inline but launched to the number.",
-                    hint="Set 'inbound_secret' and add ?secret=<it> to the URL at Tropo.",
-                    id="rtropo.W001",
-                )
-            )
-    return messages
+    errors = []
+    valid = _configs(errors)
+    return errors + [
+        checks.Warning(
+            f"Tropo backend {name!r} has no 'inbound_secret': anyone who learns the messaging "
+            "URL can inject inbound SMS, so replies to inbound SMS are never answered inline "
+            "but launched to the number.",
+            hint="Set 'inbound_secret' and add ?secret=<it> to the URL at Tropo.",
+            id="rtropo.W001",
+        )
+        for name, config in valid
+        if not config.inbound_secrets
+    ]
 
 
 @checks.register(checks.Tags.security, deploy=True)
@@ -74,7 +74,7 @@ def check_launch_refusals(app_configs=None, **kwargs):
 
 
 def _configs(messages: list):
-    """(name, config) of each Tropo backend that validates; E001 into ``messages`` for others."""
+    """(name, config) of each valid Tropo backend; an E001 into ``messages`` for others."""
     valid = []
     for name in tropo_backend_names():
         try:
@@ -86,11 +86,8 @@ def _configs(messages: list):
 
 @checks.register(checks.Tags.compatibility)
 def check_django_tables2(app_configs=None, **kwargs):
-    """Report a django-tables2 without the ``querystring`` tag RapidSMS's templates use (E010).
-
-    RapidSMS 2.2's ``django_tables2/bootstrap-tables.html`` (message log, registration,
-    HTTP tester) uses ``{% querystring %}``, which django-tables2 3.0 renamed.
-    """
+    """Report a django-tables2 without the ``querystring`` tag RapidSMS 2.2's table
+    templates use (E010); django-tables2 3.0 renamed it."""
     if not apps.is_installed("django_tables2"):
         return []
     from django_tables2.templatetags.django_tables2 import register

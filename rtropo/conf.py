@@ -1,10 +1,5 @@
-"""Read and validate one Tropo backend's settings.
-
-A backend entry in ``INSTALLED_BACKENDS`` may keep its keys under ``"config"``
-(the 0.2-era style) or at the top level (RapidSMS's own style); both are
-merged here, with ``config`` winning. Unknown keys are ignored so that router
-options such as ``router.celery.eager`` can sit beside ours.
-"""
+"""Read and validate a Tropo backend's settings: keys sit under its entry's ``config`` or
+at the top level (``config`` wins); unknown keys are ignored (router options)."""
 
 from __future__ import annotations
 
@@ -13,6 +8,7 @@ import dataclasses
 import logging
 import math
 import re
+import typing
 from collections.abc import Mapping
 
 from django.conf import settings
@@ -25,17 +21,14 @@ DEFAULT_API_URL = "https://api.tropo.com/1.0/sessions"
 
 _NUMBER_CHARS = re.compile(r"^\+?[0-9 \t().\-]+$")
 
+#: The numeric settings that may be zero; every other one must be more than zero.
+_ZERO_ALLOWED = {"launch_delay", "sms_per_second"}
+
 
 def normalise_number(value: object) -> str | None:
-    """Return ``value`` as ``+`` and digits, or None when it is not a phone number.
-
-    Accepts ASCII digits with an optional leading ``+`` and the formatting
-    characters people write (spaces, dashes, dots, parentheses). Other digits
-    (Arabic-Indic, fullwidth, ...) are refused. A number must start with its
-    country code, which never begins with ``0``: a national ``0…`` or an
-    ``00…`` international prefix is refused rather than guessed at. E.164
-    allows at most 15 digits; fewer than 3 is no number at all.
-    """
+    """Return ``value`` as ``+`` and 3 to 15 ASCII digits, or None when it is not a phone
+    number. Spaces, dashes, dots and parentheses are dropped; the country code comes
+    first, so a leading ``0`` (a national or ``00`` prefix) is refused."""
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str) or not _NUMBER_CHARS.match(value.strip()):
@@ -71,88 +64,61 @@ class BackendConfig:
 
     @classmethod
     def from_entry(cls, name: str, entry: Mapping) -> BackendConfig:
-        """Build the config of backend ``name`` from its ``INSTALLED_BACKENDS`` entry."""
-        merged = {str(k).lower(): v for k, v in entry.items() if str(k).lower() != "config"}
+        """The config of backend ``name`` from its entry; ImproperlyConfigured names the key."""
+        values = {str(k).lower(): v for k, v in entry.items() if str(k).lower() != "config"}
         nested = entry.get("config", entry.get("CONFIG", {})) or {}
         if not isinstance(nested, Mapping):
             raise _error(name, "config", "must be a dict")
-        merged.update({str(k).lower(): v for k, v in nested.items()})
-        return cls(
-            name=name,
-            messaging_token=_token(name, merged),
-            number=_number(name, merged),
-            api_url=_url(name, merged),
-            timeout=_positive(name, merged, "timeout", cls.timeout, float),
-            inbound_secrets=_secrets(name, merged),
-            batch_size=_positive(name, merged, "batch_size", cls.batch_size, int),
-            max_attempts=_positive(name, merged, "max_attempts", cls.max_attempts, int),
-            lease=_positive(name, merged, "lease", cls.lease, float),
-            retry_base=_positive(name, merged, "retry_base", cls.retry_base, float),
-            retry_cap=_positive(name, merged, "retry_cap", cls.retry_cap, float),
-            inline_replies=_bool(name, merged, "inline_replies", cls.inline_replies),
-            confirm_delivery=_bool(name, merged, "confirm_delivery", cls.confirm_delivery),
-            resend_unconfirmed=_bool(name, merged, "resend_unconfirmed", cls.resend_unconfirmed),
-            launch_delay=_positive(
-                name, merged, "launch_delay", cls.launch_delay, float, allow_zero=True
-            ),
-            max_body_bytes=_positive(name, merged, "max_body_bytes", cls.max_body_bytes, int),
-            launch_concurrency=_positive(
-                name, merged, "launch_concurrency", cls.launch_concurrency, int
-            ),
-            sms_per_second=_rate(name, merged, cls.sms_per_second),
-        )
+        values.update({str(k).lower(): v for k, v in nested.items()})
+        parsed = {
+            "name": name,
+            "messaging_token": _token(name, values.get("messaging_token")),
+            "number": _number(name, values.get("number")),
+            "api_url": _url(name, values.get("api_url", DEFAULT_API_URL)),
+            "inbound_secrets": _secrets(name, values.get("inbound_secret")),
+        }
+        kinds = typing.get_type_hints(cls)
+        for key in (field.name for field in dataclasses.fields(cls) if field.name not in parsed):
+            value = values.get(key, getattr(cls, key))
+            if kinds[key] is bool:
+                parsed[key] = _flag(name, key, value)
+            else:
+                parsed[key] = _amount(name, key, value, kinds[key])
+        return cls(**parsed)
 
     @property
     def in_flight_window(self) -> int | None:
-        """How many rows may be launched or awaiting a result at once; None: no limit.
-
-        Tropo texts ``sms_per_second``, so a row's result comes only after every
-        row ahead of it was texted. Half the ``lease`` at that rate keeps every
-        row in flight well within its lease (the other half is headroom, also
-        for inline answers, which the window does not count).
-        """
+        """How many rows may be launched or awaiting a result at once (None: no limit): half
+        the ``lease`` at ``sms_per_second``, so that Tropo texts each row within its lease."""
         if not self.confirm_delivery or self.sms_per_second == 0:
             return None
         return max(1, math.floor(self.sms_per_second * self.lease / 2))
 
 
-#: Validated configs by (backend name, where the entry came from), each with a
-#: copy of the entry it was built from.
-_configs: dict[tuple[str, str], tuple[Mapping, BackendConfig]] = {}
+#: By backend name: a copy of the entry (without ENGINE) and the config built from it.
+_configs: dict[str, tuple[dict, BackendConfig]] = {}
 
 
 def get_config(name: str) -> BackendConfig:
-    """Return the config of the Tropo backend called ``name`` in ``INSTALLED_BACKENDS``.
-
-    Built and validated once per process and entry: it is built again when the
-    entry no longer equals the one it was built from (``override_settings``,
-    or a dict changed in place).
-    """
-    backends = getattr(settings, "INSTALLED_BACKENDS", {}) or {}
+    """Return the config of the Tropo backend called ``name`` in ``INSTALLED_BACKENDS``."""
     try:
-        entry = backends[name]
+        entry = (getattr(settings, "INSTALLED_BACKENDS", {}) or {})[name]
     except KeyError:
         raise ImproperlyConfigured(
             f"INSTALLED_BACKENDS has no backend named {name!r} (used by the Tropo view)."
         ) from None
-    return _cached(name, "settings", entry)
+    return configured(name, entry)
 
 
 def configured(name: str, entry: Mapping) -> BackendConfig:
-    """The config of the backend RapidSMS configures as ``name`` with ``entry``.
-
-    RapidSMS builds every backend again for each message; an entry equal to
-    the last one of that name is not validated again.
-    """
-    return _cached(name, "configure", entry)
-
-
-def _cached(name: str, source: str, entry: Mapping) -> BackendConfig:
-    cached = _configs.get((name, source))
-    if cached is not None and cached[0] == entry:
+    """The config of backend ``name`` built from ``entry`` (its ENGINE may be left out), validated
+    again only when the entry changed (RapidSMS builds a backend per message)."""
+    keys = {str(k).lower(): v for k, v in entry.items() if str(k).lower() != "engine"}
+    cached = _configs.get(name)
+    if cached is not None and cached[0] == keys:
         return cached[1]
     config = BackendConfig.from_entry(name, entry)
-    _configs[(name, source)] = (copy.deepcopy(entry), config)
+    _configs[name] = (copy.deepcopy(keys), config)
     return config
 
 
@@ -163,8 +129,7 @@ def _error(name: str, key: str, problem: str) -> ImproperlyConfigured:
     )
 
 
-def _token(name: str, values: dict) -> str:
-    token = values.get("messaging_token")
+def _token(name: str, token: object) -> str:
     if token is None:
         raise _error(name, "messaging_token", "is required")
     if not isinstance(token, str) or not token.strip():
@@ -172,24 +137,22 @@ def _token(name: str, values: dict) -> str:
     return token.strip()
 
 
-def _number(name: str, values: dict) -> str:
-    if values.get("number") is None:
+def _number(name: str, value: object) -> str:
+    if value is None:
         raise _error(name, "number", "is required")
-    number = normalise_number(values["number"])
+    number = normalise_number(value)
     if number is None:
         raise _error(name, "number", "must be a phone number such as '+1-555-555-1212'")
     return number
 
 
-def _url(name: str, values: dict) -> str:
-    url = values.get("api_url", DEFAULT_API_URL)
+def _url(name: str, url: object) -> str:
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise _error(name, "api_url", "must be an http:// or https:// URL")
     return url
 
 
-def _secrets(name: str, values: dict) -> tuple[str, ...]:
-    secrets = values.get("inbound_secret")
+def _secrets(name: str, secrets: object) -> tuple[str, ...]:
     if secrets is None:
         return ()
     if isinstance(secrets, str):
@@ -199,58 +162,40 @@ def _secrets(name: str, values: dict) -> tuple[str, ...]:
     return tuple(secrets)
 
 
-def _positive(name: str, values: dict, key: str, default, kind, *, allow_zero=False):
-    value = values.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _error(name, key, "must be a number")
-    if kind is int and value != int(value):
-        raise _error(name, key, "must be a whole number")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise _error(name, key, "must be zero or more" if allow_zero else "must be more than zero")
-    return kind(value)
-
-
-def _rate(name: str, values: dict, default: float) -> float:
-    rate = _positive(name, values, "sms_per_second", default, float, allow_zero=True)
-    if not math.isfinite(rate):
-        raise _error(name, "sms_per_second", "must be a finite number (0: no limit)")
-    return rate
-
-
-def _bool(name: str, values: dict, key: str, default: bool) -> bool:
-    value = values.get(key, default)
+def _flag(name: str, key: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise _error(name, key, "must be True or False")
     return value
 
 
-#: The backend class whose entries (and its subclasses') are Tropo backends.
-BACKEND_CLASS = "rtropo.outgoing.TropoBackend"
+def _amount(name: str, key: str, value: object, kind: type) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _error(name, key, "must be a finite number")
+    if kind is int and value != int(value):
+        raise _error(name, key, "must be a whole number")
+    if key in _ZERO_ALLOWED and value < 0:
+        raise _error(name, key, "must be zero or more")
+    if key not in _ZERO_ALLOWED and value <= 0:
+        raise _error(name, key, "must be more than zero")
+    return kind(value)
 
 
 def tropo_backend_names() -> list[str]:
-    """Names of the ``INSTALLED_BACKENDS`` entries whose ENGINE is the Tropo backend or a
-    subclass of it, given as a class or as its dotted path.
-
-    An ENGINE that cannot be imported is left to the router to report.
-    """
+    """Names of the ``INSTALLED_BACKENDS`` entries whose ENGINE (a class or its dotted path)
+    is ``rtropo.outgoing.TropoBackend`` or a subclass; an ENGINE that does not import is
+    left to the router to report."""
     names = []
     for name, entry in (getattr(settings, "INSTALLED_BACKENDS", {}) or {}).items():
-        engine = _engine(name, entry.get("ENGINE"))
-        if isinstance(engine, type) and BACKEND_CLASS in _class_paths(engine):
+        engine = entry.get("ENGINE")
+        if isinstance(engine, str):
+            try:
+                engine = import_string(engine)
+            except ImportError:
+                logger.debug("ENGINE %r of backend %r does not import", engine, name)
+        # By name: importing rtropo.outgoing here would import the whole send path.
+        if isinstance(engine, type) and any(
+            f"{base.__module__}.{base.__qualname__}" == "rtropo.outgoing.TropoBackend"
+            for base in engine.__mro__
+        ):
             names.append(name)
     return names
-
-
-def _class_paths(cls: type) -> set[str]:
-    return {f"{base.__module__}.{base.__qualname__}" for base in cls.__mro__}
-
-
-def _engine(name: str, engine: object) -> object:
-    if not isinstance(engine, str):
-        return engine
-    try:
-        return import_string(engine)
-    except ImportError:
-        logger.debug("ENGINE %r of backend %r does not import", engine, name)
-        return None

@@ -6,11 +6,10 @@ class TropoError(Exception):
 
 
 class TropoAPIError(TropoError):
-    """The Session API did not launch a session.
+    """The Session API did not launch a session; the message never carries the token.
 
-    ``response`` is the :class:`requests.Response` when Tropo answered (None on a
-    connection error or time-out); a ``requests`` error that caused it is chained
-    as ``__cause__``. The message never carries the token.
+    ``response`` is Tropo's :class:`requests.Response` (None when Tropo did not answer);
+    a ``requests`` error that caused it is its ``__cause__``.
     """
 
     def __init__(self, message, response=None):

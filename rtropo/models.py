@@ -1,7 +1,4 @@
-"""The outbound queue, the sessions we launched, and the inbound sessions.
-
-These models hold data only; every status change goes through ``rtropo.outbox.queue``.
-"""
+"""The outbound queue, the sessions we launched, and the inbound sessions (data only)."""
 
 from django.db import models
 from django.utils import timezone
@@ -42,7 +39,6 @@ class OutboundQuerySet(models.QuerySet):
     """The rows of the outbound queue by where they are in their lifecycle."""
 
     def of_backend(self, name: str):
-        """The rows of backend ``name``."""
         return self.filter(backend_name=name)
 
     def due(self, until=None):
@@ -56,7 +52,7 @@ class OutboundQuerySet(models.QuerySet):
         return self.filter(status=OutboundMessage.Status.SENT, result_requested=True)
 
     def in_flight(self):
-        """Rows launched, or sent and awaiting a result: what the in-flight window counts."""
+        """Rows launched, or sent and awaiting a result (the in-flight window)."""
         return self.filter(
             models.Q(status=OutboundMessage.Status.LAUNCHED)
             | models.Q(status=OutboundMessage.Status.SENT, result_requested=True)
@@ -64,11 +60,7 @@ class OutboundQuerySet(models.QuerySet):
 
 
 class OutboundMessage(models.Model):
-    """One SMS to one recipient, from queued to sent, then confirmed by Tropo, or failed.
-
-    ``result_requested`` says whether its latest send asked Tropo for a
-    result; every answer that did is an :class:`AnswerReference`.
-    """
+    """One SMS to one recipient, from queued to sent, then confirmed by Tropo, or failed."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("queued")
@@ -122,9 +114,8 @@ class OutboundMessage(models.Model):
 class AnswerReference(models.Model):
     """One answer that asked Tropo for its result, and the rows it carried.
 
-    Only the SHA-256 ``digest`` of the answer's reference is stored. The
-    reference stays valid while the answer's rows are neither ``confirmed`` nor
-    ``failed``, so that a row may await the results of several answers.
+    Only the SHA-256 ``digest`` of its reference is stored; it stays valid while
+    the rows are neither ``confirmed`` nor ``failed``.
     """
 
     backend_name = models.CharField(max_length=100)
@@ -143,8 +134,7 @@ class AnswerReference(models.Model):
 class InboundSession(models.Model):
     """An inbound SMS session: ``received`` when recorded, ``routed`` once the apps returned.
 
-    Holds what routing it again needs. ``claimed_until`` is the lease of the
-    request or sweep routing it; ``attempts`` counts the routings begun.
+    ``claimed_until`` is the lease of whoever routes it; ``attempts`` counts the routings begun.
     """
 
     class Status(models.TextChoices):
@@ -178,30 +168,23 @@ class InboundSession(models.Model):
 class BackendHealth(models.Model):
     """What the view, the launches and the periodic command last saw of one backend.
 
-    One row per backend, written by :mod:`rtropo.status.health` at most about once a
-    minute per process; read by :mod:`rtropo.status`. A launch refusal is
-    current while ``last_refusal_at`` is later than ``last_launch_at``.
+    ``last_launch_at`` and ``last_refusal_at`` are the last launches Tropo accepted and
+    refused: a refusal is current while it is the later. ``refused_requests`` counts the
+    requests the view refused since ``refused_since``; ``last_run_at`` is the last run of
+    ``tropo_send_queued`` (or its task).
     """
 
     backend_name = models.CharField(max_length=100, unique=True)
     last_callback_at = models.DateTimeField(null=True, blank=True)
     last_inbound_at = models.DateTimeField(null=True, blank=True)
-    last_launch_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("The last launch Tropo accepted.")
-    )
-    last_refusal_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("The last launch Tropo refused.")
-    )
+    last_launch_at = models.DateTimeField(null=True, blank=True)
+    last_refusal_at = models.DateTimeField(null=True, blank=True)
     last_refusal_reason = models.TextField(blank=True)
-    refused_requests = models.PositiveIntegerField(
-        default=0, help_text=_("Requests the view refused since refused_since.")
-    )
+    refused_requests = models.PositiveIntegerField(default=0)
     refused_since = models.DateTimeField(null=True, blank=True)
     last_refused_request_at = models.DateTimeField(null=True, blank=True)
     last_refused_request_reason = models.TextField(blank=True)
-    last_run_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("The last run of tropo_send_queued (or its task).")
-    )
+    last_run_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("backend health")

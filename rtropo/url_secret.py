@@ -1,11 +1,5 @@
-"""The messaging URL's secret: taken from each request and masked in it, then checked.
-
-Tropo repeats the query string of the messaging URL on every request; a long
-random ``secret`` there is the only thing that tells Tropo's requests from
-anyone else's.
-"""
-
-from __future__ import annotations
+"""The messaging URL's ``secret``, which tells Tropo's requests from anyone else's: taken
+from each request and masked in it, then checked."""
 
 from urllib.parse import unquote_plus
 
@@ -19,23 +13,16 @@ _MASK = "********"
 
 
 def take(request) -> ResultAddress:
-    """The request's path and the secret its URL offers, then masked in the request.
-
-    Masked whether or not it is right: a wrong secret may be an old one. The
-    secret travels in a :class:`ResultAddress`, whose repr omits it, so that
-    no frame of an error report shows it.
-    """
+    """The request's path and the secret its URL offers (in a :class:`ResultAddress`, whose
+    repr omits it); the secret is masked in the request, right or wrong."""
     offered = ResultAddress(request.path, request.GET.get("secret", ""))
     _mask_secret(request)
     return offered
 
 
 def check(config: BackendConfig, offered: ResultAddress) -> ResultAddress | None:
-    """Where results of answers to this request go, or None when the secret is wrong.
-
-    The address carries the secret the request came with when the backend has
-    secrets, none otherwise.
-    """
+    """Where results of answers to this request go (with the secret offered, when the
+    backend has secrets), or None when the secret is wrong."""
     if not config.inbound_secrets:
         return ResultAddress(offered.path, "")
     matches = [constant_time_compare(offered.secret, known) for known in config.inbound_secrets]
@@ -43,12 +30,8 @@ def check(config: BackendConfig, offered: ResultAddress) -> ResultAddress | None
 
 
 def _mask_secret(request) -> None:
-    """Replace the ``secret`` query value wherever the request copies the query string.
-
-    Error reports (the DEBUG page, AdminEmailHandler mail) and log records show
-    ``request.GET``, the URL and ``request.META``, where servers copy the query
-    string (``QUERY_STRING``, ``RAW_URI``, ``REQUEST_URI``, ...).
-    """
+    """Replace the ``secret`` query value in ``request.GET`` and everywhere ``request.META``
+    copies the query string (``QUERY_STRING``, ``RAW_URI``, ...): error reports show them."""
     pairs = request.META.get("QUERY_STRING", "").split("&")
     secret_pairs = sorted((pair for pair in pairs if _is_secret_pair(pair)), key=len, reverse=True)
     for key, value in list(request.META.items()):

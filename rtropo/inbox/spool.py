@@ -1,17 +1,8 @@
-"""The inbound spool: SMS the database could not record, kept on local disk until replayed.
+"""The inbound spool: SMS the database could not record, kept on this server's disk (one
+durable file each, never seen partial) until ``tropo_send_queued`` replays them.
 
-When the database cannot record an inbound SMS (it is unreachable or failing),
-the view stores the SMS here before answering Tropo, and ``tropo_send_queued``
-(and the Celery task) replays the spool into the database with :func:`replay`.
-Each entry is one file holding one SMS; it appears under its final name only
-once its content and the directory are on disk, so that a reader never sees a
-partial entry. Each server keeps, and replays, its own spool.
-
-The directory is the ``RTROPO_SPOOL_DIR`` setting, or ``BASE_DIR /
-"rtropo-spool"`` when the settings define ``BASE_DIR``.
+The directory is ``RTROPO_SPOOL_DIR``, or ``BASE_DIR / "rtropo-spool"``.
 """
-
-from __future__ import annotations
 
 import dataclasses
 import json
@@ -106,13 +97,9 @@ def pending(backend_name: str) -> list[Entry]:
 def replay(config: BackendConfig) -> int:
     """Record and route this backend's spooled SMS, oldest first; return how many were routed.
 
-    An entry is removed once its session is recorded in the database. A session
-    recorded already (by an earlier replay that stopped before removing the
-    entry) is not recorded again, and routed here only when its claim ran out;
-    otherwise the sweep of sessions left ``received`` routes it. Replies take
-    the launch path. An entry the database refuses (a value too long) is
-    logged and kept. When the database is still unavailable, the error
-    propagates and the entries stay for the next run.
+    An entry is removed once its session is recorded (never twice; replies take the
+    launch path). One the database refuses is logged and kept; a database still
+    unavailable raises, keeping the entries.
     """
     routed = 0
     for entry in pending(config.name):

@@ -22,36 +22,14 @@ class Migration(migrations.Migration):
                 ("backend_name", models.CharField(max_length=100, unique=True)),
                 ("last_callback_at", models.DateTimeField(blank=True, null=True)),
                 ("last_inbound_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "last_launch_at",
-                    models.DateTimeField(
-                        blank=True, help_text="The last launch Tropo accepted.", null=True
-                    ),
-                ),
-                (
-                    "last_refusal_at",
-                    models.DateTimeField(
-                        blank=True, help_text="The last launch Tropo refused.", null=True
-                    ),
-                ),
+                ("last_launch_at", models.DateTimeField(blank=True, null=True)),
+                ("last_refusal_at", models.DateTimeField(blank=True, null=True)),
                 ("last_refusal_reason", models.TextField(blank=True)),
-                (
-                    "refused_requests",
-                    models.PositiveIntegerField(
-                        default=0, help_text="Requests the view refused since refused_since."
-                    ),
-                ),
+                ("refused_requests", models.PositiveIntegerField(default=0)),
                 ("refused_since", models.DateTimeField(blank=True, null=True)),
                 ("last_refused_request_at", models.DateTimeField(blank=True, null=True)),
                 ("last_refused_request_reason", models.TextField(blank=True)),
-                (
-                    "last_run_at",
-                    models.DateTimeField(
-                        blank=True,
-                        help_text="The last run of tropo_send_queued (or its task).",
-                        null=True,
-                    ),
-                ),
+                ("last_run_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
                 "verbose_name": "backend health",

@@ -1,7 +1,5 @@
 """The facts ``tropo_status`` reports of a backend: indexed aggregates and its health row."""
 
-from __future__ import annotations
-
 import dataclasses
 from datetime import datetime, timedelta
 
@@ -28,7 +26,7 @@ HEALTH_FIELDS = {
 
 @dataclasses.dataclass(frozen=True)
 class Facts:
-    """What :func:`report` read of one backend at ``now``."""
+    """What :func:`gather` read of one backend at ``now``."""
 
     backend: str
     now: datetime
@@ -86,18 +84,12 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def gather(config: BackendConfig, now: datetime) -> Facts:
-    """Read the facts of ``config``'s backend: six indexed queries."""
+    """Read the facts of ``config``'s backend at ``now``."""
     stored = health.read(config.name)
     last_result_at = results.last_result_at(config)
-    rows = OutboundMessage.objects.filter(backend_name=config.name)
-    due = rows.filter(status=Status.QUEUED, next_attempt_at__lte=now).aggregate(
-        count=Count("pk"), oldest=Min("next_attempt_at")
-    )
-    awaiting = (
-        rows.filter(status=Status.SENT)
-        .filter(result_requested=True)
-        .aggregate(count=Count("pk"), oldest=Min("sent_at"))
-    )
+    rows = OutboundMessage.objects.of_backend(config.name)
+    due = rows.due(now).aggregate(count=Count("pk"), oldest=Min("next_attempt_at"))
+    awaiting = rows.awaiting_result().aggregate(count=Count("pk"), oldest=Min("sent_at"))
     launches = Launch.objects.filter(
         backend_name=config.name, status=Launch.Status.PENDING
     ).aggregate(

@@ -1,16 +1,9 @@
 """What the view, the launches and the periodic command saw: one health row per backend.
 
-Each hook notes an event (a callback, a result, a refused request, ...) of a
-backend. A process writes the events of a backend at most once every
-:data:`WRITE_EVERY` seconds: the first event after a quiet spell is written at
-once, the later ones are kept and written when the :data:`WRITE_EVERY`
-seconds since that write are over (by a timer thread, or with the periodic
-command's run in that process, or with an event after them). A write
-is one small transaction of its own (a savepoint inside a caller's); when it
-fails, it is logged and the request goes on.
+Each hook notes an event; a process writes a backend's events at most once every
+:data:`WRITE_EVERY` seconds (the first at once, later ones within that time), each write
+in a transaction (or savepoint) of its own: one that fails is logged and the caller goes on.
 """
-
-from __future__ import annotations
 
 import atexit
 import dataclasses
@@ -50,11 +43,7 @@ class _Pending:
 
 
 class _Recorder:
-    """The per-process throttle: pending events, last writes and flush timers, by backend.
-
-    Events kept back are written by a timer when the minute since the last
-    write is over, so that none waits longer than :data:`WRITE_EVERY`.
-    """
+    """The per-process throttle: pending events, last writes and flush timers, by backend."""
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -84,7 +73,7 @@ class _Recorder:
             _write(name, pending)
 
     def flush_all(self) -> None:
-        """Write every backend's events kept back (at exit: a recycled worker keeps none)."""
+        """Write every backend's events kept back (at exit)."""
         for name in list(self.pending):
             self.flush(name)
 
@@ -102,7 +91,7 @@ class _Recorder:
 
     def _schedule(self, name: str, wait: float) -> bool:
         """Have the events of ``name`` written in ``wait`` seconds; False when no timer can
-        start (at interpreter exit, where the events are written at once instead)."""
+        start (at interpreter exit)."""
         if name in self.timers:
             return True
         timer = threading.Timer(wait, _flush_in_thread, args=(self, name))
@@ -131,7 +120,7 @@ atexit.register(lambda: _recorder.flush_all())
 
 
 def forget() -> None:
-    """Drop this process's pending events, write times and timers (a fresh process's state)."""
+    """Drop this process's pending events, write times and timers."""
     _recorder.forget()
 
 
@@ -174,15 +163,13 @@ def launch_failed(config: BackendConfig, error: TropoAPIError) -> None:
 
 def command_ran(config: BackendConfig) -> None:
     """The periodic command ran for this backend: written now, with any pending events."""
-    fields = {"last_run_at": timezone.now()}
-    _recorder.note(config.name, fields, now=True)
+    _recorder.note(config.name, {"last_run_at": timezone.now()}, now=True)
 
 
 def read(name: str) -> BackendHealth:
     """The stored health of backend ``name`` (an unsaved blank one when none is stored)."""
-    return BackendHealth.objects.filter(backend_name=name).first() or BackendHealth(
-        backend_name=name
-    )
+    stored = BackendHealth.objects.filter(backend_name=name).first()
+    return stored or BackendHealth(backend_name=name)
 
 
 def launch_refusal_current(health: BackendHealth) -> bool:
@@ -214,7 +201,7 @@ def _create(name: str, pending: _Pending) -> None:
 
 
 def _changes(pending: _Pending) -> dict:
-    """The UPDATE of a stored row: the fields, and refusals added to a window still open."""
+    """The changes to a stored row: the fields, and refusals added to a window still open."""
     changes = dict(pending.fields)
     if pending.refused:
         since = pending.first_refused_at

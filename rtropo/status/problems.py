@@ -1,11 +1,5 @@
-"""The problems ``tropo_status`` names: one rule per problem, each with a stable code.
-
-A rule reads a backend's :class:`~rtropo.status.Facts` and returns a
-:class:`Problem` or None. Its message says what is wrong and what fixes it.
-The codes are documented in docs/troubleshooting.rst; keep them stable.
-"""
-
-from __future__ import annotations
+"""The problems ``tropo_status`` names: each rule takes a backend's facts and returns a
+:class:`Problem` (with a stable code, documented in docs/troubleshooting.rst) or None."""
 
 import dataclasses
 from datetime import timedelta

@@ -1,11 +1,4 @@
-"""What ``tropo_status`` (and the admin) report of a backend: its facts and its problems.
-
-:func:`report` reads the backend's :class:`~rtropo.status.facts.Facts` (a handful of
-indexed aggregates and its health row), then applies
-:data:`rtropo.status.problems.RULES` to them. It writes nothing.
-"""
-
-from __future__ import annotations
+"""What ``tropo_status`` (and the admin) report of a backend: its facts and its problems."""
 
 import dataclasses
 from datetime import datetime

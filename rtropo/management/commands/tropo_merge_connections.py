@@ -1,8 +1,6 @@
 """Move a backend's 0.2-era connections (``15555551212``) to ``+15555551212``."""
 
-from __future__ import annotations
-
-import re
+from collections import Counter
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError, transaction
@@ -10,15 +8,11 @@ from rapidsms.models import Connection
 
 from rtropo.conf import normalise_number, tropo_backend_names
 
-_DIGITS = re.compile(r"[0-9]+")
-
 
 class Command(BaseCommand):
     help = (
-        "For each connection of a Tropo backend whose identity is digits only, use "
-        "'+' and the digits instead. When a '+digits' connection exists already, move "
-        "the old connection's messages and other references (and its contact, if the "
-        "'+digits' one has none) to it and delete the old one."
+        "Rename each digits-only connection of a Tropo backend to '+digits', or merge it "
+        "(its references, and its contact if needed) into the '+digits' one that exists."
     )
 
     def add_arguments(self, parser):
@@ -32,20 +26,16 @@ class Command(BaseCommand):
     def handle(self, *args, backend, dry_run=False, **options):
         if backend not in tropo_backend_names():
             raise CommandError(f"Not a Tropo backend in INSTALLED_BACKENDS: {backend}")
-        old = [
-            connection
-            for connection in Connection.objects.filter(backend__name=backend).order_by("pk")
-            if _DIGITS.fullmatch(connection.identity)
-        ]
-        counts = {"renamed": 0, "merged": 0, "kept": 0}
-        for connection in old:
-            outcome, detail = self._migrate(connection, dry_run)
-            counts[outcome] += 1
-            prefix = "would be " if dry_run else ""
-            self.stdout.write(f"{connection.identity}: {prefix}{outcome} {detail}")
+        counts = Counter()
+        for connection in Connection.objects.filter(backend__name=backend).order_by("pk"):
+            if connection.identity.isascii() and connection.identity.isdigit():
+                outcome, detail = self._migrate(connection, dry_run)
+                counts[outcome] += 1
+                prefix = "would be " if dry_run else ""
+                self.stdout.write(f"{connection.identity}: {prefix}{outcome} {detail}")
         verb = "Would change" if dry_run else "Changed"
         self.stdout.write(
-            f"{verb} {len(old)} connection(s) of {backend}: {counts['renamed']} renamed, "
+            f"{verb} {counts.total()} connection(s) of {backend}: {counts['renamed']} renamed, "
             f"{counts['merged']} merged, {counts['kept']} kept"
         )
 
@@ -78,13 +68,10 @@ class Command(BaseCommand):
 def _references(connection: Connection):
     """``(label, queryset)`` of every row that points at ``connection``."""
     for relation in Connection._meta.get_fields(include_hidden=True):
-        if not (relation.auto_created and not relation.concrete):
-            continue
-        if not (relation.one_to_many or relation.one_to_one):
-            continue
-        model = relation.related_model
-        label = f"{model._meta.label}.{relation.field.name}"
-        yield label, model._base_manager.filter(**{relation.field.name: connection})
+        reverse = relation.auto_created and not relation.concrete
+        if reverse and (relation.one_to_many or relation.one_to_one):
+            model, field = relation.related_model, relation.field.name
+            yield f"{model._meta.label}.{field}", model._base_manager.filter(**{field: connection})
 
 
 def _move_references(connection: Connection, target: Connection) -> tuple[int, list[str]]:

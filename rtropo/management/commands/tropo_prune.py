@@ -1,5 +1,5 @@
-"""Delete old sent and confirmed messages, finished launches, answers' result references
-and inbound dedup records."""
+"""Delete old sent and confirmed messages, finished launches, answer references and
+inbound dedup records."""
 
 from datetime import timedelta
 
@@ -15,10 +15,8 @@ PROGRESS_EVERY = 10_000
 
 class Command(BaseCommand):
     help = (
-        "Delete sent and confirmed messages, answered or failed launches without "
-        "messages, answers' result references and inbound dedup records older than "
-        "--days, in batches. Queued, launched, failed and unconfirmed messages are "
-        "kept for an operator."
+        "Delete the sent and confirmed messages, finished launches, answer references and "
+        "inbound dedup records older than --days; other messages are kept for an operator."
     )
 
     def add_arguments(self, parser):
@@ -26,10 +24,7 @@ class Command(BaseCommand):
             "--days", type=int, required=True, help="Keep records younger than this (≥ 1)."
         )
         parser.add_argument(
-            "--batch-size",
-            type=int,
-            default=1000,
-            help="Rows deleted per transaction (default 1000).",
+            "--batch-size", type=int, default=1000, help="Rows deleted per transaction."
         )
         parser.add_argument(
             "--dry-run", action="store_true", help="Count what would go; delete nothing."
@@ -41,61 +36,37 @@ class Command(BaseCommand):
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
         cutoff = timezone.now() - timedelta(days=days)
-        targets = [
-            (
-                "sent message(s)",
-                OutboundMessage.objects.filter(
-                    status__in=[OutboundMessage.Status.SENT, OutboundMessage.Status.CONFIRMED],
-                    sent_at__lt=cutoff,
-                ),
+        finished = [OutboundMessage.Status.SENT, OutboundMessage.Status.CONFIRMED]
+        targets = {
+            "sent message(s)": OutboundMessage.objects.filter(
+                status__in=finished, sent_at__lt=cutoff
             ),
-            (
-                "finished launch(es)",
-                Launch.objects.filter(
-                    status__in=[Launch.Status.ANSWERED, Launch.Status.FAILED],
-                    created_at__lt=cutoff,
-                    messages__isnull=True,
-                ),
+            "finished launch(es)": Launch.objects.filter(
+                status__in=[Launch.Status.ANSWERED, Launch.Status.FAILED],
+                created_at__lt=cutoff,
+                messages__isnull=True,
             ),
-            (
-                "answer reference(s)",
-                AnswerReference.objects.filter(created_at__lt=cutoff),
-            ),
-            ("inbound session(s)", InboundSession.objects.filter(received_at__lt=cutoff)),
-        ]
-        verb = "would delete" if dry_run else "deleted"
-        for label, queryset in targets:
+            "answer reference(s)": AnswerReference.objects.filter(created_at__lt=cutoff),
+            "inbound session(s)": InboundSession.objects.filter(received_at__lt=cutoff),
+        }
+        for label, queryset in targets.items():
             if dry_run:
                 count = queryset.count()
             else:
-                report = self._progress_reporter(label) if verbosity >= 1 else None
-                count = _delete_in_batches(queryset, batch_size, report)
+                count = self._delete(label, queryset, batch_size, verbosity)
             if verbosity >= 1:
+                verb = "would delete" if dry_run else "deleted"
                 self.stdout.write(f"{verb} {count} {label} older than {days} day(s)")
 
-    def _progress_reporter(self, label: str):
-        reported = [0]
-
-        def report(deleted: int):
-            step = deleted // PROGRESS_EVERY
-            if step > reported[0]:
-                reported[0] = step
+    def _delete(self, label, queryset, batch_size: int, verbosity: int) -> int:
+        """Delete the rows of ``queryset`` by primary key, one short transaction per batch."""
+        deleted = reported = 0
+        while True:
+            with write_transaction():
+                ids = list(queryset.order_by("pk").values_list("pk", flat=True)[:batch_size])
+                if not ids:
+                    return deleted
+                deleted += queryset.filter(pk__in=ids).delete()[0]
+            if verbosity >= 1 and deleted // PROGRESS_EVERY > reported:
+                reported = deleted // PROGRESS_EVERY
                 self.stdout.write(f"deleted {deleted} {label} so far…")
-
-        return report
-
-
-def _delete_in_batches(queryset, batch_size: int, on_batch=None) -> int:
-    """Delete the rows of ``queryset`` by primary key, one short transaction per batch.
-
-    ``on_batch(deleted so far)`` is called after each batch.
-    """
-    deleted = 0
-    while True:
-        with write_transaction():
-            ids = list(queryset.order_by("pk").values_list("pk", flat=True)[:batch_size])
-            if not ids:
-                return deleted
-            deleted += queryset.filter(pk__in=ids).delete()[0]
-        if on_batch is not None:
-            on_batch(deleted)

@@ -14,26 +14,20 @@ PROGRESS_EVERY = 10_000
 
 class Command(BaseCommand):
     help = (
-        "Launch Tropo sessions for queued messages that are due, and requeue those "
-        "whose callback never came. Run it every minute from cron or celery beat; "
-        "-v 0 prints nothing unless a launch failed. Exits 2, one line on stderr per "
-        "problem, when tropo_status would report a critical problem."
+        "Launch Tropo sessions for the queued messages that are due, and requeue those whose "
+        "callback never came; run it every minute. Exits 2 on a critical problem, 1 when a "
+        "launch failed."
     )
-    # Cron runs this every minute and mails what it prints: the system checks' warnings are
-    # `manage.py check`'s job; a backend's own settings are still validated (exit 2).
+    # Cron mails what this prints every minute: warnings are `manage.py check`'s job; a
+    # backend's settings are still validated (exit 2).
     requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--backend",
-            action="append",
-            dest="backends",
-            help="Only this backend (repeatable). Default: every Tropo backend.",
+            "--backend", action="append", dest="backends", help="Only this backend (repeatable)."
         )
         parser.add_argument(
-            "--now",
-            action="store_true",
-            help="Also take messages still backing off after a failed launch.",
+            "--now", action="store_true", help="Also take messages backing off after a failure."
         )
 
     def handle(self, *args, backends=None, now=False, verbosity=1, **options):
@@ -41,54 +35,45 @@ class Command(BaseCommand):
         unknown = sorted(set(backends or ()) - set(names))
         if unknown:
             raise CommandError(f"Not a Tropo backend in INSTALLED_BACKENDS: {', '.join(unknown)}")
-        on_launch = self._progress_reporter() if verbosity >= 1 else None
+        self._reported = {}
+        on_launch = self._report_progress if verbosity >= 1 else None
         try:
             done = periodic.send_all_queued(backends, include_backing_off=now, on_launch=on_launch)
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc), returncode=2) from exc
-        failures = 0
+        if verbosity >= 1:
+            self._print_runs(done)
+        self._report_problems(done, verbosity)
+        if any(progress.failed_launches for progress in done.values()):
+            raise CommandError("Tropo refused or did not answer a launch; rows will be retried.")
+
+    def _print_runs(self, done):
         for name, progress in done.items():
-            failures += progress.failed_launches
-            if verbosity >= 1:
-                self.stdout.write(
-                    f"{name}: {progress.messages} message(s) in {progress.launches} "
-                    f"launch(es), {progress.released} requeued after a missing callback, "
-                    f"{progress.failed_launches} failed launch(es)"
-                )
-            if verbosity >= 1 and progress.unconfirmed:
+            self.stdout.write(
+                f"{name}: {progress.messages} message(s) in {progress.launches} launch(es), "
+                f"{progress.released} requeued after a missing callback, "
+                f"{progress.failed_launches} failed launch(es)"
+            )
+            if progress.unconfirmed:
                 self.stdout.write(
                     f"{name}: {progress.unconfirmed} message(s) unconfirmed by Tropo, "
                     f"{progress.resent} of them sent again"
                 )
-        self._report_problems(done, verbosity)
-        if failures:
-            raise CommandError("Tropo refused or did not answer a launch; rows will be retried.")
 
     def _report_problems(self, names, verbosity):
-        """Exit 2, one line per problem, when a backend is critical; warnings at -v 1.
-
-        The lines are the message of a CommandError, which Django prints on
-        stderr (the first line after ``CommandError:``).
-        """
+        """Exit 2, one line per problem on stderr, when a backend is critical; else print
+        the warnings at -v 1."""
         reports = [backend_status(get_config(name)) for name in names]
+        lines = [p.line(report.backend) for report in reports for p in report.problems]
         if any(report.level == CRITICAL for report in reports):
-            lines = [p.line(report.backend) for report in reports for p in report.problems]
             raise CommandError("\n".join(lines), returncode=2)
-        if verbosity >= 1:
-            for report in reports:
-                for problem in report.problems:
-                    self.stdout.write(problem.line(report.backend))
+        if verbosity >= 1 and lines:
+            self.stdout.write("\n".join(lines))
 
-    def _progress_reporter(self):
-        reported = {}
-
-        def report(name, progress):
-            step = progress.messages // PROGRESS_EVERY
-            if step > reported.get(name, 0):
-                reported[name] = step
-                self.stdout.write(
-                    f"{name}: {progress.messages} message(s) so far "
-                    f"in {progress.launches} launch(es)…"
-                )
-
-        return report
+    def _report_progress(self, name, progress):
+        step = progress.messages // PROGRESS_EVERY
+        if step > self._reported.get(name, 0):
+            self._reported[name] = step
+            self.stdout.write(
+                f"{name}: {progress.messages} message(s) so far in {progress.launches} launch(es)…"
+            )

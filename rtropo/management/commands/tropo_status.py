@@ -18,21 +18,15 @@ class Command(BaseCommand):
         "Report each Tropo backend's rows, what it last saw of Tropo and its problems. "
         "Exits 0 when healthy, 1 on a warning, 2 on a critical problem."
     )
-    # Monitoring runs this every minute: the system checks are `manage.py check`'s job.
+    # Monitoring runs this every minute: warnings are `manage.py check`'s job.
     requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--backend",
-            action="append",
-            dest="backends",
-            help="Only this backend (repeatable). Default: every Tropo backend.",
+            "--backend", action="append", dest="backends", help="Only this backend (repeatable)."
         )
         parser.add_argument(
-            "--json",
-            action="store_true",
-            dest="as_json",
-            help="One JSON object per backend, one a line.",
+            "--json", action="store_true", dest="as_json", help="One JSON object a line."
         )
 
     def handle(self, *args, backends=None, as_json=False, **options):
@@ -48,14 +42,13 @@ class Command(BaseCommand):
                 returncode=2,
             ) from exc
         for report in reports:
-            self.stdout.write(_as_json(report) if as_json else "\n".join(human_lines(report)))
+            if as_json:
+                self.stdout.write(json.dumps(report.as_dict(), sort_keys=True))
+            else:
+                self.stdout.write("\n".join(human_lines(report)))
         worst = max((report.exit_code for report in reports), default=0)
         if worst:
             sys.exit(worst)
-
-
-def _as_json(report: BackendStatus) -> str:
-    return json.dumps(report.as_dict(), sort_keys=True)
 
 
 def human_lines(report: BackendStatus) -> list[str]:
