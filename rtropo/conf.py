@@ -59,7 +59,6 @@ class BackendConfig:
     resend_unconfirmed: bool = True
     launch_delay: float = 0.1
     max_body_bytes: int = 64 * 1024
-    launch_concurrency: int = 10
     sms_per_second: float = 1.0
 
     @classmethod
