@@ -4,7 +4,6 @@ import collections
 import time
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rapidsms.router import lookup_connections, send
