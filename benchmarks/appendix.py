@@ -68,17 +68,11 @@ def _section(section: report.Section) -> list[str]:
     if section.header:
         out += [".. list-table::", "   :header-rows: 1", ""]
         for row in [section.header, *section.cells()]:
-            first, *rest = (_cell(cell) for cell in row)
-            out += [f"   * - {first}", *(f"     - {cell}" for cell in rest)]
+            out += [f"   * - {row[0]}", *(f"     - {cell}" for cell in row[1:])]
         out.append("")
     for line in section.after:
         out += [_rst(line), ""]
     return out
-
-
-def _cell(text: str) -> str:
-    """A table cell; a leading sign escaped so that "-0.3" is not read as a list."""
-    return "\\" + text if text and text[0] in "-+*" else text
 
 
 def _rst(text: str) -> str:
