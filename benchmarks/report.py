@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 NAMES = {
@@ -256,57 +257,82 @@ def _fmt(value, digits=1) -> str:
     return f"{value:,}"
 
 
-def _table(header: list[str], rows: list[list]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += [
-        "| " + " | ".join(_fmt(v) if not isinstance(v, str) else v for v in row) + " |"
-        for row in rows
-    ]
-    return [*lines, ""]
+@dataclass
+class Section:
+    """One titled table of the report: paragraphs before it, its cells, a line after it."""
+
+    title: str
+    header: list[str]
+    rows: list[list]
+    notes: list[str] = field(default_factory=list)
+    after: list[str] = field(default_factory=list)
+
+    def cells(self) -> list[list[str]]:
+        """The rows as text: numbers formatted, text kept."""
+        return [[v if isinstance(v, str) else _fmt(v) for v in row] for row in self.rows]
 
 
-def markdown(results: dict) -> str:
-    """The whole report as Markdown."""
+def machine_line(results: dict) -> str:
+    """What the figures were measured on, in one sentence."""
     m = results["machine"]
-    out = [
-        "# rapidsms-tropo benchmarks"
-        + (" (quick mode: sizes too small for timings)" if results["quick"] else ""),
-        "",
+    return (
         f"{m['cpus']} CPUs ({m['cpu']}), Python {m['python']}, Django {m['django']}, "
         f"RapidSMS {m['rapidsms']}; network delay in delayed cases: {results['delay_ms']} ms "
-        "per request.",
-        "",
-    ]
+        "per request."
+    )
+
+
+def sections(results: dict) -> list[Section]:
+    """Every table of the report, in the order printed."""
+    out = []
     for db in results["databases"]:
         label = DATABASES.get(db["database"], db["database"])
         if not db["inbound_only"]:
             out += _bursts(db, label, results)
-            out += _send_cost(db, label)
-        out += _inbound_table(db, label)
+            out.append(_send_cost(db, label))
+        out.append(_inbound_table(db, label))
         out += _scaling_table(db, label)
         if not db["inbound_only"]:
-            out += _conversations(db, label)
-            out += _large_queue(db, label)
+            out.append(_conversations(db, label))
+            out.append(_large_queue(db, label))
     out += _campaign_table(results.get("campaign"))
-    out += _references(results)
-    out += ["## Targets", ""]
-    out += _table(
-        ["target", "database", "value", "threshold", "result"],
-        [
-            [
-                t["target"],
-                DATABASES.get(t["database"], t["database"]),
-                _fmt(t["value"], 2),
-                ("≥ " if t["at_least"] else "≤ ") + _fmt(t["threshold"], 2),
-                "PASS" if t["passed"] else "FAIL",
-            ]
-            for t in results["targets"]
-        ],
-    )
+    out.append(_references(results))
+    out.append(_targets_table(results))
+    return out
+
+
+def markdown(results: dict) -> str:
+    """The whole report as Markdown."""
+    quick = " (quick mode: sizes too small for timings)" if results["quick"] else ""
+    out = [f"# rapidsms-tropo benchmarks{quick}", "", machine_line(results), ""]
+    for section in sections(results):
+        out += [f"## {section.title}", ""]
+        for note in section.notes:
+            out += [note, ""]
+        if section.header:
+            out += ["| " + " | ".join(section.header) + " |", "|" + "---|" * len(section.header)]
+            out += ["| " + " | ".join(row) + " |" for row in section.cells()]
+            out.append("")
+        for line in section.after:
+            out += [line, ""]
     return "\n".join(out)
 
 
-def _bursts(db: dict, label: str, results: dict) -> list[str]:
+def _targets_table(results: dict) -> Section:
+    rows = [
+        [
+            t["target"],
+            DATABASES.get(t["database"], t["database"]),
+            _fmt(t["value"], 2),
+            ("≥ " if t["at_least"] else "≤ ") + _fmt(t["threshold"], 2),
+            "PASS" if t["passed"] else "FAIL",
+        ]
+        for t in results["targets"]
+    ]
+    return Section("Targets", ["target", "database", "value", "threshold", "result"], rows)
+
+
+def _bursts(db: dict, label: str, results: dict) -> list[Section]:
     main = results["sizes"]["burst"]
     out = []
     for key, title in (
@@ -333,38 +359,32 @@ def _bursts(db: dict, label: str, results: dict) -> list[str]:
                     "—" if case["variant"] in ("db", "noop") else _fmt(_lost(case)),
                 ]
             )
-        out += [f"## Outbound burst, {label}, {title}", ""]
-        out += _table(
-            [
-                "backend",
-                "shape",
-                "messages",
-                "msgs/s",
-                "send() calls/s",
-                "launches/msg",
-                "peak RSS MiB",
-                "x 0.2.0",
-                "x limit",
-                "not delivered once",
-            ],
-            rows,
-        )
+        header = [
+            "backend",
+            "shape",
+            "messages",
+            "msgs/s",
+            "send() calls/s",
+            "launches/msg",
+            "peak RSS MiB",
+            "x 0.2.0",
+            "x limit",
+            "not delivered once",
+        ]
+        out.append(Section(f"Outbound burst, {label}, {title}", header, rows))
     return out
 
 
-def _send_cost(db: dict, label: str) -> list[str]:
+def _send_cost(db: dict, label: str) -> Section:
     cost = db["send_cost"]
-    return [
-        f"## send() cost per message, {label}",
-        "",
-        *_table(
-            ["TropoBackend µs", "DatabaseBackend µs", "ratio"],
-            [[cost["tropo_us"], cost["database_us"], cost["ratio"]]],
-        ),
-    ]
+    return Section(
+        f"send() cost per message, {label}",
+        ["TropoBackend µs", "DatabaseBackend µs", "ratio"],
+        [[cost["tropo_us"], cost["database_us"], cost["ratio"]]],
+    )
 
 
-def _inbound_table(db: dict, label: str) -> list[str]:
+def _inbound_table(db: dict, label: str) -> Section:
     http = _rps(db, "/http/", "hello")
     empty = _rps(db, "/empty/", "hello")
     rows = [
@@ -379,19 +399,18 @@ def _inbound_table(db: dict, label: str) -> list[str]:
         ]
         for c in db["inbound"]
     ]
-    return [
-        f"## Inbound under gunicorn (1 worker, 4 threads), {label}",
-        "",
-        "An answer that asks for its result (confirmation on) is followed by the result "
-        "post, as Tropo does; the pair counts as one request and its latency covers both.",
-        "",
-        *_table(
-            ["view", "req/s", "p50 ms", "p99 ms", "errors", "x GenericHttp", "x empty view"], rows
-        ),
-    ]
+    return Section(
+        f"Inbound under gunicorn (1 worker, 4 threads), {label}",
+        ["view", "req/s", "p50 ms", "p99 ms", "errors", "x GenericHttp", "x empty view"],
+        rows,
+        notes=[
+            "An answer that asks for its result (confirmation on) is followed by the result "
+            "post, as Tropo does; the pair counts as one request and its latency covers both."
+        ],
+    )
 
 
-def _scaling_table(db: dict, label: str) -> list[str]:
+def _scaling_table(db: dict, label: str) -> list[Section]:
     """The inbound cases under 2 gunicorn workers against 1 (4 threads each), same rounds."""
     if "inbound_2_workers" not in db:
         return []
@@ -408,74 +427,64 @@ def _scaling_table(db: dict, label: str) -> list[str]:
                 _ratio(scaled and scaled["rps"], case["rps"]),
             ]
         )
-    return [
-        f"## Inbound under gunicorn, 2 workers x 4 threads against 1 worker, {label}",
-        "",
-        *_table(
-            [
-                "view",
-                "1 worker req/s",
-                "2 workers req/s",
-                "2 workers p50 ms",
-                "errors",
-                "x 1 worker",
-            ],
-            rows,
-        ),
+    header = [
+        "view",
+        "1 worker req/s",
+        "2 workers req/s",
+        "2 workers p50 ms",
+        "errors",
+        "x 1 worker",
     ]
+    title = f"Inbound under gunicorn, 2 workers x 4 threads against 1 worker, {label}"
+    return [Section(title, header, rows)]
 
 
-def _campaign_table(campaign: dict | None) -> list[str]:
+def _campaign_table(campaign: dict | None) -> list[Section]:
     """How long a campaign takes at Tropo's enforced rate, and whether anything was lost."""
     if not campaign:
         return []
-    title = [
-        f"## Campaign: one send() to {campaign['count']} recipients, one SMS per "
-        f"{campaign['rate_interval']:g} s enforced by the emulator",
-        "",
+    title = (
+        f"Campaign: one send() to {campaign['count']} recipients, one SMS per "
+        f"{campaign['rate_interval']:g} s enforced by the emulator"
+    )
+    notes = [
         f"`tropo_send_queued` every {campaign['sweep_interval']:g} s meanwhile, as deployed; "
-        "settled: no row queued, launched or awaiting its result.",
-        "",
+        "settled: no row queued, launched or awaiting its result."
     ]
     if "error" in campaign:
-        return [*title, f"The case failed: `{campaign['error'].splitlines()[-1]}`", ""]
+        notes.append(f"The case failed: `{campaign['error'].splitlines()[-1]}`")
+        return [Section(title, [], [], notes)]
     by_status = campaign["rows_by_status"]
-    return [
-        *title,
-        *_table(
-            [
-                "seconds",
-                "ideal seconds",
-                "msgs/s",
-                "delivered",
-                "recipients",
-                "duplicates",
-                "rows confirmed",
-                "unconfirmed resends",
-                "launches",
-                "sweeps",
-                "settled",
-            ],
-            [
-                [
-                    campaign["seconds"],
-                    campaign["ideal_seconds"],
-                    _fmt(campaign["msgs_per_s"], 2),
-                    campaign["delivered"],
-                    campaign["recipients"],
-                    campaign["duplicates"],
-                    f"{by_status.get('confirmed', 0):,} of {campaign['rows']:,}",
-                    campaign["unconfirmed_resends"],
-                    campaign["launches"],
-                    campaign["sweeps"],
-                    "yes" if campaign["settled"] else "no",
-                ]
-            ],
-        ),
+    header = [
+        "seconds",
+        "ideal seconds",
+        "msgs/s",
+        "delivered",
+        "recipients",
+        "duplicates",
+        "rows confirmed",
+        "unconfirmed resends",
+        "launches",
+        "sweeps",
+        "settled",
     ]
+    row = [
+        campaign["seconds"],
+        campaign["ideal_seconds"],
+        _fmt(campaign["msgs_per_s"], 2),
+        campaign["delivered"],
+        campaign["recipients"],
+        campaign["duplicates"],
+        f"{by_status.get('confirmed', 0):,} of {campaign['rows']:,}",
+        campaign["unconfirmed_resends"],
+        campaign["launches"],
+        campaign["sweeps"],
+        "yes" if campaign["settled"] else "no",
+    ]
+    return [Section(title, header, [row], notes)]
 
 
-def _conversations(db: dict, label: str) -> list[str]:
+def _conversations(db: dict, label: str) -> Section:
     conv = db["conversations"]
     rows = [
         [
@@ -491,52 +500,43 @@ def _conversations(db: dict, label: str) -> list[str]:
         for name, c in conv.items()
     ]
     ratio = _ratio(conv["launch"]["p50_ms"], conv["inline"]["p50_ms"])
-    return [
-        f"## Request-reply (inbound POST → reply delivered), {label}",
-        "",
-        *_table(
-            ["path", "SMS", "replied", "replies/s", "p50 ms", "p99 ms", "launches", "callbacks"],
-            rows,
-        ),
-        f"Latency p50 launch/inline: {_fmt(ratio, 2)}x",
-        "",
-    ]
+    return Section(
+        f"Request-reply (inbound POST → reply delivered), {label}",
+        ["path", "SMS", "replied", "replies/s", "p50 ms", "p99 ms", "launches", "callbacks"],
+        rows,
+        after=[f"Latency p50 launch/inline: {_fmt(ratio, 2)}x"],
+    )
 
 
-def _large_queue(db: dict, label: str) -> list[str]:
+def _large_queue(db: dict, label: str) -> Section:
     queue = db["large_queue"]
     full = queue["full"]
-    return [
-        f"## Large queue, {label}",
-        "",
-        *_table(
-            ["rows", "msgs/s", "launches", "sender peak MiB", "Δ sender MiB", "Δ app MiB"],
+    return Section(
+        f"Large queue, {label}",
+        ["rows", "msgs/s", "launches", "sender peak MiB", "Δ sender MiB", "Δ app MiB"],
+        [
             [
-                [
-                    full["queued"],
-                    full.get("msgs_per_s"),
-                    full.get("launches"),
-                    full["peak_rss_kib"] / 1024,
-                    queue["delta_mib"],
-                    queue["app_delta_mib"],
-                ]
-            ],
-        ),
-    ]
+                full["queued"],
+                full.get("msgs_per_s"),
+                full.get("launches"),
+                full["peak_rss_kib"] / 1024,
+                queue["delta_mib"],
+                queue["app_delta_mib"],
+            ]
+        ],
+    )
 
 
-def _references(results: dict) -> list[str]:
+def _references(results: dict) -> Section:
     rows = [
         [DATABASES.get(r["database"], r["database"]), r["tropo"], r["db"], r["noop"]]
         for r in references(results)
     ]
-    return [
-        "## Reference: x 0.2.0 without network delay, single sends",
-        "",
-        *_table(
-            ["database", "rapidsms-tropo", "DatabaseBackend (limit)", "no-op backend (floor)"], rows
-        ),
-    ]
+    return Section(
+        "Reference: x 0.2.0 without network delay, single sends",
+        ["database", "rapidsms-tropo", "DatabaseBackend (limit)", "no-op backend (floor)"],
+        rows,
+    )
 
 
 def plot(results: dict, path: Path) -> None:

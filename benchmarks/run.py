@@ -6,8 +6,9 @@ Usage::
     python benchmarks/run.py --quick    # small sizes, SQLite only: checks that it runs
 
 Writes ``benchmarks/results/<timestamp>.json``, prints a Markdown table and the
-targets with PASS/FAIL, and draws the throughput plot (by default into
-``docs/_static/benchmark-throughput.png`` on a full run). See docs/performance.rst.
+targets with PASS/FAIL, and draws the throughput plot. A full run also redraws
+``docs/_static/benchmark-throughput.png`` and regenerates ``docs/benchmark-tables.rst``
+from its results. See docs/performance.rst.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import legacy, loadgen, report, services
+from benchmarks import appendix, legacy, loadgen, report, services
 from benchmarks.settings import TOKEN
 
 INBOUND_CASES = [
@@ -442,6 +443,8 @@ def main() -> int:
     results["seconds"] = time.time() - started
     args.results.write_text(json.dumps(results, indent=2))
     report.plot(results, args.plot)
+    if not args.quick:
+        log(f"tables: {appendix.write(args.results)}")
     print(report.markdown(results))
     log(f"results: {args.results}; plot: {args.plot}; {results['seconds']:.0f} s")
     return 0

@@ -1,9 +1,10 @@
 """The benchmark command runs end to end (``benchmarks/run.py --quick``).
 
-Checks that it completes and writes its report, and the behaviour it observes
-(every message delivered once, replies inline without a launch, every inline
-answer's result posted and accepted, the rate-limited campaign confirmed without
-a resend); never its timings. A broken figure must show as a FAIL in the report.
+Checks that it completes and writes its report (which the docs' appendix can
+render), and the behaviour it observes (every message delivered once, replies
+inline without a launch, every inline answer's result posted and accepted, the
+rate-limited campaign confirmed without a resend); never its timings. A broken
+figure must show as a FAIL in the report.
 """
 
 import copy
@@ -13,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from benchmarks import appendix
 from benchmarks import report as bench_report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +74,8 @@ def test_quick_benchmark_runs_and_reports(tmp_path):
     assert inline["launches"] == 0
     assert sqlite["conversations"]["launch"]["launches"] > 0
     assert sqlite["large_queue"]["full"]["delivered"] == report["sizes"]["large_queue"]
+    page = appendix.render(report, results)
+    assert all(section.title in page for section in bench_report.sections(report))
     _broken_figures_fail(report)
 
 

@@ -383,6 +383,9 @@ def test_every_console_command_is_known():
         elif command[:2] == ["python", "benchmarks/run.py"]:
             assert set(command[2:]) <= {"--quick"}
             assert (ROOT / command[1]).is_file()
+        elif command[:2] == ["python", "benchmarks/appendix.py"]:
+            assert (ROOT / command[1]).is_file()
+            assert [(ROOT / path).is_file() for path in command[2:]] == [True]
         elif command[:3] == ["pip", "install", "-r"]:
             assert all((ROOT / path).is_file() for path in command[3::2])
         elif command[:2] == ["git", "clone"]:
