@@ -1,5 +1,6 @@
 """The shape of ``rtropo``: every module imports on its own, the imports form no
-cycle, and nothing below the launch path imports the HTTP client.
+cycle, nothing below the launch path imports the HTTP client, and no module or
+function outside the emulator is above the size limits.
 
 Modules that touch the models need ``django.setup()`` first (:data:`NEEDS_SETUP`,
 also named in ``docs/api.rst``); the others import without it.
@@ -213,3 +214,37 @@ def test_nothing_below_the_launch_path_reaches_the_http_client(name):
 def test_each_lifecycle_has_its_package_and_nothing_else(folder):
     found = {path.stem for path in (ROOT / folder).glob("*.py")}
     assert found == LAYOUT[folder]
+
+
+#: The size limits of everything outside the emulator (and the generated migrations).
+MOST_MODULE_LINES = 300
+MOST_FUNCTION_LINES = 40
+MOST_COMPLEXITY = 10
+
+
+def own_modules() -> dict[str, Path]:
+    return {
+        name: path
+        for name, path in modules(include_emulator=False).items()
+        if not name.startswith("rtropo.migrations")
+    }
+
+
+def test_no_module_is_longer_than_the_limit():
+    lengths = {name: len(path.read_text().splitlines()) for name, path in own_modules().items()}
+    assert {name: n for name, n in lengths.items() if n > MOST_MODULE_LINES} == {}
+
+
+def test_no_function_is_longer_or_more_complex_than_the_limit():
+    from radon.complexity import cc_visit
+    from radon.visitors import Class
+
+    too_big = {}
+    for name, path in own_modules().items():
+        blocks = cc_visit(path.read_text())
+        functions = [m for b in blocks for m in (b.methods if isinstance(b, Class) else [b])]
+        for block in functions:
+            length = block.endline - block.lineno + 1
+            if block.complexity > MOST_COMPLEXITY or length > MOST_FUNCTION_LINES:
+                too_big[f"{name}.{block.fullname}"] = (block.complexity, length)
+    assert too_big == {}
