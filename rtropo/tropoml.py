@@ -11,7 +11,6 @@ from rtropo.outbox.references import ResultRequest, verb_name
 
 logger = logging.getLogger(__name__)
 
-CONTENT_TYPE = "application/json; charset=utf-8"
 #: The events whose result an answer asks for: every way its verbs can end.
 RESULT_EVENTS = ("continue", "incomplete", "error", "hangup")
 
@@ -54,7 +53,7 @@ def answer(verbs: list[dict], status: int = 200, *, result_url: str | None = Non
     document = {"tropo": [*verbs, *ending]}
     return Answer(
         json.dumps(document, ensure_ascii=False).encode("utf-8"),
-        content_type=CONTENT_TYPE,
+        content_type="application/json; charset=utf-8",
         status=status,
     )
 

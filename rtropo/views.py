@@ -15,7 +15,6 @@ from rtropo.conf import BackendConfig, get_config
 from rtropo.exceptions import InvalidPayload
 from rtropo.inbox import inbound
 from rtropo.outbox import answers, references, results, scheduler, take
-from rtropo.outbox.references import ResultAddress
 from rtropo.payloads import LaunchCallback, TropoResult, parse_session
 from rtropo.status import health
 
@@ -39,7 +38,7 @@ def message_received(request, backend_name):
         return server_errors.report(request, exc)
 
 
-def _handle(request, backend_name: str, offered: ResultAddress):
+def _handle(request, backend_name: str, offered: references.ResultAddress):
     config = get_config(backend_name)
     if request.method != "POST":
         return _reject(request, config, "method not allowed", HttpResponseNotAllowed(["POST"]))

@@ -23,12 +23,6 @@ logger = logging.getLogger(__name__)
 #: read-only primary during a fail-over): the SMS is spooled instead.
 UNRECORDABLE = (OperationalError, InterfaceError, InternalError)
 
-_REPEAT = {
-    received.Recorded.ROUTED: "was routed already",
-    received.Recorded.FAILED: "failed for good earlier",
-    received.Recorded.BEING_ROUTED: "is being routed by another request",
-}
-
 
 def answer(config: BackendConfig, sms: InboundSMS, result: ResultRequest | None) -> HttpResponse:
     """The answer to ``sms``: its replies inline when the backend allows it (asking for
@@ -39,7 +33,7 @@ def answer(config: BackendConfig, sms: InboundSMS, result: ResultRequest | None)
         return _spool(config, sms, exc)
     health.inbound_received(config)
     if not recorded.to_route:
-        logger.warning("Inbound session %s %s: hangup", sms.session_id, _REPEAT[recorded])
+        logger.warning("Inbound session %s %s: hangup", sms.session_id, recorded.value)
         return tropoml.answer([])
     logger.info("Inbound SMS %s from %s on %s", sms.session_id, sms.from_number, config.name)
     try:

@@ -23,13 +23,13 @@ Status = InboundSession.Status
 
 
 class Recorded(enum.Enum):
-    """What :func:`record` found, and so what the request should do."""
+    """What :func:`record` found, and so what the request should do (the value, for logs)."""
 
-    NEW = "new"
-    RECLAIMED = "reclaimed"
-    BEING_ROUTED = "being routed"
-    ROUTED = "routed"
-    FAILED = "failed"
+    NEW = "is new"
+    RECLAIMED = "was recorded before and not routed"
+    BEING_ROUTED = "is being routed by another request"
+    ROUTED = "was routed already"
+    FAILED = "failed for good earlier"
 
     @property
     def to_route(self) -> bool:
@@ -141,8 +141,6 @@ def _recorded_before(config: BackendConfig, session_id: str):
 
 
 def _fail_spent(pks: list[int]) -> None:
-    if not pks:
-        return
     spent = InboundSession.objects.filter(pk__in=pks)
     spent.filter(last_error="").update(last_error="the process died while routing")
     spent.update(status=Status.FAILED, claimed_until=None)

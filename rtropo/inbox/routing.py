@@ -100,8 +100,6 @@ def _connection(backend_name: str, identity: str) -> Connection:
 
 def _give_back(config, session, captured, error: str, on_due) -> None:
     received.routing_failed(config, session, error)
-    if not captured.message_ids:
-        return
     try:
         due = queue.make_due(captured.message_ids)
     except Exception:
