@@ -47,8 +47,7 @@ class ActionResult:
 
 @dataclasses.dataclass(frozen=True)
 class TropoResult:
-    """The result Tropo POSTs to an ``on`` handler's ``next`` URL; ``actions`` reports
-    the answer's named verbs."""
+    """The result Tropo POSTs to an ``on`` handler's ``next`` URL, of the answer's named verbs."""
 
     session_id: str
     complete: bool

@@ -25,10 +25,8 @@ logger = logging.getLogger(__name__)
 @transaction.non_atomic_requests
 def message_received(request, backend_name):
     """Answer an inbound SMS, the callback of a session we launched, or an answer's result.
-
-    The URL's secret is masked before anything else runs. With ``DEBUG`` off an
-    unexpected error is reported (:func:`rtropo.server_errors.report`) and answered 500.
-    """
+    The URL's secret is masked before anything else runs. With ``DEBUG`` off an unexpected
+    error is reported (:func:`rtropo.server_errors.report`) and answered 500."""
     offered = url_secret.take(request)
     try:
         return _handle(request, backend_name, offered)
@@ -66,7 +64,7 @@ def _handle(request, backend_name: str, offered: references.ResultAddress):
 def _answer_callback(request, config: BackendConfig, callback: LaunchCallback, result):
     if not constant_time_compare(callback.token, config.messaging_token):
         health.request_refused(config, "callback with a wrong token")
-        return _refuse(request, config, f"callback {callback.session_id} has a wrong token")
+        return _reject(request, config, f"callback {callback.session_id} has a wrong token")
     health.callback_answered(config)
     rows = None
     if callback.reference:
@@ -96,12 +94,12 @@ def _answer_result(request, config: BackendConfig, result: TropoResult):
     refused = f"result {result.session_id} confirms nothing"
     if not reference:
         health.request_refused(config, "result without its reference")
-        return _refuse(request, config, f"{refused}: it has no reference")
+        return _reject(request, config, f"{refused}: it has no reference")
     answer = results.answer_of(config, references.digest(reference))
     if answer is None:
-        return _refuse(request, config, f"{refused}: its reference is unknown")
+        return _reject(request, config, f"{refused}: its reference is unknown")
     if answer.session_id != result.session_id:
-        return _refuse(request, config, f"{refused}: its sessionId is not the answer's")
+        return _reject(request, config, f"{refused}: its sessionId is not the answer's")
     settled = results.record_result(config, answer, results.read_result(result))
     if not settled.changed:
         logger.info(
@@ -126,10 +124,6 @@ def _answer_result(request, config: BackendConfig, result: TropoResult):
     return response
 
 
-def _refuse(request, config: BackendConfig, reason: str):
-    return _reject(request, config, reason, tropoml.answer([], status=403))
-
-
 class _BodyTooLarge(Exception):
     """The request body is over ``max_body_bytes``."""
 
@@ -144,7 +138,10 @@ def _read_body(request, limit: int) -> bytes:
     return body
 
 
-def _reject(request, config: BackendConfig, reason: str, response: HttpResponse):
+def _reject(request, config: BackendConfig, reason: str, response: HttpResponse | None = None):
+    """Log why the request is refused; answer ``response``, by default a TropoML 403 hangup."""
+    if response is None:
+        response = tropoml.answer([], status=403)
     logger.warning(
         "Rejected %s to the Tropo view of %s from %s: %s (HTTP %d)",
         request.method,
