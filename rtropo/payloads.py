@@ -1,5 +1,4 @@
-"""Turn the JSON that Tropo POSTs (an inbound SMS, the callback of a launched session,
-the result of an answer) into small typed objects."""
+"""Parse the JSON Tropo POSTs (an inbound SMS, a launch's callback, a result) into objects."""
 
 from __future__ import annotations
 
@@ -142,9 +141,8 @@ def _number(session: dict, key: str, *, required: bool = False) -> str | None:
 
 
 def _string(mapping: dict, field: str, *, required: bool = False, max_length: int | None = None):
-    """The value of ``field`` (its path in the document, ending with its key in ``mapping``)
-    when it is a string fit to store and log (not empty when ``required``), None when it is
-    absent and not ``required``; else raise InvalidPayload naming it and why."""
+    """``field`` (its path, ending with its key in ``mapping``): a string fit to store and log,
+    not empty if ``required``; None if absent and optional; else raise InvalidPayload."""
     value = mapping.get(field.rpartition(".")[2])
     if value is None and not required:
         return None

@@ -53,8 +53,7 @@ def record(config: BackendConfig, sms: InboundSMS) -> tuple[Recorded, InboundSes
         claimed_until=now + timedelta(seconds=config.lease),
         received_at=now,
     )
-    # A savepoint only when there is a transaction to protect: outside one the
-    # INSERT commits by itself.
+    # A savepoint only inside a transaction: outside one the INSERT commits by itself.
     in_transaction = transaction.get_connection().in_atomic_block
     try:
         with transaction.atomic() if in_transaction else contextlib.nullcontext():

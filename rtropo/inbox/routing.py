@@ -87,8 +87,7 @@ def route_due(config: BackendConfig) -> int:
 
 
 def _connection(backend_name: str, identity: str) -> Connection:
-    """What ``lookup_connections`` returns for ``identity``, read with its backend at once
-    when it exists (``lookup_connections`` reads the backend, then the connection)."""
+    """What ``lookup_connections`` returns, read with its backend in one query when it exists."""
     found = Connection.objects.select_related("backend").filter(
         backend__name=backend_name, identity=identity
     )
