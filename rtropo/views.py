@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.utils.crypto import constant_time_compare
@@ -49,7 +50,7 @@ def _handle(request, backend_name: str, offered: references.ResultAddress):
     # No local holds the body: error reports show locals, and a callback's carries the token.
     try:
         session = parse_session(_read_body(request, config.max_body_bytes))
-    except _BodyTooLarge:
+    except RequestDataTooBig:
         return _reject(request, config, "body too large", HttpResponse(status=413))
     except InvalidPayload as exc:
         return _reject(request, config, str(exc), HttpResponse(status=400))
@@ -124,17 +125,13 @@ def _answer_result(request, config: BackendConfig, result: TropoResult):
     return response
 
 
-class _BodyTooLarge(Exception):
-    """The request body is over ``max_body_bytes``."""
-
-
 def _read_body(request, limit: int) -> bytes:
     declared = request.META.get("CONTENT_LENGTH") or ""
     if declared.isdecimal() and int(declared) > limit:
-        raise _BodyTooLarge
+        raise RequestDataTooBig
     body = request.read(limit + 1)
     if len(body) > limit:
-        raise _BodyTooLarge
+        raise RequestDataTooBig
     return body
 
 

@@ -48,7 +48,6 @@ def record(config: BackendConfig, sms: InboundSMS) -> tuple[Recorded, InboundSes
         text=sms.text,
         to_number=sms.to_number or "",
         account_id=sms.account_id or "",
-        status=Status.RECEIVED,
         attempts=1,
         claimed_until=now + timedelta(seconds=config.lease),
         received_at=now,
