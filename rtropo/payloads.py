@@ -55,8 +55,7 @@ class TropoResult:
 
 
 def parse_session(body: bytes) -> InboundSMS | LaunchCallback | TropoResult:
-    """Parse what Tropo POSTs: a session object or a result object; raise InvalidPayload
-    saying why the body is neither."""
+    """Parse a session or result object as Tropo POSTs it; raise InvalidPayload saying why not."""
     try:
         document = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:

@@ -26,9 +26,8 @@ def route(
     config: BackendConfig, session: InboundSession, *, on_due: Callable[[], None] | None = None
 ) -> inline.Capture:
     """Route ``session`` through the apps; return the capture of the replies they queued, for
-    the caller to mark it routed (:func:`finish`). When an app raises or a reply is not stored
-    (:class:`ReplyNotStored`) it stays ``received`` and its stored replies are made due
-    (calling ``on_due``)."""
+    :func:`finish`. If an app raises or a reply is not stored (:class:`ReplyNotStored`), it
+    stays ``received`` and its stored replies are made due (calling ``on_due``)."""
     connection = _connection(config.name, session.identity)
     fields = {
         "external_id": session.session_id,
