@@ -1,5 +1,4 @@
-"""Turn the JSON that Tropo POSTs (an inbound SMS, the callback of a launched session,
-the result of an answer) into small typed objects."""
+"""Parse the JSON Tropo POSTs (an inbound SMS, a launch's callback, a result) into objects."""
 
 from __future__ import annotations
 
@@ -47,8 +46,7 @@ class ActionResult:
 
 @dataclasses.dataclass(frozen=True)
 class TropoResult:
-    """The result Tropo POSTs to an ``on`` handler's ``next`` URL; ``actions`` reports
-    the answer's named verbs."""
+    """The result Tropo POSTs to an ``on`` handler's ``next`` URL, of the answer's named verbs."""
 
     session_id: str
     complete: bool
@@ -57,8 +55,7 @@ class TropoResult:
 
 
 def parse_session(body: bytes) -> InboundSMS | LaunchCallback | TropoResult:
-    """Parse what Tropo POSTs: a session object or a result object; raise InvalidPayload
-    saying why the body is neither."""
+    """Parse a session or result object as Tropo POSTs it; raise InvalidPayload saying why not."""
     try:
         document = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
@@ -74,12 +71,11 @@ def parse_session(body: bytes) -> InboundSMS | LaunchCallback | TropoResult:
         raise InvalidPayload("body has no 'session' or 'result' object")
     session_id = _string(session, "session.id", required=True, max_length=MAX_ID_LENGTH)
     if session.get("parameters") is not None:
-        return _callback(session, session_id)
+        return _callback(session["parameters"], session_id)
     return _inbound(session, session_id)
 
 
-def _callback(session: dict, session_id: str) -> LaunchCallback:
-    parameters = session["parameters"]
+def _callback(parameters: object, session_id: str) -> LaunchCallback:
     if not isinstance(parameters, dict):
         raise InvalidPayload("session.parameters is not an object")
     return LaunchCallback(
@@ -144,28 +140,20 @@ def _number(session: dict, key: str, *, required: bool = False) -> str | None:
 
 
 def _string(mapping: dict, field: str, *, required: bool = False, max_length: int | None = None):
-    """The value of ``field`` (its path in the document, ending with its key in ``mapping``)
-    when it is a string fit to store (not empty when ``required``), None when it is absent
-    and not ``required``; else raise InvalidPayload naming it."""
+    """``field`` (its path, ending with its key in ``mapping``): a string fit to store and log,
+    not empty if ``required``; None if absent and optional; else raise InvalidPayload."""
     value = mapping.get(field.rpartition(".")[2])
     if value is None and not required:
         return None
     if not isinstance(value, str) or (required and not value):
         raise InvalidPayload(f"{field} is missing or not a string")
-    if flaw := _flaw(value, max_length):
-        raise InvalidPayload(f"{field} {flaw}")
-    return value
-
-
-def _flaw(value: str, max_length: int | None) -> str | None:
-    """Why ``value`` cannot be stored and logged as it is, or None."""
     if "\x00" in value:
-        return "contains a NUL character"
+        raise InvalidPayload(f"{field} contains a NUL character")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         # JSON allows lone surrogates; UTF-8 does not.
-        return "is not valid Unicode (a lone surrogate)"
+        raise InvalidPayload(f"{field} is not valid Unicode (a lone surrogate)") from None
     if max_length is not None and len(value) > max_length:
-        return f"is too long (over {max_length} characters)"
-    return None
+        raise InvalidPayload(f"{field} is too long (over {max_length} characters)")
+    return value

@@ -11,7 +11,6 @@ from rtropo.outbox.references import ResultRequest, verb_name
 
 logger = logging.getLogger(__name__)
 
-CONTENT_TYPE = "application/json; charset=utf-8"
 #: The events whose result an answer asks for: every way its verbs can end.
 RESULT_EVENTS = ("continue", "incomplete", "error", "hangup")
 
@@ -51,12 +50,8 @@ def answer(verbs: list[dict], status: int = 200, *, result_url: str | None = Non
         ending = [{"hangup": {}}]
     else:
         ending = [{"on": {"event": event, "next": result_url}} for event in RESULT_EVENTS]
-    document = {"tropo": [*verbs, *ending]}
-    return Answer(
-        json.dumps(document, ensure_ascii=False).encode("utf-8"),
-        content_type=CONTENT_TYPE,
-        status=status,
-    )
+    body = json.dumps({"tropo": [*verbs, *ending]}, ensure_ascii=False).encode("utf-8")
+    return Answer(body, content_type="application/json; charset=utf-8", status=status)
 
 
 def message_answer(rows, from_: str, result: ResultRequest | None) -> Answer:

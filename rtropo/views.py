@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.utils.crypto import constant_time_compare
@@ -15,7 +16,6 @@ from rtropo.conf import BackendConfig, get_config
 from rtropo.exceptions import InvalidPayload
 from rtropo.inbox import inbound
 from rtropo.outbox import answers, references, results, scheduler, take
-from rtropo.outbox.references import ResultAddress
 from rtropo.payloads import LaunchCallback, TropoResult, parse_session
 from rtropo.status import health
 
@@ -26,10 +26,8 @@ logger = logging.getLogger(__name__)
 @transaction.non_atomic_requests
 def message_received(request, backend_name):
     """Answer an inbound SMS, the callback of a session we launched, or an answer's result.
-
-    The URL's secret is masked before anything else runs. With ``DEBUG`` off an
-    unexpected error is reported (:func:`rtropo.server_errors.report`) and answered 500.
-    """
+    The URL's secret is masked before anything else runs. With ``DEBUG`` off an unexpected
+    error is reported (:func:`rtropo.server_errors.report`) and answered 500."""
     offered = url_secret.take(request)
     try:
         return _handle(request, backend_name, offered)
@@ -39,7 +37,7 @@ def message_received(request, backend_name):
         return server_errors.report(request, exc)
 
 
-def _handle(request, backend_name: str, offered: ResultAddress):
+def _handle(request, backend_name: str, offered: references.ResultAddress):
     config = get_config(backend_name)
     if request.method != "POST":
         return _reject(request, config, "method not allowed", HttpResponseNotAllowed(["POST"]))
@@ -52,7 +50,7 @@ def _handle(request, backend_name: str, offered: ResultAddress):
     # No local holds the body: error reports show locals, and a callback's carries the token.
     try:
         session = parse_session(_read_body(request, config.max_body_bytes))
-    except _BodyTooLarge:
+    except RequestDataTooBig:
         return _reject(request, config, "body too large", HttpResponse(status=413))
     except InvalidPayload as exc:
         return _reject(request, config, str(exc), HttpResponse(status=400))
@@ -67,7 +65,7 @@ def _handle(request, backend_name: str, offered: ResultAddress):
 def _answer_callback(request, config: BackendConfig, callback: LaunchCallback, result):
     if not constant_time_compare(callback.token, config.messaging_token):
         health.request_refused(config, "callback with a wrong token")
-        return _refuse(request, config, f"callback {callback.session_id} has a wrong token")
+        return _reject(request, config, f"callback {callback.session_id} has a wrong token")
     health.callback_answered(config)
     rows = None
     if callback.reference:
@@ -97,12 +95,12 @@ def _answer_result(request, config: BackendConfig, result: TropoResult):
     refused = f"result {result.session_id} confirms nothing"
     if not reference:
         health.request_refused(config, "result without its reference")
-        return _refuse(request, config, f"{refused}: it has no reference")
+        return _reject(request, config, f"{refused}: it has no reference")
     answer = results.answer_of(config, references.digest(reference))
     if answer is None:
-        return _refuse(request, config, f"{refused}: its reference is unknown")
+        return _reject(request, config, f"{refused}: its reference is unknown")
     if answer.session_id != result.session_id:
-        return _refuse(request, config, f"{refused}: its sessionId is not the answer's")
+        return _reject(request, config, f"{refused}: its sessionId is not the answer's")
     settled = results.record_result(config, answer, results.read_result(result))
     if not settled.changed:
         logger.info(
@@ -127,25 +125,20 @@ def _answer_result(request, config: BackendConfig, result: TropoResult):
     return response
 
 
-def _refuse(request, config: BackendConfig, reason: str):
-    return _reject(request, config, reason, tropoml.answer([], status=403))
-
-
-class _BodyTooLarge(Exception):
-    """The request body is over ``max_body_bytes``."""
-
-
 def _read_body(request, limit: int) -> bytes:
     declared = request.META.get("CONTENT_LENGTH") or ""
     if declared.isdecimal() and int(declared) > limit:
-        raise _BodyTooLarge
+        raise RequestDataTooBig
     body = request.read(limit + 1)
     if len(body) > limit:
-        raise _BodyTooLarge
+        raise RequestDataTooBig
     return body
 
 
-def _reject(request, config: BackendConfig, reason: str, response: HttpResponse):
+def _reject(request, config: BackendConfig, reason: str, response: HttpResponse | None = None):
+    """Log why the request is refused; answer ``response``, by default a TropoML 403 hangup."""
+    if response is None:
+        response = tropoml.answer([], status=403)
     logger.warning(
         "Rejected %s to the Tropo view of %s from %s: %s (HTTP %d)",
         request.method,

@@ -19,27 +19,18 @@ from rtropo.status import health
 
 logger = logging.getLogger(__name__)
 
-#: What the database raises while it cannot record an SMS (down, unreachable, a
-#: read-only primary during a fail-over): the SMS is spooled instead.
-UNRECORDABLE = (OperationalError, InterfaceError, InternalError)
-
-_REPEAT = {
-    received.Recorded.ROUTED: "was routed already",
-    received.Recorded.FAILED: "failed for good earlier",
-    received.Recorded.BEING_ROUTED: "is being routed by another request",
-}
-
 
 def answer(config: BackendConfig, sms: InboundSMS, result: ResultRequest | None) -> HttpResponse:
     """The answer to ``sms``: its replies inline when the backend allows it (asking for
     their result when ``result`` is set), else a hangup; a 503 when it cannot be kept."""
     try:
         recorded, session = received.record(config, sms)
-    except UNRECORDABLE as exc:
+    except (OperationalError, InterfaceError, InternalError) as exc:
+        # The database cannot record it: down, unreachable, read-only during a fail-over.
         return _spool(config, sms, exc)
     health.inbound_received(config)
     if not recorded.to_route:
-        logger.warning("Inbound session %s %s: hangup", sms.session_id, _REPEAT[recorded])
+        logger.warning("Inbound session %s %s: hangup", sms.session_id, recorded.value)
         return tropoml.answer([])
     logger.info("Inbound SMS %s from %s on %s", sms.session_id, sms.from_number, config.name)
     try:
@@ -76,8 +67,7 @@ def _answer_inline(config: BackendConfig, session, captured, result) -> tropoml.
 
 
 def _spool(config: BackendConfig, sms: InboundSMS, error: Exception) -> HttpResponse:
-    """Keep ``sms`` in the spool (``tropo_send_queued`` routes it): a hangup once it is
-    on disk, a 503 when it could not be written."""
+    """Spool ``sms`` for ``tropo_send_queued`` to route: a hangup once on disk, else a 503."""
     first_line = str(error).strip().partition("\n")[0]
     reason = f"{type(error).__name__}: {first_line}"
     try:

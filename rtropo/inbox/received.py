@@ -23,13 +23,13 @@ Status = InboundSession.Status
 
 
 class Recorded(enum.Enum):
-    """What :func:`record` found, and so what the request should do."""
+    """What :func:`record` found, and so what the request should do (the value, for logs)."""
 
-    NEW = "new"
-    RECLAIMED = "reclaimed"
-    BEING_ROUTED = "being routed"
-    ROUTED = "routed"
-    FAILED = "failed"
+    NEW = "is new"
+    RECLAIMED = "was recorded before and not routed"
+    BEING_ROUTED = "is being routed by another request"
+    ROUTED = "was routed already"
+    FAILED = "failed for good earlier"
 
     @property
     def to_route(self) -> bool:
@@ -48,13 +48,11 @@ def record(config: BackendConfig, sms: InboundSMS) -> tuple[Recorded, InboundSes
         text=sms.text,
         to_number=sms.to_number or "",
         account_id=sms.account_id or "",
-        status=Status.RECEIVED,
         attempts=1,
         claimed_until=now + timedelta(seconds=config.lease),
         received_at=now,
     )
-    # A savepoint only when there is a transaction to protect: outside one the
-    # INSERT commits by itself.
+    # A savepoint only inside a transaction: outside one the INSERT commits by itself.
     in_transaction = transaction.get_connection().in_atomic_block
     try:
         with transaction.atomic() if in_transaction else contextlib.nullcontext():
@@ -141,8 +139,6 @@ def _recorded_before(config: BackendConfig, session_id: str):
 
 
 def _fail_spent(pks: list[int]) -> None:
-    if not pks:
-        return
     spent = InboundSession.objects.filter(pk__in=pks)
     spent.filter(last_error="").update(last_error="the process died while routing")
     spent.update(status=Status.FAILED, claimed_until=None)

@@ -25,11 +25,9 @@ class ReplyNotStored(Exception):
 def route(
     config: BackendConfig, session: InboundSession, *, on_due: Callable[[], None] | None = None
 ) -> inline.Capture:
-    """Route ``session`` through the apps; return the capture of the replies they queued.
-
-    When an app raises or a reply is not stored (:class:`ReplyNotStored`) the session stays
-    ``received`` and the stored replies are made due (calling ``on_due``); else the caller
-    marks it routed (:func:`finish`)."""
+    """Route ``session`` through the apps; return the capture of the replies they queued, for
+    :func:`finish`. If an app raises or a reply is not stored (:class:`ReplyNotStored`), it
+    stays ``received`` and its stored replies are made due (calling ``on_due``)."""
     connection = _connection(config.name, session.identity)
     fields = {
         "external_id": session.session_id,
@@ -88,20 +86,15 @@ def route_due(config: BackendConfig) -> int:
 
 
 def _connection(backend_name: str, identity: str) -> Connection:
-    """What ``lookup_connections`` returns for ``identity``, read with its backend at once
-    when it exists (``lookup_connections`` reads the backend, then the connection)."""
-    found = list(
-        Connection.objects.select_related("backend").filter(
-            backend__name=backend_name, identity=identity
-        )[:1]
+    """What ``lookup_connections`` returns, read with its backend in one query when it exists."""
+    found = Connection.objects.select_related("backend").filter(
+        backend__name=backend_name, identity=identity
     )
-    return found[0] if found else lookup_connections(backend_name, [identity])[0]
+    return found.first() or lookup_connections(backend_name, [identity])[0]
 
 
 def _give_back(config, session, captured, error: str, on_due) -> None:
     received.routing_failed(config, session, error)
-    if not captured.message_ids:
-        return
     try:
         due = queue.make_due(captured.message_ids)
     except Exception:
