@@ -35,16 +35,12 @@ class TropoBackend(BackendBase):
         if recipients:
             capture = inline.current(self.name)
             try:
-                ids = queue.enqueue(
-                    self.config, recipients, text, id_, context, held=capture is not None
-                )
+                ids = queue.enqueue(self.config, recipients, text, id_, context, held=capture)
             except Exception as exc:
                 if capture is not None:
                     capture.store_errors.append(f"storing a reply failed: {exc!r}")
                 raise
-            if capture is not None:
-                capture.message_ids.extend(ids)
-            else:
+            if capture is None:
                 config, full = self.config, len(ids) >= self.config.batch_size
                 transaction.on_commit(lambda: scheduler.schedule(config, now=full))
         if failed:

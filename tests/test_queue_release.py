@@ -149,8 +149,9 @@ def test_message_sent_fires_once_per_message_on_a_claim(config, tropo, outcomes)
 def test_message_sent_fires_for_inline_claims(config, tropo, outcomes):
     settings = config()
     ids = enqueue(settings, "+15555550001")
-    assert [r.pk for r in answers.claim_inline(settings, ids, "i" * 32)] == ids
-    assert answers.claim_inline(settings, ids, "j" * 32) == []
+    held = OutboundMessage.objects.in_bulk(ids)
+    assert [r.pk for r in answers.claim_inline(settings, held, "i" * 32)] == ids
+    assert answers.claim_inline(settings, held, "j" * 32) == []
     assert outcomes == [("sent", ids[0], None)]
 
 
@@ -284,7 +285,7 @@ def test_an_inline_claim_leaves_rows_that_a_callback_took(config, tropo):
     later = enqueue(settings, "+15555550002")
     taken = answers.claim_for_callback(settings, launch.reference, "c" * 32)
     assert [row.pk for row in taken] == first + later
-    assert answers.claim_inline(settings, later, "i" * 32) == []
+    assert answers.claim_inline(settings, OutboundMessage.objects.in_bulk(later), "i" * 32) == []
     assert OutboundMessage.objects.get(pk=later[0]).session_id == "c" * 32
 
 

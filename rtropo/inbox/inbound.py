@@ -52,7 +52,7 @@ def _answer_inline(config: BackendConfig, session, captured, result) -> tropoml.
         received.mark_routed(session)
         rows = answers.claim_inline(
             config,
-            captured.message_ids,
+            captured.rows,
             session.session_id,
             result_digest=result.digest if result else "",
         )

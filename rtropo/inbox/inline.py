@@ -6,6 +6,10 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rtropo.models import OutboundMessage
 
 _active: contextvars.ContextVar[Capture | None] = contextvars.ContextVar(
     "rtropo_inline_capture", default=None
@@ -14,11 +18,17 @@ _active: contextvars.ContextVar[Capture | None] = contextvars.ContextVar(
 
 @dataclasses.dataclass
 class Capture:
-    """The ids of the rows routing queued for ``backend_name``, and the store errors."""
+    """The rows routing queued for ``backend_name`` (as inserted, by id), and the store
+    errors."""
 
     backend_name: str
-    message_ids: list[int] = dataclasses.field(default_factory=list)
+    rows: dict[int, OutboundMessage] = dataclasses.field(default_factory=dict)
     store_errors: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def message_ids(self) -> list[int]:
+        """The ids of the rows, in the order they were queued."""
+        return list(self.rows)
 
 
 @contextlib.contextmanager

@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from rtropo.conf import BackendConfig
+from rtropo.inbox import inline
 from rtropo.models import OutboundMessage
 
 logger = logging.getLogger(__name__)
@@ -38,12 +39,12 @@ def enqueue(
     message_id: object = "",
     context: dict | None = None,
     *,
-    held: bool = False,
+    held: inline.Capture | None = None,
 ) -> list[int]:
     """Queue ``text`` for each recipient in one transaction; return the new row ids.
 
-    ``held`` rows are kept for an inline answer: no launch takes them until
-    ``lease`` seconds have passed or :func:`make_due` lets them go.
+    ``held`` rows are kept in that capture for an inline answer: no launch takes them
+    until ``lease`` seconds have passed or :func:`make_due` lets them go.
     """
     context = context or {}
     now = timezone.now()
@@ -56,12 +57,14 @@ def enqueue(
             message_id=str(message_id or ""),
             in_response_to=_context_value(context, "in_response_to"),
             external_id=_context_value(context, "external_id"),
-            next_attempt_at=now + timedelta(seconds=config.lease) if held else now,
+            next_attempt_at=now if held is None else now + timedelta(seconds=config.lease),
             created_at=now,
         )
         for recipient in recipients
     ]
     _insert(rows)
+    if held is not None:
+        held.rows.update((row.pk, row) for row in rows)
     logger.info("Queued message %s for %d recipient(s) on %s", message_id, len(rows), config.name)
     return [row.pk for row in rows]
 

@@ -145,7 +145,8 @@ def inline_loop(done, index):
         if queued:
             sessions += 1
             picked = random.sample(queued, min(3, len(queued)))
-            rows = answers.claim_inline(config, picked, f"{index:04x}{sessions:028x}")
+            held = OutboundMessage.objects.in_bulk(picked)
+            rows = answers.claim_inline(config, held, f"{index:04x}{sessions:028x}")
             texts.extend(row.text for row in rows)
         time.sleep(0.02)
     return {"texts": texts, "sessions": sessions}
