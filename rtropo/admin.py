@@ -1,6 +1,5 @@
 """Django admin for the outbound queue, the launches and the inbound sessions."""
 
-import django
 from django.contrib import admin, messages
 from django.core.exceptions import ImproperlyConfigured
 from django.db import Error as DatabaseError
@@ -72,12 +71,11 @@ class RecordAdmin(admin.ModelAdmin):
         # A row's page is view-only; the change permission still allows the actions.
         return obj is None and super().has_change_permission(request)
 
-    def lookup_allowed(self, lookup, value, request=None):
+    def lookup_allowed(self, lookup, value, *request):
+        # Django 5.0 added ``request``.
         if lookup.split(LOOKUP_SEP)[0] in set(self.exclude or ()):
             return False
-        if django.VERSION < (5, 0):
-            return super().lookup_allowed(lookup, value)
-        return super().lookup_allowed(lookup, value, request)
+        return super().lookup_allowed(lookup, value, *request)
 
     @admin.display(description=_("text"))
     def short_text(self, obj):

@@ -44,11 +44,7 @@ class TropoBackend(BackendBase):
                 config, full = self.config, len(ids) >= self.config.batch_size
                 transaction.on_commit(lambda: scheduler.schedule(config, now=full))
         if failed:
-            logger.warning(
-                "Message %s not queued for %d identities that are not phone numbers",
-                id_,
-                len(failed),
-            )
+            logger.warning("Message %s: %d identities are not phone numbers", id_, len(failed))
             raise MessageSendingError(
                 f"{len(failed)} identities are not phone numbers", failed_identities=failed
             )

@@ -103,12 +103,7 @@ def _answer_result(request, config: BackendConfig, result: TropoResult):
         return _reject(request, config, f"{refused}: its sessionId is not the answer's")
     settled = results.record_result(config, answer, results.read_result(result))
     if not settled.changed:
-        logger.info(
-            "Result of session %s on %s changes nothing: its messages were settled already "
-            "or sent again since",
-            result.session_id,
-            config.name,
-        )
+        logger.info("Result of session %s changes nothing: settled or resent", result.session_id)
         return tropoml.answer([])
     logger.info(
         "Result of session %s on %s: %d confirmed, %d failed, %d unconfirmed, %d to send again",
@@ -126,9 +121,6 @@ def _answer_result(request, config: BackendConfig, result: TropoResult):
 
 
 def _read_body(request, limit: int) -> bytes:
-    declared = request.META.get("CONTENT_LENGTH") or ""
-    if declared.isdecimal() and int(declared) > limit:
-        raise RequestDataTooBig
     body = request.read(limit + 1)
     if len(body) > limit:
         raise RequestDataTooBig

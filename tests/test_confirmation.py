@@ -250,7 +250,7 @@ def test_a_replayed_result_is_accepted_and_changes_nothing(
     assert (response.status_code, document(response)) == (200, [{"hangup": {}}])
     [record] = [r for r in caplog.records if "changes nothing" in r.getMessage()]
     assert record.levelname == "INFO"
-    assert "its messages were settled already" in record.getMessage()
+    assert "settled or resent" in record.getMessage()
     assert OutboundMessage.objects.get() == row
     assert (row.status, row.result_at) == OutboundMessage.objects.values_list(
         "status", "result_at"

@@ -102,15 +102,16 @@ def test_a_failed_launch_releases_only_its_own_rows_and_the_launches_stop(config
     assert OutboundMessage.objects.filter(status=Status.QUEUED, attempts=0).count() == 30
 
 
-def test_a_take_is_one_count_one_select_one_insert_one_update(config):
+def test_a_take_is_two_counts_one_select_one_insert_one_update(config):
     settings = config(batch_size=10)
     enqueue(settings, 15)
     with CaptureQueriesContext(connection) as captured:
         launch = take.take_due(settings)
     statements = sql_statements(captured)
     # One lock (write_transaction's on SQLite, the in-flight window's on PostgreSQL),
-    # the count of launches awaiting their callback, then the take itself.
-    assert len(statements) == 1 + 1 + 3, statements
+    # the count of launches awaiting their callback, the window's count of the rows in
+    # flight, then the take itself.
+    assert len(statements) == 1 + 1 + 1 + 3, statements
     assert launch.size == 10
     sizes = collections.Counter(OutboundMessage.objects.values_list("launch_id", flat=True))
     assert sizes == {launch.pk: 10, None: 5}
@@ -126,11 +127,12 @@ def test_a_session_is_recorded_on_its_launch_and_rows(config):
     assert collections.Counter(sessions) == {(launch.pk, "f" * 32): 3, (None, ""): 1}
 
 
-@pytest.mark.parametrize(("queued", "statements"), [(5, 4), (3, 5)])
+@pytest.mark.parametrize(("queued", "statements"), [(5, 4), (3, 7)])
 def test_claiming_a_callback_takes_few_statements(config, queued, statements):
     """A full launch: the launch's UPDATE, its rows' SELECT, the UPDATE and SELECT of
-    marking them sent; one more SELECT when the launch has room for other due rows
-    (and on PostgreSQL the in-flight window's lock before it)."""
+    marking them sent; when the launch has room for other due rows, the in-flight
+    window's count, their SELECT and the UPDATE that joins them to the launch (and on
+    PostgreSQL the window's lock before them)."""
     settings = config(batch_size=5)
     enqueue(settings, queued)
     launch = take.take_due(settings)

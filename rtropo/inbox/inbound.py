@@ -40,9 +40,9 @@ def answer(config: BackendConfig, sms: InboundSMS, result: ResultRequest | None)
             "Inbound session %s not routed: a reply was not stored (HTTP 503)", sms.session_id
         )
         return HttpResponse(status=503)
-    if config.inline_replies and config.inbound_secrets and captured.message_ids:
+    if config.inline_replies and config.inbound_secrets and captured.rows:
         return _answer_inline(config, session, captured, result)
-    if routing.finish(session, captured.message_ids):
+    if routing.finish(session, list(captured.rows)):
         scheduler.schedule(config)
     return tropoml.answer([])
 
@@ -61,7 +61,7 @@ def _answer_inline(config: BackendConfig, session, captured, result) -> tropoml.
             "Inbound session %s: answering %d message(s) inline", session.session_id, len(rows)
         )
     response = tropoml.message_answer(rows, config.number, result)
-    if len(rows) < len(captured.message_ids):
+    if len(rows) < len(captured.rows):
         response.after_sent(lambda: scheduler.schedule(config))
     return response
 

@@ -25,11 +25,6 @@ class Capture:
     rows: dict[int, OutboundMessage] = dataclasses.field(default_factory=dict)
     store_errors: list[str] = dataclasses.field(default_factory=list)
 
-    @property
-    def message_ids(self) -> list[int]:
-        """The ids of the rows, in the order they were queued."""
-        return list(self.rows)
-
 
 @contextlib.contextmanager
 def capture(backend_name: str):

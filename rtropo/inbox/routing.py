@@ -65,7 +65,7 @@ def route_claimed(config: BackendConfig, session: InboundSession) -> bool:
     except Exception:
         logger.exception("Routing inbound session %s failed", session.session_id)
         return False
-    finish(session, captured.message_ids)
+    finish(session, list(captured.rows))
     return True
 
 
@@ -96,7 +96,7 @@ def _connection(backend_name: str, identity: str) -> Connection:
 def _give_back(config, session, captured, error: str, on_due) -> None:
     received.routing_failed(config, session, error)
     try:
-        due = queue.make_due(captured.message_ids)
+        due = queue.make_due(list(captured.rows))
     except Exception:
         logger.exception(
             "Could not release the replies of inbound session %s; they go out after the lease",

@@ -5,7 +5,7 @@ inline answer to an inbound SMS), noting them for the answer's result when it as
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Case, F, PositiveIntegerField, Subquery, When
+from django.db.models import F, Subquery
 from django.utils import timezone
 
 from rtropo import db, signals
@@ -43,15 +43,10 @@ def claim_for_callback(
             .values_list("pk", flat=True)
         )
         extra = take.due_ids(config, now, config.batch_size - len(own))
-        joined = {}
-        if extra:
-            joined["launch_id"] = Subquery(this_launch[:1])
-            joined["attempts"] = Case(
-                When(pk__in=extra, then=F("attempts") + 1),
-                default=F("attempts"),
-                output_field=PositiveIntegerField(),
-            )
-        return _answer_rows(config, own + extra, session_id, result_digest, **joined)
+        OutboundMessage.objects.filter(pk__in=extra).update(
+            launch_id=Subquery(this_launch[:1]), attempts=F("attempts") + 1
+        )
+        return _answer_rows(config, own + extra, session_id, result_digest)
 
 
 def claim_inline(
@@ -81,9 +76,8 @@ def _answer_rows(
     result_digest: str,
     *,
     held: dict[int, OutboundMessage] | None = None,
-    **changes,
 ) -> list[OutboundMessage]:
-    """Mark these rows sent in ``session_id`` (and set ``changes``); return the ones marked.
+    """Mark these rows sent in ``session_id``; return the ones marked.
 
     ``held``: the rows of an inline answer as inserted; only those still queued are
     marked, counting an attempt. With a ``result_digest`` the marked rows are noted
@@ -98,7 +92,7 @@ def _answer_rows(
     }
     rows = OutboundMessage.objects.filter(pk__in=ids)
     if held is None:
-        rows.update(**sent, **changes)
+        rows.update(**sent)
         marked = list(rows.filter(status=Status.SENT, session_id=session_id).order_by("pk"))
     else:
         marked = _mark_held(rows.filter(status=Status.QUEUED), held, ids, sent)

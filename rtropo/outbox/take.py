@@ -69,17 +69,10 @@ def has_due(config: BackendConfig) -> bool:
 def due_ids(config: BackendConfig, until, limit: int) -> list[int]:
     """Lock and return up to ``limit`` queued rows due by ``until`` (None: all), oldest first,
     and no more than the in-flight window has room for. Call inside a transaction."""
-    if limit <= 0:
+    limit = in_flight_window.room(config, limit)
+    if limit == 0:
         return []
     due = OutboundMessage.objects.of_backend(config.name)
     due = due.filter(status=Status.QUEUED) if until is None else due.due(until)
     due = due.order_by("next_attempt_at", "pk").select_for_update(skip_locked=True)
-    window = config.in_flight_window
-    if window is None:
-        return list(due.values_list("pk", flat=True)[:limit])
-    in_flight_window.lock(config)
-    # The same SELECT counts the rows in flight.
-    in_flight = in_flight_window.in_flight(config)
-    rows = list(due.annotate(in_flight=in_flight).values_list("pk", "in_flight")[:limit])
-    room = window - rows[0][1] if rows else 0
-    return [pk for pk, _ in rows[: max(room, 0)]]
+    return list(due.values_list("pk", flat=True)[:limit])

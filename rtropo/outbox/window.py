@@ -7,8 +7,6 @@ from __future__ import annotations
 import zlib
 
 from django.db import connection
-from django.db.models import Count, Subquery
-from django.db.models.functions import Coalesce
 
 from rtropo.conf import BackendConfig
 from rtropo.models import OutboundMessage
@@ -21,13 +19,6 @@ def lock(config: BackendConfig) -> None:
         with connection.cursor() as cursor:
             key = zlib.crc32(f"rtropo-window:{config.name}".encode())
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
-
-
-def in_flight(config: BackendConfig):
-    """A subquery: how many rows the backend has in flight."""
-    rows = OutboundMessage.objects.of_backend(config.name).in_flight().order_by()
-    count = rows.values("backend_name").annotate(count=Count("pk")).values("count")
-    return Coalesce(Subquery(count), 0)
 
 
 def room(config: BackendConfig, wanted: int) -> int:
