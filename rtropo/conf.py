@@ -183,8 +183,6 @@ def tropo_backend_names() -> list[str]:
     """Names of the ``INSTALLED_BACKENDS`` entries whose ENGINE (a class or its dotted path)
     is ``rtropo.outgoing.TropoBackend`` or a subclass; an ENGINE that does not import is
     left to the router to report."""
-    from rtropo.outgoing import TropoBackend  # the send path imports this module
-
     names = []
     for name, entry in (getattr(settings, "INSTALLED_BACKENDS", {}) or {}).items():
         engine = entry.get("ENGINE")
@@ -193,6 +191,10 @@ def tropo_backend_names() -> list[str]:
                 engine = import_string(engine)
             except ImportError:
                 logger.debug("ENGINE %r of backend %r does not import", engine, name)
-        if isinstance(engine, type) and issubclass(engine, TropoBackend):
+        # By name: importing rtropo.outgoing here would import the whole send path.
+        if isinstance(engine, type) and any(
+            f"{base.__module__}.{base.__qualname__}" == "rtropo.outgoing.TropoBackend"
+            for base in engine.__mro__
+        ):
             names.append(name)
     return names

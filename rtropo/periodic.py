@@ -7,10 +7,6 @@ import dataclasses
 import functools
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
-
-from django.conf import settings
-from django.utils import timezone
 
 from rtropo.conf import BackendConfig, get_config, tropo_backend_names
 from rtropo.inbox import spool
@@ -48,12 +44,6 @@ def send_all_queued(
     return done
 
 
-def _before_any_send() -> datetime:
-    """A time before every row's send, naive or aware as the project stores times."""
-    moment = datetime(2000, 1, 1, tzinfo=UTC)
-    return moment if settings.USE_TZ else timezone.make_naive(moment)
-
-
 @dataclasses.dataclass
 class Progress:
     """What one run of :func:`send_queued` did."""
@@ -80,7 +70,7 @@ def send_queued(
     """
     progress = Progress(released=release.release_expired(config))
     progress.unconfirmed, progress.resent = sweep.expire_unconfirmed(
-        config, resend_sent_by=results.last_result_at(config) or _before_any_send()
+        config, resend_sent_by=results.last_result_at(config)
     )
     while launch := launch_due(config, include_backing_off=include_backing_off):
         if launch.status == Launch.Status.FAILED:

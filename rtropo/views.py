@@ -105,15 +105,7 @@ def _answer_result(request, config: BackendConfig, result: TropoResult):
     if not settled.changed:
         logger.info("Result of session %s changes nothing: settled or resent", result.session_id)
         return tropoml.answer([])
-    logger.info(
-        "Result of session %s on %s: %d confirmed, %d failed, %d unconfirmed, %d to send again",
-        result.session_id,
-        config.name,
-        settled.confirmed,
-        settled.failed,
-        settled.unconfirmed,
-        settled.resent,
-    )
+    logger.info("Result of session %s on %s: %s", result.session_id, config.name, settled)
     response = tropoml.answer([])
     if settled.resent or (config.in_flight_window and take.has_due(config)):
         response.after_sent(lambda: scheduler.schedule(config, now=True))

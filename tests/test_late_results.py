@@ -90,7 +90,7 @@ def test_a_late_result_confirms_a_row_queued_again_and_it_leaves_the_queue(
     answered, post_result, tropo, confirmed_signals, django_capture_on_commit_callbacks
 ):
     row, url = answered
-    assert sweep.expire_unconfirmed(get_config("tropo")) == (1, 1)
+    assert sweep.expire_unconfirmed(get_config("tropo"), resend_sent_by=timezone.now()) == (1, 1)
     row.refresh_from_db()
     assert (row.status, row.unconfirmed_count) == (Status.QUEUED, 1)
     with django_capture_on_commit_callbacks(execute=True):
@@ -168,7 +168,7 @@ def test_a_late_failure_fails_a_row_left_unconfirmed(
 ):
     row, url = answered
     backend_settings(resend_unconfirmed=False)
-    sweep.expire_unconfirmed(get_config("tropo"))
+    sweep.expire_unconfirmed(get_config("tropo"), resend_sent_by=timezone.now())
     assert current(row).status == Status.UNCONFIRMED
     post_result(url, row=row, disposition="FAILED", complete=False, error="unreachable")
     failed = current(row)

@@ -77,27 +77,22 @@ def parse_launch_response(response: requests.Response) -> str:
 
 
 def _reply_fields(response: requests.Response) -> dict | None:
+    """The fields of a JSON, XML (without a DTD) or form reply; None if it has none."""
     body = response.text.strip()
-    if body.startswith("{"):
-        return _json_fields(body)
-    if body.startswith("<"):
-        return _xml_fields(body)
-    return {key: values[0] for key, values in parse_qs(body).items()} or None
-
-
-def _json_fields(body: str) -> dict | None:
     try:
-        fields = json.loads(body)
-    except ValueError:
+        if body.startswith("{"):
+            fields = json.loads(body)
+        elif body.startswith("<"):
+            fields = _xml_fields(body)
+        else:
+            fields = {key: values[0] for key, values in parse_qs(body).items()}
+    except (ValueError, ElementTree.ParseError):
         return None
-    return fields if isinstance(fields, dict) else None
+    return fields if isinstance(fields, dict) and fields else None
 
 
-def _xml_fields(body: str) -> dict | None:
+def _xml_fields(body: str) -> dict:
     if "<!" in body:
-        return None
-    try:
-        root = ElementTree.fromstring(body)  # noqa: S314 (no DTD, so no entities)
-    except ElementTree.ParseError:
-        return None
+        return {}
+    root = ElementTree.fromstring(body)  # noqa: S314 (no DTD, so no entities)
     return {child.tag: (child.text or "") for child in root}

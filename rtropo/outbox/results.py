@@ -90,6 +90,12 @@ class Settled:
         """Whether the result changed any row."""
         return any(dataclasses.astuple(self))
 
+    def __str__(self):
+        return (
+            f"{self.confirmed} confirmed, {self.failed} failed, "
+            f"{self.unconfirmed} unconfirmed, {self.resent} to send again"
+        )
+
 
 def last_result_at(config: BackendConfig) -> datetime | None:
     """When a result of Tropo's last confirmed or failed a row of this backend (None: never):

@@ -18,14 +18,14 @@ Status = OutboundMessage.Status
 
 
 def expire_unconfirmed(
-    config: BackendConfig, *, resend_sent_by: datetime | None = None
+    config: BackendConfig, *, resend_sent_by: datetime | None
 ) -> tuple[int, int]:
     """Make sent rows whose result did not come within ``lease`` unconfirmed; return
     (rows unconfirmed, of which queued again, due now).
 
     A row is not queued again when ``resend_unconfirmed`` is off, it used its
-    ``max_attempts``, or it was sent after ``resend_sent_by`` (None: no limit), until
-    a later run's ``resend_sent_by`` is past its send.
+    ``max_attempts``, or it was not sent by ``resend_sent_by`` (None: not sent by any
+    time), until a later run's ``resend_sent_by`` is past its send.
     """
     _release_held(config, resend_sent_by)
     unconfirmed = resent = held = 0
@@ -36,11 +36,10 @@ def expire_unconfirmed(
         held += kept_back
     if held:
         logger.warning(
-            "%d message(s) on %s are unconfirmed (Tropo sent no result within the lease): "
-            "not sending them again, since no result was accepted for %s after they were "
-            "sent; check that Tropo's result posts reach the messaging URL",
+            "%d message(s) on %s are unconfirmed (Tropo sent no result within the lease), not "
+            "sent again: no result was accepted since they were sent; check that Tropo's "
+            "result posts reach the messaging URL",
             held,
-            config.name,
             config.name,
         )
     return unconfirmed, resent
@@ -81,7 +80,7 @@ def _expire_batch(
         )
         held = set()
         for row in rows:
-            resend = resend_sent_by is None or row.sent_at <= resend_sent_by
+            resend = resend_sent_by is not None and row.sent_at <= resend_sent_by
             unconfirm(config, row, "Tropo sent no result within the lease", now, resend=resend)
             if not resend and config.resend_unconfirmed and row.attempts < config.max_attempts:
                 held.add(row.pk)

@@ -27,7 +27,7 @@ def test_a_late_result_racing_the_callback_of_its_requeued_row_confirms_it_once(
         digests.append(references.digest(f"answer-{n}"))
         answers.claim_for_callback(h.config, reference, f"{n:032x}", result_digest=digests[-1])
     OutboundMessage.objects.update(sent_at=timezone.now() - timedelta(hours=1))
-    assert sweep.expire_unconfirmed(h.config) == (ROWS, ROWS)
+    assert sweep.expire_unconfirmed(h.config, resend_sent_by=timezone.now()) == (ROWS, ROWS)
     relaunched = h.launch_all()[ROWS:]
     assert len(relaunched) == ROWS
 
