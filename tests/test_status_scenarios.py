@@ -145,7 +145,7 @@ def test_with_results_lost_no_recipient_gets_more_than_two_copies(
     assert texted[("+15555550001", "pong")] == 2  # the reply before the result: once more
     assert texted[("+15555550001", "campaign")] == 2
     assert max(texted.values()) <= 2
-    assert "not sending them again, since no result was accepted for tropo" in caplog.text
+    assert "not sent again: no result was accepted since they were sent" in caplog.text
 
 
 def test_a_healthy_deployment_is_ok_and_its_cron_prints_nothing(
