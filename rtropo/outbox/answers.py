@@ -43,7 +43,7 @@ def claim_for_callback(
             .values_list("pk", flat=True)
         )
         extra = take.due_ids(config, now, config.batch_size - len(own))
-        joined = {}
+        joined: dict = {}
         if extra:
             joined["launch_id"] = Subquery(this_launch[:1])
             joined["attempts"] = Case(
