@@ -60,3 +60,10 @@ def test_every_tox_environment_is_told_and_every_one_named_exists():
     others = {env for env in environments if env.startswith("django") and "52" not in env}
     assert environments - others <= named
     assert {"django42", "django42-quick"} <= named
+
+
+def test_the_coverage_floor_it_gives_is_tox_inis():
+    (floor,) = re.findall(r"a floor of (\d+) per cent", TEXT)
+    tox_ini = (ROOT / "tox.ini").read_text(encoding="utf-8")
+    assert f"--fail-under={{env:COVERAGE_FLOOR:{floor}}}" in tox_ini
+    assert "``COVERAGE_FLOOR``" in TEXT
