@@ -1,5 +1,6 @@
 # Two commands for a newcomer: `make demo` and `make test` (see README.rst).
-# DJANGO picks the Django of the test run; each one runs on the Python that CI gives it.
+# `make test` runs tox (tox.ini), from an environment of its own (.venv-tox). DJANGO picks
+# the Django of the test run; each one runs on the Python that CI gives it.
 DJANGO ?= 5.2
 PYTHON_FOR_42 := 3.11
 PYTHON_FOR_52 := 3.11
@@ -15,9 +16,12 @@ python_of = $(shell prefix=$$(pyenv prefix $(1) 2>/dev/null) \
 	&& echo "$$prefix/bin/python$(1)" || echo "python$(1)")
 PYTHON ?= $(call python_of,$(PYTHON_VERSION))
 DEMO_PYTHON ?= $(call python_of,$(PYTHON_FOR_52))
-VENV ?= .venv-django$(DJANGO_ID)
-PY := $(VENV)/bin/python
+TOX_PYTHON ?= $(call python_of,3.11)
 DEMO_VENV := .venv-demo
+TOX_VENV := .venv-tox
+TOX := $(TOX_VENV)/bin/tox
+# tox makes each environment with the interpreter this Makefile names for its Python.
+DISCOVER := --discover $(foreach version,3.11 3.12 3.13,$(call python_of,$(version)))
 # The PostgreSQL pass's database; the SQLite pass runs without DATABASE_URL, wherever it is set.
 # Its name is this checkout's own (a hash of its path), so that two checkouts testing on one
 # server never drop each other's test database ("test_" + the name); it need not exist.
@@ -25,23 +29,20 @@ CHECKOUT_ID := $(shell printf '%s' '$(CURDIR)' | cksum | cut -d' ' -f1)
 DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/rtropo_$(CHECKOUT_ID)
 # The Celery worker test's broker.
 REDIS_URL ?= redis://127.0.0.1:6379/9
-# QUICK=1 leaves out the slow passes (soak, fault harness, quick benchmark, browser, the
-# project served by gunicorn and nginx), which CI runs once, on Django 5.2, rather than on
-# every Django.
-SLOW := --ignore=tests/soak --ignore=tests/faults --ignore=tests/test_benchmarks_quick.py \
-	--ignore=tests/served \
-	-m "not celery and not browser"
-SQLITE_SELECTION := $(if $(QUICK),$(SLOW),-m "not celery")
-POSTGRES_SLOW := $(if $(QUICK),,tests/faults)
+# The tox environments of `make test`: DJANGO's suite, the quick benchmark's check, mypy and
+# the pre-commit hooks. QUICK=1 picks DJANGO's -quick environment, which leaves out the slow
+# passes (soak, fault harness, browser, the project served by gunicorn and nginx) and the
+# quick benchmark, which CI runs once, on Django 5.2, rather than on every Django.
+comma := ,
+TEST_ENVS := $(if $(QUICK),django$(DJANGO_ID)-quick,django$(DJANGO_ID)$(comma)bench-tests)$(comma)typing$(comma)lint
+# Every environment CI tests in: `make test-envs` makes them side by side.
+CI_ENVS := django42-quick,django52,django60-quick,django61-quick,bench-tests,typing,lint
 
-.PHONY: demo test docs bench bench-quick clean python-path database-url
+.PHONY: demo test test-envs docs bench bench-quick clean python-path database-url
 
-$(VENV)/.installed: requirements/*.txt setup.py pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements/test.txt -r requirements/docs.txt \
-		-r requirements/bench.txt -r requirements/django$(DJANGO_ID).txt
-	$(PY) -m pip install --quiet --no-deps -e .
+$(TOX_VENV)/.installed: requirements/tox.txt
+	$(TOX_PYTHON) -m venv $(TOX_VENV)
+	$(TOX_VENV)/bin/python -m pip install --quiet -r requirements/tox.txt
 	touch $@
 
 $(DEMO_VENV)/.installed: requirements/demo.txt requirements/base.txt setup.py pyproject.toml
@@ -53,18 +54,22 @@ $(DEMO_VENV)/.installed: requirements/demo.txt requirements/base.txt setup.py py
 demo: $(DEMO_VENV)/.installed
 	$(DEMO_VENV)/bin/python example/demo.py
 
-test: $(VENV)/.installed
-	$(PY) -m ruff check .
-	$(PY) -m ruff format --check .
-	env -u DATABASE_URL $(PY) -m pytest --ignore=tests/postgres $(SQLITE_SELECTION)
+test: $(TOX_VENV)/.installed
 	DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) \
-		$(PY) -m pytest tests/postgres tests/celery_worker $(POSTGRES_SLOW)
+		$(TOX) run -e $(TEST_ENVS) $(DISCOVER)
 
-bench: $(VENV)/.installed
-	$(PY) benchmarks/run.py
+test-envs: $(TOX_VENV)/.installed
+	$(TOX) run-parallel --notest --parallel 4 --parallel-no-spinner -e $(CI_ENVS) $(DISCOVER)
 
-bench-quick: $(VENV)/.installed
-	$(PY) benchmarks/run.py --quick
+bench: $(TOX_VENV)/.installed
+	$(TOX) run -e bench $(DISCOVER)
+
+bench-quick: $(TOX_VENV)/.installed
+	$(TOX) run -e bench $(DISCOVER) -- --quick
+
+docs: $(TOX_VENV)/.installed
+	$(TOX) run -e docs $(DISCOVER)
+	@echo "Open docs/_build/html/index.html"
 
 python-path:  # the interpreter DJANGO's environment is made with
 	@echo $(PYTHON)
@@ -73,8 +78,4 @@ database-url:  # the PostgreSQL pass's DATABASE_URL
 	@echo $(DATABASE_URL)
 
 clean:
-	rm -rf .venv-django* $(DEMO_VENV) docs/_build example/*.sqlite3 build dist
-
-docs: $(VENV)/.installed
-	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
-	@echo "Open docs/_build/html/index.html"
+	rm -rf .venv-* .tox .coverage .mypy_cache docs/_build example/*.sqlite3 build dist

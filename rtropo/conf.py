@@ -69,7 +69,7 @@ class BackendConfig:
         if not isinstance(nested, Mapping):
             raise _error(name, "config", "must be a dict")
         values.update({str(k).lower(): v for k, v in nested.items()})
-        parsed = {
+        parsed: dict[str, typing.Any] = {
             "name": name,
             "messaging_token": _token(name, values.get("messaging_token")),
             "number": _number(name, values.get("number")),

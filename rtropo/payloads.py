@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import typing
 
 from rtropo.conf import normalise_number
 from rtropo.exceptions import InvalidPayload
@@ -120,7 +121,7 @@ def _inbound(session: dict, session_id: str) -> InboundSMS:
     return InboundSMS(
         session_id=session_id,
         text=_string(session, "session.initialText", max_length=MAX_TEXT_LENGTH),
-        from_number=_number(session, "from", required=True),
+        from_number=typing.cast(str, _number(session, "from", required=True)),
         to_number=_number(session, "to"),
         account_id=_string(session, "session.accountId", max_length=MAX_ID_LENGTH),
     )

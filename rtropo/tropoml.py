@@ -47,7 +47,7 @@ def answer(verbs: list[dict], status: int = 200, *, result_url: str | None = Non
     """An HTTP response carrying ``{"tropo": verbs}``, ending with a hangup; with
     ``result_url``, ending instead with ``on`` handlers that POST the verbs' result there."""
     if result_url is None:
-        ending = [{"hangup": {}}]
+        ending: list[dict] = [{"hangup": {}}]
     else:
         ending = [{"on": {"event": event, "next": result_url}} for event in RESULT_EVENTS]
     body = json.dumps({"tropo": [*verbs, *ending]}, ensure_ascii=False).encode("utf-8")

@@ -1,9 +1,12 @@
-"""CONTRIBUTING.rst names only make targets, options, paths and markers that exist."""
+"""CONTRIBUTING.rst names only make targets, options, tox environments, paths and markers that
+exist, and tells how to run every tox environment."""
 
 import re
 from pathlib import Path
 
 import tomllib
+
+from tests.test_tox import sections
 
 ROOT = Path(__file__).parents[1]
 TEXT = (ROOT / "CONTRIBUTING.rst").read_text(encoding="utf-8")
@@ -14,7 +17,7 @@ def test_every_make_target_and_option_named_is_the_makefiles():
     targets = set(re.findall(r"``make (?:-s )?([\w-]+)", TEXT)) | set(
         re.findall(r"\$\(make -s ([\w-]+)\)", TEXT)
     )
-    assert targets == {"test", "docs", "bench", "bench-quick", "database-url"}
+    assert targets == {"test", "test-envs", "docs", "bench", "bench-quick", "database-url"}
     for target in targets:
         assert re.search(rf"^{re.escape(target)}:", MAKEFILE, flags=re.M), target
     for option in ("DJANGO", "QUICK", "DATABASE_URL", "REDIS_URL"):
@@ -46,3 +49,21 @@ def test_every_marker_named_is_registered():
 def test_the_readme_links_it():
     readme = (ROOT / "README.rst").read_text(encoding="utf-8")
     assert "/blob/main/CONTRIBUTING.rst>`_" in readme
+
+
+def test_every_tox_environment_is_told_and_every_one_named_exists():
+    environments = set(sections())
+    named = set(re.findall(r"tox (?:exec )?-e ([\w-]+)", TEXT))
+    named |= {word for word in re.findall(r"``([\w-]+)``", TEXT) if word in environments}
+    assert set(re.findall(r"tox (?:exec )?-e ([\w-]+)", TEXT)) <= environments
+    # The other Djangos' environments are told as "django42 and so on".
+    others = {env for env in environments if env.startswith("django") and "52" not in env}
+    assert environments - others <= named
+    assert {"django42", "django42-quick"} <= named
+
+
+def test_the_coverage_floor_it_gives_is_tox_inis():
+    (floor,) = re.findall(r"a floor of (\d+) per cent", TEXT)
+    tox_ini = (ROOT / "tox.ini").read_text(encoding="utf-8")
+    assert f"--fail-under={{env:COVERAGE_FLOOR:{floor}}}" in tox_ini
+    assert "``COVERAGE_FLOOR``" in TEXT

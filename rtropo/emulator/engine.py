@@ -85,8 +85,8 @@ class Engine:
         self._client = AppClient(callback_timeout)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._threads = set()
-        self._next_slot = {}
+        self._threads: set[threading.Thread] = set()
+        self._next_slot: dict[str, float] = {}
 
     @property
     def app_url(self) -> str:
@@ -113,6 +113,7 @@ class Engine:
             return LaunchReply(200, False, reason=refusal), None
         fault = self.faults.draw("launch")
         kind = fault.kind if fault else None
+        seconds = fault.seconds if fault else 0.0
         if kind == "http_500":
             self._record_launch(request, kind, None)
             return LaunchReply(500, False, reason="Internal Server Error"), None
@@ -121,7 +122,7 @@ class Engine:
             return LaunchReply(200, False, reason="FAILED TO ROUTE TOKEN"), None
         if kind == "timeout":
             self._record_launch(request, kind, None)
-            self._stopping.wait(fault.seconds)
+            self._stopping.wait(seconds)
             return LaunchReply(504, False, reason="Gateway Timeout"), None
         session = self._new_session("launch")
         self._record_launch(request, kind or "created", session.id)
@@ -147,7 +148,7 @@ class Engine:
         reply = LaunchReply(200, True, session_id=session.id + "\n")
         if kind == "timeout_then_callback":
             start()
-            self._stopping.wait(fault.seconds)
+            self._stopping.wait(seconds)
             return reply, None
         return reply, start
 

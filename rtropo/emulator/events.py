@@ -44,7 +44,7 @@ class ActionReport:
 
 def route(handlers: dict, event: str) -> Route:
     """The route of ``event`` ("continue", "incomplete", "error" or "hangup")."""
-    says = []
+    says: list[str] = []
     if event != "hangup":
         for name in dict.fromkeys((event, "continue")):
             handler: On | None = handlers.get(name)
@@ -80,7 +80,7 @@ def result_object(
     named verbs' reports) is one object for one report, a list for several, and absent
     when no verb was named.
     """
-    result = {
+    result: dict[str, object] = {
         "sessionId": session_id,
         "callId": call_id,
         "state": state,

@@ -56,8 +56,8 @@ class Faults:
         late_result_seconds: float = 2.0,
     ):
         self._lock = threading.Lock()
-        self._queued = []
-        self._rates = {}
+        self._queued: list[tuple[str, float | None]] = []
+        self._rates: dict[str, float] = {}
         self._rng = random.Random(seed)
         self.timeout_seconds = timeout_seconds
         self.slow_callback_seconds = slow_callback_seconds

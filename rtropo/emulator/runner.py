@@ -53,8 +53,8 @@ class Emulator:
         self._address = (host, port)
         self._allowed_hosts = tuple(allowed_hosts)
         self._hint = hint
-        self._server = None
-        self._thread = None
+        self._server: EmulatorServer | None = None
+        self._thread: threading.Thread | None = None
 
     def start(self) -> "Emulator":
         """Bind and serve in a daemon thread; return self."""
@@ -74,7 +74,7 @@ class Emulator:
 
     def stop(self) -> None:
         """Stop serving, wake waiting sessions and close the socket."""
-        if self._server is None:
+        if self._server is None or self._thread is None:
             return
         self._server.shutdown()
         self.engine.shutdown()
@@ -93,7 +93,7 @@ class Emulator:
         """Base URL, e.g. ``http://127.0.0.1:54321`` (needs a started emulator)."""
         if self._server is None:
             raise RuntimeError("emulator not started")
-        host, port = self._server.server_address[:2]
+        host, port = self._server.socket.getsockname()[:2]
         return f"http://{host}:{port}"
 
     @property

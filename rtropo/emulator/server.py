@@ -57,6 +57,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
     """Routes one request to the engine."""
 
     server_version = "TropoEmulator/1.0"
+    server: "EmulatorServer"
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)

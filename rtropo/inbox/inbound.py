@@ -29,7 +29,7 @@ def answer(config: BackendConfig, sms: InboundSMS, result: ResultRequest | None)
         # The database cannot record it: down, unreachable, read-only during a fail-over.
         return _spool(config, sms, exc)
     health.inbound_received(config)
-    if not recorded.to_route:
+    if not recorded.to_route or session is None:
         logger.warning("Inbound session %s %s: hangup", sms.session_id, recorded.value)
         return tropoml.answer([])
     logger.info("Inbound SMS %s from %s on %s", sms.session_id, sms.from_number, config.name)

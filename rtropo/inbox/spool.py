@@ -112,7 +112,7 @@ def replay(config: BackendConfig) -> int:
         _fsync_directory(entry.path.parent)
         if recorded is not received.Recorded.NEW:
             logger.info("Spooled SMS %s %s", entry.sms.session_id, _RECORDED_BEFORE[recorded])
-        if recorded.to_route and routing.route_claimed(config, session):
+        if recorded.to_route and session is not None and routing.route_claimed(config, session):
             routed += 1
     return routed
 
@@ -135,7 +135,7 @@ def summary() -> Summary:
         paths = _entry_paths()
     except OSError as exc:
         return Summary(folder, 0, None, error=f"{type(exc).__name__}: {exc.strerror or exc}")
-    written = [int(_ENTRY_NAME.match(path.name)["written"]) for path in paths]
+    written = [int(m["written"]) for path in paths if (m := _ENTRY_NAME.match(path.name))]
     if not written:
         return Summary(folder, 0, None)
     return Summary(folder, len(written), max(0.0, (time.time_ns() - min(written)) / 1e9))

@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 class Scheduler:
     """One background thread per process that launches for scheduled backends."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._flushing = threading.Lock()
         self._wake = threading.Event()

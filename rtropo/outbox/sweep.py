@@ -4,6 +4,7 @@ queued again only when results are seen to reach the view."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Set
 from datetime import datetime, timedelta
 
 from django.utils import timezone
@@ -118,7 +119,7 @@ def unconfirm(
 
 
 def announce_unconfirmed(
-    config: BackendConfig, rows: list[OutboundMessage], *, quiet: set[int] = frozenset()
+    config: BackendConfig, rows: list[OutboundMessage], *, quiet: Set[int] = frozenset()
 ):
     """Signal the rows :func:`unconfirm` changed, and log those not in ``quiet`` (ids);
     return (resent, kept) rows."""

@@ -45,7 +45,7 @@ class _Pending:
 class _Recorder:
     """The per-process throttle: pending events, last writes and flush timers, by backend."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.lock = threading.Lock()
         self.pending: dict[str, _Pending] = {}
         self.written: dict[str, float] = {}
@@ -115,7 +115,8 @@ def _flush_in_thread(recorder: _Recorder, name: str) -> None:
 
 
 _recorder = _Recorder()
-os.register_at_fork(after_in_child=lambda: _recorder.__init__())
+# A forked child starts the one recorder afresh, in place: whoever holds it keeps it.
+os.register_at_fork(after_in_child=lambda: _recorder.__init__())  # type: ignore[misc]
 atexit.register(lambda: _recorder.flush_all())
 
 
@@ -205,6 +206,7 @@ def _changes(pending: _Pending) -> dict:
     changes = dict(pending.fields)
     if pending.refused:
         since = pending.first_refused_at
+        assert since is not None  # set with the first refusal
         open_window = Q(refused_since__gt=since - REFUSALS_WINDOW)
         changes["refused_requests"] = Case(
             When(open_window, then=F("refused_requests") + pending.refused),

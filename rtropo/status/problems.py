@@ -148,7 +148,7 @@ def spool_waiting(config: BackendConfig, facts: Facts) -> Problem | None:
             "SMS the database could not record would be lost. Give the web server's "
             "and tropo_send_queued's user read and write access to it.",
         )
-    if not spooled.entries:
+    if not spooled.entries or spooled.oldest_age is None:
         return None
     late = spooled.oldest_age > SPOOL_GRACE.total_seconds()
     return Problem(
