@@ -96,11 +96,8 @@ class UnconfirmedFilter(admin.SimpleListFilter):
         return [("yes", _("at least one")), ("no", _("none"))]
 
     def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(unconfirmed_count__gt=0)
-        if self.value() == "no":
-            return queryset.filter(unconfirmed_count=0)
-        return queryset
+        lookups = {"yes": {"unconfirmed_count__gt": 0}, "no": {"unconfirmed_count": 0}}
+        return queryset.filter(**lookups.get(self.value(), {}))
 
 
 @admin.register(OutboundMessage)

@@ -11,8 +11,7 @@ from rtropo.exceptions import InvalidPayload
 from rtropo.outbox.references import REFERENCE_PARAMETER
 
 MAX_TEXT_LENGTH = 10_000
-# The length of the columns that store session ids and account ids: a longer value is
-# refused here, not by the database. (A launch reference is only looked up.)
+# The columns of session and account ids: a longer id is refused here, not by the database.
 MAX_ID_LENGTH = 64
 _MAX_ERROR_LENGTH = 1_000
 

@@ -108,7 +108,9 @@ def _answer_rows(
     return marked
 
 
-def _mark_held(queued, held: dict[int, OutboundMessage], ids: list[int], sent: dict):
+def _mark_held(
+    queued, held: dict[int, OutboundMessage], ids: list[int], sent: dict
+) -> list[OutboundMessage]:
     """Mark the ``queued`` rows sent, counting an attempt; return them, read back only
     when some of ``ids`` were not queued any more.
 
@@ -117,10 +119,10 @@ def _mark_held(queued, held: dict[int, OutboundMessage], ids: list[int], sent: d
     times on SQLite.
     """
     if queued.update(**sent, attempts=F("attempts") + 1) < len(ids):
-        marked = OutboundMessage.objects.filter(
+        again = OutboundMessage.objects.filter(
             pk__in=ids, status=Status.SENT, session_id=sent["session_id"]
         )
-        return list(marked.order_by("pk"))
+        return list(again.order_by("pk"))
     marked = [held[pk] for pk in sorted(ids)]
     for row in marked:
         for name, value in sent.items():
