@@ -64,6 +64,23 @@ def test_due_rows_are_late_after_two_minutes_and_critical_past_the_lease(config)
     assert ("critical", "due_late") in codes(backend_status(settings))
 
 
+def test_rows_waiting_while_launches_and_callbacks_go_on_are_not_late(config):
+    """A campaign's rows wait for the in-flight window for as long as it takes."""
+    settings = config(lease=300)
+    enqueue(settings, "+15555550001")
+    travel(600)
+    BackendHealth.objects.create(
+        backend_name="tropo", last_run_at=timezone.now(), last_callback_at=timezone.now()
+    )
+    assert codes(backend_status(settings)) == []
+    travel(180)
+    assert codes(backend_status(settings)) == [("warning", "due_late")]
+    BackendHealth.objects.update(last_launch_at=timezone.now())
+    assert codes(backend_status(settings)) == []
+    travel(400)
+    assert ("critical", "due_late") in codes(backend_status(settings))
+
+
 def test_a_callback_is_late_after_a_minute_and_critical_past_the_lease(config, tropo):
     settings = config(lease=300)
     enqueue(settings, "+15555550001")

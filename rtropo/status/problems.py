@@ -96,11 +96,17 @@ def callback_late(config: BackendConfig, facts: Facts) -> Problem | None:
 
 
 def due_late(config: BackendConfig, facts: Facts) -> Problem | None:
+    """Rows are due and none has moved since: no launch accepted and no callback answered
+    (a campaign's rows wait for the in-flight window while those go on)."""
     oldest = facts.oldest_due_at
-    if oldest is None or facts.now - oldest <= DUE_GRACE:
+    if oldest is None:
+        return None
+    health = facts.health
+    moved = [t for t in (oldest, health.last_launch_at, health.last_callback_at) if t]
+    if facts.now - max(moved) <= DUE_GRACE:
         return None
     late = facts.now - oldest
-    level = CRITICAL if late > timedelta(seconds=config.lease) else WARNING
+    level = CRITICAL if facts.now - max(moved) > timedelta(seconds=config.lease) else WARNING
     return Problem(
         level,
         "due_late",
