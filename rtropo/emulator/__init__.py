@@ -1,4 +1,4 @@
-"""A stand-in for the discontinued Tropo WebAPI (Session API, callbacks, SMS delivery).
+"""A stand-in for the discontinued Tropo WebAPI (Session API, callbacks, SMS and voice calls).
 
 Standard library only; it shares no code with the backend, they meet over HTTP::
 
@@ -11,7 +11,7 @@ from .engine import InboundResult
 from .faults import FAULT_KINDS, Faults
 from .runner import Emulator, running_emulator
 from .sms import DEFAULT_APP_NUMBER
-from .store import DEFAULT_HISTORY, Delivery, LaunchRecord, WaitTimeout
+from .store import DEFAULT_HISTORY, Delivery, LaunchRecord, PhoneCall, WaitTimeout
 
 __all__ = [
     "DEFAULT_APP_NUMBER",
@@ -22,6 +22,7 @@ __all__ = [
     "Faults",
     "InboundResult",
     "LaunchRecord",
+    "PhoneCall",
     "WaitTimeout",
     "running_emulator",
 ]

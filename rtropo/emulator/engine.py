@@ -1,4 +1,5 @@
-"""The session engine: launches, callbacks, TropoML execution, result posts, delivery.
+"""The session engine: launches, callbacks, TropoML execution, result posts, delivery
+of SMS and voice calls.
 
 Every debugger line of a session is written here (``self._log``), in the words of
 Tropo's Application Debugger.
@@ -11,12 +12,20 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from . import events, sms, tropoml
+from . import events, sms, tropoml, voice
 from .app_client import AppClient, checked_app_url
 from .faults import Faults
 from .redaction import redact, redact_parameters, redact_tropoml, redact_url
 from .session_api import LaunchRequest
-from .store import DEFAULT_HISTORY, Delivery, LaunchRecord, Session, Store, utc_timestamp
+from .store import (
+    DEFAULT_HISTORY,
+    Delivery,
+    LaunchRecord,
+    PhoneCall,
+    Session,
+    Store,
+    utc_timestamp,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -277,21 +286,20 @@ class Engine:
 
     def _run_verb(self, session, verb, outcome):
         """Run a message, call or say verb; return the event it fires."""
+        if isinstance(verb, tropoml.Call):
+            return self._call(session, verb, outcome)
         if isinstance(verb, tropoml.Say) and session.caller is None:
             self._log(session, f"Ignoring say with no caller in this session: {verb.text!r}")
             return "continue"
-        to = verb.to if isinstance(verb, tropoml.Message | tropoml.Call) else session.caller
+        if isinstance(verb, tropoml.Say) and session.voice_call is not None:
+            self._speak(session, verb.text)
+            self._report(outcome, verb, "SUCCESS")
+            return "continue"
+        to = verb.to if isinstance(verb, tropoml.Message) else session.caller
         if not sms.dialable(to):
             self._log(session, f"Cannot reach {to!r}: not a phone number")
             self._report(outcome, verb, "FAILED")
             return "incomplete"
-        if isinstance(verb, tropoml.Call):
-            session.caller = sms.e164(verb.to)
-            session.app_number = sms.e164(verb.from_ or self.number)
-            session.call_id = session.call_id or secrets.token_hex(16)
-            self._log(session, f"Text conversation with {session.caller} from {session.app_number}")
-            self._report(outcome, verb, "SUCCESS")
-            return "continue"
         if isinstance(verb, tropoml.Message):
             delivery = self._deliver(session, verb.to, verb.from_, verb.text, verb.network)
         else:
@@ -302,15 +310,51 @@ class Engine:
         self._report(outcome, verb, "SUCCESS")
         return "continue"
 
+    def _call(self, session, verb, outcome):
+        """Start a ``call`` verb's conversation (hanging up a call in progress): a text
+        conversation, or a voice call that the phone answers; return the event it fires."""
+        if verb.voice:
+            to = voice.destination(verb.to)
+        else:
+            to = sms.e164(verb.to) if sms.dialable(verb.to) else None
+        if to is None:
+            kind = "a phone number or SIP address" if verb.voice else "a phone number"
+            self._log(session, f"Cannot reach {verb.to!r}: not {kind}")
+            self._report(outcome, verb, "FAILED")
+            return "incomplete"
+        self.store.hang_up(session)
+        call_id = secrets.token_hex(16)
+        session.caller = to
+        session.call_id = session.call_id or call_id
+        if verb.voice:
+            caller_id = voice.caller_id(verb.from_)
+            call = PhoneCall(call_id, session.id, to, caller_id, verb.network, time.time())
+            self.store.add_call(session, call)
+            self._log(session, f"Voice call to {to} from {caller_id} on {verb.network}: answered")
+        else:
+            session.app_number = sms.e164(verb.from_ or self.number)
+            self._log(session, f"Text conversation with {session.caller} from {session.app_number}")
+        self._report(outcome, verb, "SUCCESS")
+        return "continue"
+
+    def _speak(self, session, text):
+        """Say ``text`` on the session's voice call: spoken, not texted (no SMS rate)."""
+        self.store.speak(session, text)
+        self._log(session, f"Spoke on the call to {session.caller} ({len(text)} characters)")
+
     @staticmethod
     def _report(outcome, verb, disposition):
         if verb.name is not None:
             outcome.actions.append(events.ActionReport(verb.name, disposition))
 
     def _say(self, session, text):
-        """Text the other end of the session's conversation; None if there is none."""
+        """Text the other end of the session's conversation, or speak ``text`` on its
+        voice call; the Delivery, or None if nothing was texted."""
         if session.caller is None:
             self._log(session, f"Ignoring say with no caller in this session: {text!r}")
+            return None
+        if session.voice_call is not None:
+            self._speak(session, text)
             return None
         return self._deliver(session, session.caller, session.app_number, text, "SMS")
 
@@ -468,12 +512,21 @@ class Engine:
         return self.store.launches
 
     @property
+    def calls(self) -> list:
+        return self.store.calls
+
+    @property
     def callbacks(self) -> int:
         return self.store.counter("callbacks")
 
     def wait_for_deliveries(self, count: int, timeout: float = 10.0) -> list:
         """Block until at least ``count`` SMS were delivered; return the kept deliveries."""
         return self.store.wait_for_deliveries(count, timeout)
+
+    def wait_for_calls(self, count: int, timeout: float = 10.0) -> list:
+        """Block until ``count`` voice calls were placed and every call hung up; return
+        the kept calls."""
+        return self.store.wait_for_calls(count, timeout)
 
     def wait_for_session(self, session_id: str, timeout: float = 10.0) -> list:
         """Block until the session has ended; return its debugger log."""
@@ -490,7 +543,7 @@ class Engine:
         return snapshot
 
     def reset(self) -> None:
-        """Forget sessions, launches, deliveries, counters, rate slots and faults."""
+        """Forget sessions, launches, deliveries, calls, counters, rate slots and faults."""
         self.store.clear()
         with self._lock:
             self._next_slot.clear()

@@ -1,7 +1,9 @@
 """The emulator's single web page: conversations, an inbound SMS form, debugger logs.
 
 "inbound" bubbles are what the phone sent to the app, "outbound" bubbles what the
-app sent to the phone (the app's point of view, as RapidSMS names directions). The
+app sent to the phone (the app's point of view, as RapidSMS names directions); a
+voice call the app placed is a "call" bubble, labelled "📞 call" with each text
+spoken on it as a "spoken:" line, never shown as an SMS. The
 page shows the ``PAGE_SIZE`` most recent conversations and sessions and pages the
 rest, so that a refresh costs the same after a day of use as after a minute. A session
 that failed to reach the app says so above its debugger lines, and so does the send
@@ -38,6 +40,9 @@ _PAGE = """<!DOCTYPE html>
   .bubble.inbound { background: #2563eb; color: #fff; margin-left: auto; }
   .bubble.outbound { background: #e5e7eb; margin-right: auto; }
   .bubble.empty { font-style: italic; opacity: .75; }
+  .bubble.call { background: #dcfce7; border: 1px solid #16a34a; }
+  .call-label { font-weight: bold; font-size: .85rem; }
+  .spoken.empty { font-style: italic; opacity: .75; }
   .row { display: flex; }
   .pager { display: flex; gap: .6rem; align-items: center; font-size: .85rem; margin: .4rem 0; }
   .session { font-family: monospace; font-size: .8rem; }
@@ -93,6 +98,20 @@ function el(tag, className, text) {
 function shown(offset, count, total) {
   return count ? (offset + 1) + "-" + (offset + count) + " of " + total : "none of " + total;
 }
+function smsBubble(entry) {
+  const empty = entry.text === "";
+  return el("div", "bubble " + entry.direction + (empty ? " empty" : ""),
+    empty ? "(empty SMS)" : entry.text);
+}
+function callBubble(entry) {
+  const bubble = el("div", "bubble " + entry.direction + " call" + (entry.ended ? " ended" : ""));
+  bubble.appendChild(el("div", "call-label", "📞 call from " + entry.from + " (" +
+    entry.network + (entry.ended ? ", ended" : ", in progress") + ")"));
+  const spoken = entry.spoken || [];
+  if (!spoken.length) bubble.appendChild(el("div", "spoken empty", "(nothing spoken)"));
+  for (const text of spoken) bubble.appendChild(el("div", "spoken", "spoken: " + text));
+  return bubble;
+}
 function renderConversations(conversations, total) {
   const box = document.getElementById("conversations");
   box.replaceChildren();
@@ -103,9 +122,7 @@ function renderConversations(conversations, total) {
     conv.appendChild(el("h3", null, number));
     for (const entry of conversations[number]) {
       const row = el("div", "row");
-      const empty = entry.text === "";
-      const bubble = el("div", "bubble " + entry.direction + (empty ? " empty" : ""),
-        empty ? "(empty SMS)" : entry.text);
+      const bubble = entry.kind === "call" ? callBubble(entry) : smsBubble(entry);
       bubble.title = new Date(entry.at * 1000).toISOString() + " session " + entry.session_id;
       row.appendChild(bubble);
       conv.appendChild(row);
@@ -145,7 +162,7 @@ async function refresh() {
     const c = state.counters;
     document.getElementById("counters").textContent =
       "launches " + c.launches + " | callbacks " + c.callbacks + " | results " + c.results +
-      " | inbound " + c.inbound + " | deliveries " + c.deliveries;
+      " | inbound " + c.inbound + " | deliveries " + c.deliveries + " | calls " + c.calls;
     renderConversations(state.conversations, state.kept.conversations);
     renderSessions(state.sessions, state.kept.sessions);
   } catch (error) {

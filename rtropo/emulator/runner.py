@@ -4,6 +4,7 @@ import contextlib
 import threading
 from collections.abc import Iterator
 
+from . import voice
 from .engine import Engine, InboundResult
 from .faults import Faults
 from .server import EmulatorServer
@@ -15,9 +16,10 @@ class Emulator:
     """A Tropo WebAPI stand-in that calls back ``app_url`` and accepts ``token``.
 
     ``enforce_rate`` limits each sending number to one SMS per ``rate_interval``
-    seconds (Tropo's US long-code rate is one a second). ``faults`` is the fault
-    injection control (see ``rtropo.emulator.faults``). ``history`` is how many
-    sessions, launches, deliveries and conversation messages are kept (the oldest are
+    seconds (Tropo's US long-code rate is one a second; voice calls do not count).
+    ``faults`` is the fault injection control (see ``rtropo.emulator.faults``).
+    ``history`` is how many sessions, launches, deliveries, voice calls and
+    conversation messages are kept (the oldest are
     forgotten; counters keep counting). The page and control API answer to the local
     host names, ``host`` and ``allowed_hosts``; ``hint`` is shown on the page above
     the send form (what the app understands).
@@ -121,6 +123,17 @@ class Emulator:
         return self.engine.deliveries
 
     @property
+    def calls(self) -> list:
+        """The last ``history`` voice calls placed (``PhoneCall``), oldest first (a copy)."""
+        return self.engine.calls
+
+    def calls_to(self, number: str) -> list:
+        """The kept voice calls to ``number`` (a phone number in any form Tropo dialled,
+        or a ``sip:`` address), oldest first."""
+        address = voice.destination(number) or str(number)
+        return [call for call in self.engine.calls if call.to == address]
+
+    @property
     def launches(self) -> list:
         """The last ``history`` Session API requests (``LaunchRecord``, refused ones included)."""
         return self.engine.launches
@@ -138,6 +151,12 @@ class Emulator:
         """Wait until ``count`` SMS were delivered in all; return the kept deliveries;
         raise WaitTimeout if late."""
         return self.engine.wait_for_deliveries(count, timeout)
+
+    def wait_for_calls(self, count: int, timeout: float = 10.0) -> list:
+        """Wait until ``count`` voice calls were placed in all and every kept call hung up
+        (so its ``spoken`` texts are complete); return the kept calls; raise WaitTimeout
+        if late."""
+        return self.engine.wait_for_calls(count, timeout)
 
     def wait_for_session(self, session_id: str, timeout: float = 10.0) -> list:
         """Wait until a session ended (its answer fully run); return its debugger log."""

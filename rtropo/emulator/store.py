@@ -1,4 +1,4 @@
-"""What the emulator remembers: the last ``history`` sessions, launches and messages.
+"""What the emulator remembers: the last ``history`` sessions, launches, messages and calls.
 
 Everything is bounded so that a day-long demo keeps a steady footprint; counters are
 totals since the last reset, so they keep counting what the lists have forgotten.
@@ -8,12 +8,12 @@ import collections
 import itertools
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 
-#: Sessions, launches, deliveries and conversation messages kept by default.
+#: Sessions, launches, deliveries, calls and conversation messages kept by default.
 DEFAULT_HISTORY = 2000
-COUNTERS = ("launches", "sessions", "callbacks", "results", "inbound", "deliveries")
+COUNTERS = ("launches", "sessions", "callbacks", "results", "inbound", "deliveries", "calls")
 
 
 class WaitTimeout(AssertionError, TimeoutError):
@@ -40,6 +40,30 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class PhoneCall:
+    """One voice call Tropo placed: to ``to`` (a number with "+", or a ``sip:`` address)
+    from ``from_`` (the caller id, "unknown" without ``from``) on ``network`` (PSTN or
+    SIP); ``spoken`` holds the texts said on it, in order; ``ended`` once it hung up.
+    ``id`` is its Tropo call id; ``started_at`` is a ``time.time()``."""
+
+    id: str
+    session_id: str
+    to: str
+    from_: str
+    network: str
+    started_at: float
+    spoken: tuple = ()
+    ended: bool = False
+
+    def as_json(self) -> dict:
+        """The call as the HTTP API shows it (``from`` instead of ``from_``)."""
+        data = asdict(self)
+        data["from"] = data.pop("from_")
+        data["spoken"] = list(self.spoken)
+        return data
+
+
+@dataclass(frozen=True)
 class LaunchRecord:
     """One Session API request: ``outcome`` is "created", a fault kind or a refusal."""
 
@@ -54,9 +78,10 @@ class LaunchRecord:
 class Session:
     """A session and its Application Debugger lines.
 
-    ``caller`` is the other end of its text conversation (the sender of an inbound SMS,
-    or the number of a ``call``), ``app_number`` the number it texts from; ``error`` is
-    its first failure to reach the app (None: none).
+    ``caller`` is the other end of its conversation (the sender of an inbound SMS,
+    or the number of a ``call``), ``app_number`` the number it texts from;
+    ``voice_call`` the id of its voice call in progress (None: its ``say`` verbs are
+    texted); ``error`` is its first failure to reach the app (None: none).
     """
 
     id: str
@@ -66,6 +91,7 @@ class Session:
     app_number: str | None = None
     call_id: str | None = None
     results: int = 0
+    voice_call: str | None = None
     ended: bool = False
     error: str | None = None
     lines: list = field(default_factory=list)
@@ -92,6 +118,7 @@ class Store:
         self._sessions = collections.OrderedDict()
         self._launches = collections.deque(maxlen=self.history)
         self._deliveries = collections.deque(maxlen=self.history)
+        self._calls = collections.OrderedDict()  # call id -> PhoneCall, oldest first
         self._messages = collections.deque()  # numbers, oldest message first
         self._conversations = collections.OrderedDict()  # number -> deque, least recent first
         self._counters = dict.fromkeys(COUNTERS, 0)
@@ -140,14 +167,47 @@ class Store:
                 delivery.to, "outbound", delivery.text, delivery.delivered_at, delivery.session_id
             )
 
-    def _message(self, number, direction, text, at, session_id):
+    def add_call(self, session: Session, call: PhoneCall) -> None:
+        """Record a voice call the app placed; it is ``session``'s call in progress."""
+        with self.changed:
+            self._calls[call.id] = call
+            while len(self._calls) > self.history:
+                self._calls.popitem(last=False)
+            session.voice_call = call.id
+            self._counters["calls"] += 1
+            self._message(call.to, "outbound", "", call.started_at, call.session_id, call.id)
+
+    def speak(self, session: Session, text: str) -> None:
+        """Record ``text`` said on ``session``'s call in progress."""
+        with self.changed:
+            call = self._calls.get(session.voice_call or "")
+            if call is not None:
+                self._calls[call.id] = replace(call, spoken=(*call.spoken, text))
+                self._touch()
+
+    def hang_up(self, session: Session) -> None:
+        """End ``session``'s call in progress, if it has one."""
+        with self.changed:
+            self._hang_up(session)
+
+    def _hang_up(self, session):
+        call = self._calls.get(session.voice_call or "")
+        session.voice_call = None
+        if call is not None:
+            self._calls[call.id] = replace(call, ended=True)
+            self._touch()
+
+    def _message(self, number, direction, text, at, session_id, call_id=None):
         entry = {
             "number": number,
             "direction": direction,
+            "kind": "sms" if call_id is None else "call",
             "text": text,
             "at": at,
             "session_id": session_id,
         }
+        if call_id is not None:
+            entry["call_id"] = call_id
         self._conversations.setdefault(number, collections.deque()).append(entry)
         self._conversations.move_to_end(number)
         self._messages.append(number)
@@ -177,8 +237,9 @@ class Store:
             self._touch()
 
     def end(self, session: Session) -> None:
-        """Mark ``session`` ended."""
+        """Mark ``session`` ended, its call in progress hung up."""
         with self.changed:
+            self._hang_up(session)
             session.ended = True
             self._touch()
 
@@ -193,6 +254,11 @@ class Store:
     def launches(self) -> list:
         with self._lock:
             return list(self._launches)
+
+    @property
+    def calls(self) -> list:
+        with self._lock:
+            return list(self._calls.values())
 
     def counter(self, name: str) -> int:
         """The total of ``name`` since the last reset."""
@@ -221,6 +287,28 @@ class Store:
                 self.changed.wait(remaining)
             return list(self._deliveries)
 
+    def wait_for_calls(self, count: int, timeout: float) -> list:
+        """Block until ``count`` voice calls were placed in all and every kept call has
+        hung up (its texts spoken); return the kept calls."""
+        with self.changed:
+            done = self.changed.wait_for(
+                lambda: (
+                    self._counters["calls"] >= count
+                    and all(call.ended for call in self._calls.values())
+                ),
+                timeout,
+            )
+            if not done:
+                seen = [
+                    f"{c.to}: {list(c.spoken)}{'' if c.ended else ' (in progress)'}"
+                    for c in self._calls.values()
+                ]
+                raise WaitTimeout(
+                    f"expected at least {count} ended calls within {timeout}s, "
+                    f"got {self._counters['calls']}: {seen}"
+                )
+            return list(self._calls.values())
+
     def wait_for_session(self, session_id: str, timeout: float) -> list:
         """Block until the session has ended; return its debugger log."""
         with self.changed:
@@ -234,7 +322,10 @@ class Store:
     def snapshot(self, limit: int, offset: int = 0, conversation_offset: int = 0) -> dict:
         """Counters and the newest records, ``offset`` newest sessions (and
         ``conversation_offset`` most recent conversations) skipped; at most ``limit``
-        sessions, deliveries, conversations and messages per conversation."""
+        sessions, deliveries, calls, conversations and messages per conversation.
+
+        A conversation's call entry (``kind`` "call") carries the call's ``from``,
+        ``network``, ``spoken`` texts and ``ended``; an SMS entry has ``kind`` "sms"."""
         with self._lock:
             sessions = list(
                 itertools.islice(reversed(self._sessions.values()), offset, offset + limit)
@@ -249,6 +340,7 @@ class Store:
                 },
                 "conversations": self._recent_conversations(limit, conversation_offset),
                 "deliveries": [d.as_json() for d in list(self._deliveries)[-limit:]],
+                "calls": [c.as_json() for c in list(self._calls.values())[-limit:]],
                 "sessions": [_session_json(s) for s in reversed(sessions)],
             }
 
@@ -257,10 +349,23 @@ class Store:
         numbers = itertools.islice(reversed(self._conversations), offset, offset + limit)
         return {
             number: [
-                dict(entry)
+                self._entry_json(entry)
                 for entry in itertools.islice(reversed(self._conversations[number]), limit)
             ][::-1]
             for number in numbers
+        }
+
+    def _entry_json(self, entry):
+        """A conversation entry; a call's with what was spoken on it so far."""
+        call = self._calls.get(entry.get("call_id", ""))
+        if call is None:
+            return dict(entry)
+        return {
+            **entry,
+            "from": call.from_,
+            "network": call.network,
+            "spoken": list(call.spoken),
+            "ended": call.ended,
         }
 
 

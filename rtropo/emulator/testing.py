@@ -7,6 +7,12 @@ Enable it with ``pytest_plugins = ["rtropo.emulator.testing"]``, then::
         tropo.send_sms("+15555550001", "ping")
         tropo.wait_for_deliveries(1)
 
+A voice program (``call`` then ``say``) is a ``PhoneCall`` instead of deliveries::
+
+    [call] = tropo.wait_for_calls(1)
+    assert tropo.calls_to("+14155550100") == [call]
+    assert call.spoken == ("Your appointment is tomorrow at 10.",)
+
 Every emulator the factory started is stopped at teardown.
 
 With pytest-django, an SQLite test database that would live in memory (Django's

@@ -5,9 +5,13 @@ Only what an SMS session uses is interpreted:
 - ``message``: one SMS to the first ``to`` only; a list of ``say`` values is joined with
   spaces into that one SMS;
 - ``call``: with network ``SMS`` (or channel ``TEXT``) it starts a text conversation
-  with its first ``to``; the ``say`` verbs after it are texted to that number;
+  with its first ``to``; the ``say`` verbs after it are texted to that number. With
+  network ``PSTN`` or ``SIP``, or neither network nor channel (Tropo's default channel
+  is ``VOICE``), it places a voice call to its first ``to``: the ``say`` verbs after it
+  are spoken on that call (network ``PSTN``, or ``SIP`` for a ``sip:`` address);
 - ``say``: each ``say`` object is one SMS to the other end of the conversation (the
-  sender of an inbound SMS, or the number of the last ``call``);
+  sender of an inbound SMS, or the number of the last ``call``), or is spoken on the
+  voice call in progress;
 - ``hangup``: ends the session; later verbs are not run;
 - ``on``: an event handler of this document (``event``, optional ``next`` and ``say``).
 
@@ -39,11 +43,18 @@ class Message:
 
 @dataclass(frozen=True)
 class Call:
-    """Start a text conversation with ``to`` from ``from_`` (None: app number)."""
+    """Start a conversation with ``to`` from ``from_`` (None: the default): a text
+    conversation on network ``SMS``, a voice call on ``PSTN`` or ``SIP``."""
 
     to: str
     from_: str | None
     name: str | None = None
+    network: str = "SMS"
+
+    @property
+    def voice(self) -> bool:
+        """Whether this call is a voice call (its ``say`` verbs are spoken)."""
+        return self.network != "SMS"
 
 
 @dataclass(frozen=True)
@@ -190,9 +201,18 @@ def _call(body):
         return Invalid("call", "call needs a 'to'")
     network = str(body.get("network") or "").upper()
     channel = str(body.get("channel") or "").upper()
-    if network != "SMS" and channel != "TEXT":
-        return Skipped("call", "voice calls are not supported by the emulator")
-    return Call(to=to, from_=_optional(body.get("from")), name=_name(body))
+    if network == "SMS" or channel == "TEXT":
+        network = "SMS"
+    elif network in ("", "PSTN", "SIP") and channel in ("", "VOICE"):
+        network = network or ("SIP" if to[:4].lower() == "sip:" else "PSTN")
+    else:
+        shown = " ".join(
+            f"{key} {value}"
+            for key, value in zip(("network", "channel"), (network, channel), strict=True)
+            if value
+        )
+        return Skipped("call", f"{shown} is not supported by the emulator")
+    return Call(to=to, from_=_optional(body.get("from")), name=_name(body), network=network)
 
 
 def _first(to):

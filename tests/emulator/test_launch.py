@@ -290,12 +290,18 @@ def test_call_then_say_texts_the_called_number(emulator, app):
     assert "Text conversation with +14155551212 from +15555550000" in log
 
 
-def test_a_voice_call_is_skipped_and_its_say_has_no_caller(emulator, app):
-    app.answer = {"tropo": [{"call": {"to": "+14155551212"}}, {"say": {"value": "hello"}}]}
+def test_a_call_on_an_unsupported_network_is_skipped_and_its_say_has_no_caller(emulator, app):
+    app.answer = {
+        "tropo": [
+            {"call": {"to": "alice@example.com", "network": "JABBER"}},
+            {"say": {"value": "hello"}},
+        ]
+    }
     session_id = launch_json(emulator).json()["id"]
     log = "\n".join(emulator.wait_for_session(session_id))
     assert emulator.deliveries == []
-    assert "Skipping verb call: voice calls are not supported by the emulator" in log
+    assert emulator.calls == []
+    assert "Skipping verb call: network JABBER is not supported by the emulator" in log
     assert "Ignoring say with no caller" in log
 
 

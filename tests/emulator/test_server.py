@@ -47,11 +47,12 @@ def test_inbound_endpoint_and_state(emulator, app):
         "results": 0,
         "inbound": 1,
         "deliveries": 1,
+        "calls": 0,
     }
     conversation = state["conversations"]["+15555550001"]
-    assert [(m["direction"], m["text"]) for m in conversation] == [
-        ("inbound", "hello"),
-        ("outbound", "<b>hi</b>"),
+    assert [(m["direction"], m["kind"], m["text"]) for m in conversation] == [
+        ("inbound", "sms", "hello"),
+        ("outbound", "sms", "<b>hi</b>"),
     ]
     [session] = state["sessions"]
     assert session["id"] == result["session_id"]

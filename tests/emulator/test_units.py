@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rtropo.emulator import sms, tropoml
+from rtropo.emulator import sms, tropoml, voice
 from rtropo.emulator.session_api import LaunchParseError, parse_launch, render_reply, stringify
 
 from .conftest import SHARED_FIXTURES, xml_reply
@@ -165,20 +165,63 @@ def test_tropoml_parsing():
     }
 
 
-def test_call_starts_a_text_conversation_only_on_sms():
+def test_call_is_a_text_conversation_on_sms_and_a_voice_call_otherwise():
+    """docs.voxeo.com/webapi/2.0/call.htm: ``channel`` "Default: voice"; "For phone calls
+    it is "VOICE", for SMS and instant messaging it is "TEXT"" (and
+    ../shared/tropo-protocol.md, section 4: no network, or PSTN, places a phone call)."""
     doc = {
         "tropo": [
             {"call": {"to": ["+14155550100", "+2"], "network": "SMS", "from": "+3"}},
             {"call": {"to": "+14155550100", "channel": "TEXT"}},
             {"call": {"to": "+14155550100"}},
             {"call": {"network": "SMS"}},
+            {"call": {"to": "+14155550100", "network": "pstn", "name": "c"}},
+            {"call": {"to": "+14155550100", "channel": "VOICE", "from": "+3"}},
+            {"call": {"to": "sip:alice@example.com"}},
+            {"call": {"to": "+14155550100", "network": "SIP"}},
+            {"call": {"to": "alice", "network": "JABBER"}},
+            {"call": {"to": "+14155550100", "network": "PSTN", "channel": "FAX"}},
         ]
     }
     verbs = tropoml.parse_document(json.dumps(doc).encode()).verbs
     assert verbs[0] == tropoml.Call("+14155550100", "+3")
     assert verbs[1] == tropoml.Call("+14155550100", None)
-    assert verbs[2] == tropoml.Skipped("call", "voice calls are not supported by the emulator")
+    assert verbs[2] == tropoml.Call("+14155550100", None, network="PSTN")
     assert verbs[3] == tropoml.Invalid("call", "call needs a 'to'")
+    assert verbs[4] == tropoml.Call("+14155550100", None, "c", network="PSTN")
+    assert verbs[5] == tropoml.Call("+14155550100", "+3", network="PSTN")
+    assert verbs[6] == tropoml.Call("sip:alice@example.com", None, network="SIP")
+    assert verbs[7] == tropoml.Call("+14155550100", None, network="SIP")
+    assert verbs[8] == tropoml.Skipped("call", "network JABBER is not supported by the emulator")
+    assert verbs[9] == tropoml.Skipped(
+        "call", "network PSTN channel FAX is not supported by the emulator"
+    )
+    assert [verb.voice for verb in verbs[:3]] == [False, False, True]
+
+
+@pytest.mark.parametrize(
+    ("to", "address"),
+    [
+        ("+1 (415) 555-0100", "+14155550100"),
+        ("tel:4155550100", "+14155550100"),
+        ("+14155550100;postd=1234pp56;pause=5s", "+14155550100"),
+        ("sip:alice@example.com;transport=tcp", "sip:alice@example.com"),
+        ("SIP:alice@example.com", "sip:alice@example.com"),
+        ("sip:alice", None),
+        ("Q", None),
+    ],
+)
+def test_voice_destinations_are_dialled_as_tropo_dialled_them(to, address):
+    """tropo.com/docs/webapi/call: tel: numbers with formatting removed, sip: addresses,
+    dialling options such as ``;postd=1234pp56;pause=5s`` after the address."""
+    assert voice.destination(to) == address
+
+
+def test_a_voice_call_without_from_shows_caller_id_unknown():
+    """tropo.com/docs/webapi/call: "If "from" is specified then it will be used as the
+    callerId when making the call. Otherwise, the callerId will be "unknown"."""
+    assert voice.caller_id(None) == "unknown"
+    assert voice.caller_id("(415) 555-0199") == "+14155550199"
 
 
 def test_on_needs_a_known_event():
