@@ -7,7 +7,6 @@ import copy
 import dataclasses
 import logging
 import math
-import re
 import typing
 from collections.abc import Mapping
 
@@ -15,28 +14,25 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from rtropo.phones import NotAPhoneNumber, known_region, to_e164
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.tropo.com/1.0/sessions"
-
-_NUMBER_CHARS = re.compile(r"^\+?[0-9 \t().\-]+$")
 
 #: The numeric settings that may be zero; every other one must be more than zero.
 _ZERO_ALLOWED = {"launch_delay", "sms_per_second"}
 
 
-def normalise_number(value: object) -> str | None:
-    """Return ``value`` as ``+`` and 3 to 15 ASCII digits, or None when it is not a phone
-    number. Spaces, dashes, dots and parentheses are dropped; the country code comes
-    first, so a leading ``0`` (a national or ``00`` prefix) is refused."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str) or not _NUMBER_CHARS.match(value.strip()):
+def normalise_number(value: object, region: str | None = None) -> str | None:
+    """Return ``value`` in E.164 (``+`` and digits), or None when it is not a possible phone
+    number (as ``rtropo.phones.to_e164`` checks it): with ``+`` it is international; without,
+    national in ``region`` or, with no region, international digits (a leading ``0`` is
+    refused). Spaces, dashes, dots and parentheses are dropped."""
+    try:
+        return to_e164(value, region)
+    except NotAPhoneNumber:
         return None
-    digits = re.sub(r"[^0-9]", "", value)
-    if not 3 <= len(digits) <= 15 or digits.startswith("0"):
-        return None
-    return "+" + digits
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +43,7 @@ class BackendConfig:
     messaging_token: str = dataclasses.field(repr=False)
     number: str
     api_url: str = DEFAULT_API_URL
+    default_region: str | None = None
     timeout: float = 5.0
     inbound_secrets: tuple[str, ...] = dataclasses.field(default=(), repr=False)
     batch_size: int = 100
@@ -69,10 +66,12 @@ class BackendConfig:
         if not isinstance(nested, Mapping):
             raise _error(name, "config", "must be a dict")
         values.update({str(k).lower(): v for k, v in nested.items()})
+        region = _region(name, values.get("default_region"))
         parsed: dict[str, typing.Any] = {
             "name": name,
             "messaging_token": _token(name, values.get("messaging_token")),
-            "number": _number(name, values.get("number")),
+            "default_region": region,
+            "number": _number(name, values.get("number"), region),
             "api_url": _url(name, values.get("api_url", DEFAULT_API_URL)),
             "inbound_secrets": _secrets(name, values.get("inbound_secret")),
         }
@@ -136,13 +135,24 @@ def _token(name: str, token: object) -> str:
     return token.strip()
 
 
-def _number(name: str, value: object) -> str:
+def _region(name: str, value: object) -> str | None:
+    if value is None:
+        return None
+    region = known_region(value)
+    if region is None:
+        raise _error(name, "default_region", f"must be a region code such as 'NG', not {value!r}")
+    return region
+
+
+def _number(name: str, value: object, region: str | None) -> str:
     if value is None:
         raise _error(name, "number", "is required")
-    number = normalise_number(value)
-    if number is None:
-        raise _error(name, "number", "must be a phone number such as '+1-555-555-1212'")
-    return number
+    try:
+        return to_e164(value, region)
+    except NotAPhoneNumber as why:
+        raise _error(
+            name, "number", f"must be a phone number such as '+1-555-555-1212' (it {why})"
+        ) from None
 
 
 def _url(name: str, url: object) -> str:

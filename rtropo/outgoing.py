@@ -8,9 +8,10 @@ from django.db import transaction
 from rapidsms.backends.base import BackendBase
 from rapidsms.errors import MessageSendingError
 
-from rtropo.conf import configured, normalise_number
+from rtropo.conf import configured
 from rtropo.inbox import inline
 from rtropo.outbox import queue, scheduler
+from rtropo.phones import NotAPhoneNumber, to_e164
 
 logger = logging.getLogger(__name__)
 
@@ -24,12 +25,15 @@ class TropoBackend(BackendBase):
         self.config = configured(self.name, kwargs)
 
     def send(self, id_, text, identities, context=None):
-        """Queue ``text`` for every valid identity; report the invalid ones."""
-        recipients, failed = [], []
+        """Queue ``text`` for every identity that is a possible phone number (national ones
+        in the backend's ``default_region``); report the others as failed identities."""
+        recipients, failed, reasons = [], [], []
         for identity in identities:
-            number = normalise_number(identity)
-            if number is None:
+            try:
+                number = to_e164(identity, self.config.default_region)
+            except NotAPhoneNumber as why:
                 failed.append(identity)
+                reasons.append(f"{identity!r} {why}")
             else:
                 recipients.append(queue.Recipient(identity=str(identity), number=number))
         if recipients:
@@ -44,7 +48,11 @@ class TropoBackend(BackendBase):
                 config, full = self.config, len(ids) >= self.config.batch_size
                 transaction.on_commit(lambda: scheduler.schedule(config, now=full))
         if failed:
-            logger.warning("Message %s: %d identities are not phone numbers", id_, len(failed))
+            problems = "; ".join(reasons)
+            logger.warning(
+                "Message %s: %d identities are not phone numbers: %s", id_, len(failed), problems
+            )
             raise MessageSendingError(
-                f"{len(failed)} identities are not phone numbers", failed_identities=failed
+                f"{len(failed)} identities are not phone numbers: {problems}",
+                failed_identities=failed,
             )

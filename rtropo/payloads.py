@@ -6,9 +6,9 @@ import dataclasses
 import json
 import typing
 
-from rtropo.conf import normalise_number
 from rtropo.exceptions import InvalidPayload
 from rtropo.outbox.references import REFERENCE_PARAMETER
+from rtropo.phones import plain_number
 
 MAX_TEXT_LENGTH = 10_000
 # The columns of session and account ids: a longer id is refused here, not by the database.
@@ -133,7 +133,7 @@ def _number(session: dict, key: str, *, required: bool = False) -> str | None:
     if not isinstance(party, dict):
         raise InvalidPayload(f"session.{key} is not an object")
     raw = party.get("e164Id") or party.get("id")
-    number = normalise_number(raw) if isinstance(raw, str) else None
+    number = plain_number(raw) if isinstance(raw, str) else None
     if number is None:
         raise InvalidPayload(f"session.{key} has no valid phone number")
     return number

@@ -13,12 +13,12 @@ def entry(**config):
 
 
 def test_a_complete_backend_passes(settings):
-    backends = {"t": entry(messaging_token="x", number="123", inbound_secret="s")}
+    backends = {"t": entry(messaging_token="x", number="+15555550000", inbound_secret="s")}
     assert ids(backends, settings) == []
 
 
 def test_missing_token_is_an_error_naming_backend_and_key(settings):
-    settings.INSTALLED_BACKENDS = {"clinic": entry(number="123")}
+    settings.INSTALLED_BACKENDS = {"clinic": entry(number="+15555550000")}
     [error] = check_backends()
     assert error.id == "rtropo.E001"
     assert error.level == checks.ERROR
@@ -26,7 +26,7 @@ def test_missing_token_is_an_error_naming_backend_and_key(settings):
 
 
 def test_warnings_for_no_secret_and_plain_http(settings):
-    backends = {"t": entry(messaging_token="x", number="123", api_url="http://10.0.0.1/s")}
+    backends = {"t": entry(messaging_token="x", number="+15555550000", api_url="http://10.0.0.1/s")}
     assert ids(backends, settings) == ["rtropo.W001", "rtropo.W002"]
 
 
@@ -36,5 +36,5 @@ def test_other_backends_are_not_checked(settings):
 
 
 def test_the_check_is_registered(settings):
-    settings.INSTALLED_BACKENDS = {"t": entry(number="123")}
+    settings.INSTALLED_BACKENDS = {"t": entry(number="+15555550000")}
     assert "rtropo.E001" in [message.id for message in checks.run_checks()]

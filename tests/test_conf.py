@@ -38,8 +38,8 @@ def test_flat_config_as_rapidsms_backends_take_it_with_unknown_keys_ignored():
 
 
 def test_nested_keys_win_over_flat_ones():
-    entry = {"number": "1111", "config": {"messaging_token": TOKEN, "number": "2222"}}
-    assert BackendConfig.from_entry("b", entry).number == "+2222"
+    entry = {"number": "15555550001", "config": {"messaging_token": TOKEN, "number": "15555550002"}}
+    assert BackendConfig.from_entry("b", entry).number == "+15555550002"
 
 
 @pytest.mark.parametrize("missing", ["messaging_token", "number"])
@@ -76,7 +76,7 @@ def test_malformed_values_name_the_key(key, value):
 
 
 def test_token_never_appears_in_repr_or_errors():
-    config = BackendConfig.from_entry("b", {"messaging_token": TOKEN, "number": "123456"})
+    config = BackendConfig.from_entry("b", {"messaging_token": TOKEN, "number": "15555551212"})
     assert TOKEN not in repr(config)
     with pytest.raises(ImproperlyConfigured) as raised:
         BackendConfig.from_entry("b", {"messaging_token": TOKEN, "number": "nope"})

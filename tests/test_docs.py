@@ -471,7 +471,14 @@ def _patterns(path, call):
 
 
 @pytest.mark.parametrize(
-    "name", ["sample-log-inbound", "sample-log-launch", "sample-log-token", "sample-log-status"]
+    "name",
+    [
+        "sample-log-inbound",
+        "sample-log-launch",
+        "sample-log-token",
+        "sample-log-status",
+        "sample-log-phone",
+    ],
 )
 def test_documented_log_lines_are_what_the_code_logs(name):
     lines = sample(name).splitlines()
@@ -552,6 +559,7 @@ CHECKED = {
     "sample-log-launch",
     "sample-log-token",
     "sample-log-secret",
+    "sample-log-phone",
     "sample-log-status",
     "sample-status-output",
     "sample-signal",

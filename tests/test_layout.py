@@ -61,6 +61,7 @@ LAYOUT = {
         "outgoing",
         "payloads",
         "periodic",
+        "phones",
         "server_errors",
         "signals",
         "tasks",

@@ -44,7 +44,11 @@ def test_with_a_secret_the_reply_still_rides_inline(post_session, tropo):
 
 def test_the_check_says_replies_are_launched_without_a_secret(settings):
     settings.INSTALLED_BACKENDS = {
-        "t": {"ENGINE": "rtropo.outgoing.TropoBackend", "messaging_token": "x", "number": "123"}
+        "t": {
+            "ENGINE": "rtropo.outgoing.TropoBackend",
+            "messaging_token": "x",
+            "number": "+15555550000",
+        }
     }
     [warning] = check_backends()
     assert warning.id == "rtropo.W001"

@@ -6,7 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError, transaction
 from rapidsms.models import Connection
 
-from rtropo.conf import normalise_number, tropo_backend_names
+from rtropo.conf import tropo_backend_names
+from rtropo.phones import plain_number
 
 
 class Command(BaseCommand):
@@ -40,7 +41,7 @@ class Command(BaseCommand):
         )
 
     def _migrate(self, connection: Connection, dry_run: bool) -> tuple[str, str]:
-        identity = normalise_number(connection.identity)
+        identity = plain_number(connection.identity)
         if identity is None:
             return "kept", "(not a phone number)"
         target = Connection.objects.filter(
