@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "rapidsms",
     "rapidsms.backends.database",
+    "rapidsms.router.db",
     "rapidsms.contrib.handlers",
     "rapidsms.contrib.default",
     "rtropo",

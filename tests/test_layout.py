@@ -65,6 +65,7 @@ LAYOUT = {
         "server_errors",
         "signals",
         "tasks",
+        "transmissions",
         "tropoml",
         "url_secret",
         "views",
