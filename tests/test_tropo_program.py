@@ -2,6 +2,7 @@
 with its own verbs at the callback and settled by its result."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -14,6 +15,7 @@ from rtropo.outbox import queue, scheduler
 from rtropo.outgoing import TropoBackend
 from rtropo.status.facts import gather
 from tests.support.payloads import callback_payload, result_payload
+from tests.support.results import result_settled_now
 
 pytestmark = pytest.mark.django_db
 
@@ -248,3 +250,16 @@ def test_tropo_status_counts_the_program_like_a_message(backend):
     backend().execute_tropo_program(REMINDER)
     facts = gather(get_config("tropo"), timezone.now())
     assert (facts.rows.get("queued"), facts.due) == (1, 1)
+
+
+def test_a_program_without_a_result_is_unconfirmed_and_launched_again(
+    execute, tropo, post_session, config
+):
+    row_id = execute(REMINDER)
+    post_session(callback_payload(tropo.references[0]))
+    OutboundMessage.objects.filter(pk=row_id).update(sent_at=timezone.now() - timedelta(hours=1))
+    result_settled_now()
+    assert periodic.send_queued(config()).launches == 1
+    row = OutboundMessage.objects.get(pk=row_id)
+    assert (row.status, row.unconfirmed_count, row.attempts) == (Status.LAUNCHED, 1, 2)
+    assert Launch.objects.filter(program=True).count() == 2
