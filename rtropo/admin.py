@@ -102,11 +102,18 @@ class UnconfirmedFilter(admin.SimpleListFilter):
 
 @admin.register(OutboundMessage)
 class OutboundMessageAdmin(RecordAdmin):
-    list_display = ("to_number", "short_text", "status_shown", "next_attempt", "short_error")
+    list_display = ("recipient", "short_text", "status_shown", "next_attempt", "short_error")
     list_filter = ("status", UnconfirmedFilter, "backend_name")
     search_fields = ("to_number", "identity", "message_id", "session_id")
     date_hierarchy = "created_at"
     actions = ["retry_now"]
+
+    @admin.display(description=_("to number"), ordering="to_number")
+    def recipient(self, obj):
+        """The number, and for a row that carries a Tropo program, that it does."""
+        if obj.program is None:
+            return obj.to_number
+        return format_html("{}<br>{}", obj.to_number or "-", _("Tropo program"))
 
     @admin.display(description=_("status"), ordering="status")
     def status_shown(self, obj):
@@ -148,7 +155,7 @@ class OutboundMessageAdmin(RecordAdmin):
 
 @admin.register(Launch)
 class LaunchAdmin(RecordAdmin):
-    list_display = ("id", "status", "session", "size", "join_count", "created")
+    list_display = ("id", "status", "session", "size", "join_count", "program", "created")
     list_filter = ("status", "backend_name")
     search_fields = ("session_id",)
     exclude = ("reference",)

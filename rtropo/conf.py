@@ -42,6 +42,7 @@ class BackendConfig:
     name: str
     messaging_token: str = dataclasses.field(repr=False)
     number: str
+    voice_token: str = dataclasses.field(default="", repr=False)
     api_url: str = DEFAULT_API_URL
     default_region: str | None = None
     timeout: float = 5.0
@@ -70,6 +71,7 @@ class BackendConfig:
         parsed: dict[str, typing.Any] = {
             "name": name,
             "messaging_token": _token(name, values.get("messaging_token")),
+            "voice_token": _token(name, values.get("voice_token"), "voice_token"),
             "default_region": region,
             "number": _number(name, values.get("number"), region),
             "api_url": _url(name, values.get("api_url", DEFAULT_API_URL)),
@@ -127,11 +129,14 @@ def _error(name: str, key: str, problem: str) -> ImproperlyConfigured:
     )
 
 
-def _token(name: str, token: object) -> str:
+def _token(name: str, token: object, key: str = "messaging_token") -> str:
+    """A token setting; the ``voice_token`` may be left out (``""``)."""
+    if key == "voice_token" and token in (None, ""):
+        return ""
     if token is None:
-        raise _error(name, "messaging_token", "is required")
+        raise _error(name, key, "is required")
     if not isinstance(token, str) or not token.strip():
-        raise _error(name, "messaging_token", "must be a non-empty string")
+        raise _error(name, key, "must be a non-empty string")
     return token.strip()
 
 

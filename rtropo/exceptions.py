@@ -19,3 +19,7 @@ class TropoAPIError(TropoError):
 
 class InvalidPayload(TropoError):
     """A request to the messaging URL is not a Tropo session we accept."""
+
+
+class InvalidProgram(TropoError, ValueError):
+    """A program handed to ``execute_tropo_program()`` is not one we can run."""

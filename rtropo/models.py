@@ -25,6 +25,9 @@ class Launch(models.Model):
     expires_at = models.DateTimeField()
     answered_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    program = models.BooleanField(
+        default=False, help_text=_("Whether it carries a Tropo program instead of messages.")
+    )
 
     class Meta:
         verbose_name = _("launch")
@@ -60,7 +63,8 @@ class OutboundQuerySet(models.QuerySet):
 
 
 class OutboundMessage(models.Model):
-    """One SMS to one recipient, from queued to sent, then confirmed by Tropo, or failed."""
+    """One SMS to one recipient, or one Tropo ``program``, from queued to sent, then
+    confirmed by Tropo, or failed."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("queued")
@@ -96,6 +100,11 @@ class OutboundMessage(models.Model):
     unconfirmed_count = models.PositiveIntegerField(
         default=0,
         help_text=_("Sends that Tropo never confirmed (each may have reached the phone)."),
+    )
+    program = models.JSONField(
+        null=True,
+        blank=True,
+        help_text=_("A Tropo program to run instead of a message (execute_tropo_program)."),
     )
 
     objects = OutboundQuerySet.as_manager()

@@ -10,7 +10,7 @@ from rapidsms.errors import MessageSendingError
 
 from rtropo.conf import configured
 from rtropo.inbox import inline
-from rtropo.outbox import queue, scheduler
+from rtropo.outbox import programs, queue, scheduler
 from rtropo.phones import NotAPhoneNumber, to_e164
 
 logger = logging.getLogger(__name__)
@@ -23,6 +23,18 @@ class TropoBackend(BackendBase):
     def configure(self, **kwargs):
         """Validate the settings; no I/O, since RapidSMS builds a backend per message."""
         self.config = configured(self.name, kwargs)
+
+    def execute_tropo_program(self, program: dict) -> int:
+        """Store the Tropo ``program`` (``{"tropo": [verb, ...]}``) as one queued row and
+        return its id; once the transaction commits it is launched in a session of its own
+        and answered with its verbs at the callback. Raises
+        :class:`~rtropo.exceptions.InvalidProgram` (a ValueError), before any I/O, when
+        ``program`` is not one we can run."""
+        programs.check(program, self.config.max_body_bytes)
+        row = programs.enqueue(self.config, program)
+        config = self.config
+        transaction.on_commit(lambda: scheduler.schedule(config, now=True))
+        return row.pk
 
     def send(self, id_, text, identities, context=None):
         """Queue ``text`` for every identity that is a possible phone number (national ones

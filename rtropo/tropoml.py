@@ -54,6 +54,12 @@ def answer(verbs: list[dict], status: int = 200, *, result_url: str | None = Non
     return Answer(body, content_type="application/json; charset=utf-8", status=status)
 
 
+def program_answer(program: dict, result: ResultRequest | None) -> Answer:
+    """The answer that runs a Tropo ``program`` as given, asking for its result when
+    ``result`` is set."""
+    return answer(program["tropo"], result_url=None if result is None else result.url)
+
+
 def message_answer(rows, from_: str, result: ResultRequest | None) -> Answer:
     """The answer that sends the messages ``rows`` from ``from_``, naming each verb and
     asking for their result when ``result`` is set."""

@@ -8,14 +8,13 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotAllowed
-from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 
 from rtropo import server_errors, tropoml, url_secret
 from rtropo.conf import BackendConfig, get_config
 from rtropo.exceptions import InvalidPayload
 from rtropo.inbox import inbound
-from rtropo.outbox import answers, references, results, scheduler, take
+from rtropo.outbox import answers, programs, references, results, scheduler, take
 from rtropo.payloads import LaunchCallback, TropoResult, parse_session
 from rtropo.status import health
 
@@ -63,7 +62,7 @@ def _handle(request, backend_name: str, offered: references.ResultAddress):
 
 
 def _answer_callback(request, config: BackendConfig, callback: LaunchCallback, result):
-    if not constant_time_compare(callback.token, config.messaging_token):
+    if not programs.token_accepted(config, callback.token, callback.reference):
         health.request_refused(config, "callback with a wrong token")
         return _reject(request, config, f"callback {callback.session_id} has a wrong token")
     health.callback_answered(config)
@@ -83,7 +82,10 @@ def _answer_callback(request, config: BackendConfig, callback: LaunchCallback, r
     logger.info(
         "Callback %s on %s: answering %d message(s)", callback.session_id, config.name, len(rows)
     )
-    response = tropoml.message_answer(rows, config.number, result)
+    if rows and rows[0].program is not None:
+        response = tropoml.program_answer(rows[0].program, result)
+    else:
+        response = tropoml.message_answer(rows, config.number, result)
     if take.has_due(config):
         response.after_sent(lambda: scheduler.schedule(config))
     return response

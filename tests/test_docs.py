@@ -274,6 +274,20 @@ def test_the_sending_sample_queues_and_launches(
     assert len(tropo.launches) == 1
 
 
+def test_the_program_sample_stores_and_launches_the_reminder(
+    tropo, docs_backend, db, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        run_sample("sample-tropo-program")
+    [row] = OutboundMessage.objects.all()
+    assert (row.backend_name, row.to_number, row.status) == (BACKEND, "+15555550001", "launched")
+    assert row.program["tropo"] == [
+        {"call": {"to": "+15555550001"}},
+        {"say": {"value": "Your clinic appointment is tomorrow at 9:00."}},
+    ]
+    assert len(tropo.launches) == 1
+
+
 def test_the_handler_sample_answers_inline(docs_project, docs_backend, client, db):
     from tests.support.payloads import inbound_payload
 
@@ -542,6 +556,7 @@ CHECKED = {
     "sample-settings-all",
     "sample-urls",
     "sample-send",
+    "sample-tropo-program",
     "sample-handler",
     "sample-launch-body",
     "sample-tropoml-answer",

@@ -31,6 +31,7 @@ NEEDS_SETUP = {
     "rtropo.models",
     "rtropo.outbox.answers",
     "rtropo.outbox.launching",
+    "rtropo.outbox.programs",
     "rtropo.outbox.queue",
     "rtropo.outbox.release",
     "rtropo.outbox.results",
@@ -75,6 +76,7 @@ LAYOUT = {
         "answers",
         "client",
         "launching",
+        "programs",
         "queue",
         "references",
         "release",
@@ -90,6 +92,7 @@ LAYOUT = {
 #: Below the launch path: what the queue and the inbound view's rooms stand on.
 NETWORK_FREE = [
     "rtropo.outbox.queue",
+    "rtropo.outbox.programs",
     "rtropo.outbox.take",
     "rtropo.outbox.answers",
     "rtropo.outbox.sweep",

@@ -142,6 +142,13 @@ class Migration(migrations.Migration):
                 ("expires_at", models.DateTimeField()),
                 ("answered_at", models.DateTimeField(blank=True, null=True)),
                 ("error", models.TextField(blank=True)),
+                (
+                    "program",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Whether it carries a Tropo program instead of messages.",
+                    ),
+                ),
             ],
             options={
                 "verbose_name": "launch",
@@ -210,6 +217,14 @@ class Migration(migrations.Migration):
                     models.PositiveIntegerField(
                         default=0,
                         help_text="Sends that Tropo never confirmed (each may have reached the phone).",
+                    ),
+                ),
+                (
+                    "program",
+                    models.JSONField(
+                        blank=True,
+                        help_text="A Tropo program to run instead of a message (execute_tropo_program).",
+                        null=True,
                     ),
                 ),
                 (

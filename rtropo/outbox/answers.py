@@ -20,8 +20,8 @@ Status = OutboundMessage.Status
 def claim_for_callback(
     config: BackendConfig, reference: str, session_id: str, *, result_digest: str = ""
 ) -> list[OutboundMessage] | None:
-    """Answer the callback of launch ``reference``: mark its rows, and other due rows up
-    to ``batch_size`` within the in-flight window, sent and return them.
+    """Answer the callback of launch ``reference``: mark its rows, and other due messages up
+    to ``batch_size`` within the in-flight window (none for a program), sent; return them.
 
     None when the reference is unknown, expired or answered already.
     ``result_digest``: the digest of the answer's result reference, if it asks for one.
@@ -40,13 +40,14 @@ def claim_for_callback(
         own = list(
             OutboundMessage.objects.filter(launch__in=this_launch, status=Status.LAUNCHED)
             .select_for_update()
-            .values_list("pk", flat=True)
+            .values_list("pk", "program")
         )
-        extra = take.due_ids(config, now, config.batch_size - len(own))
+        program = any(carried is not None for _, carried in own)
+        extra = take.due_ids(config, now, 0 if program else config.batch_size - len(own))
         OutboundMessage.objects.filter(pk__in=extra).update(
             launch_id=Subquery(this_launch[:1]), attempts=F("attempts") + 1
         )
-        return _answer_rows(config, own + extra, session_id, result_digest)
+        return _answer_rows(config, [pk for pk, _ in own] + extra, session_id, result_digest)
 
 
 def claim_inline(

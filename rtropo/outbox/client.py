@@ -29,13 +29,14 @@ def http_session() -> requests.Session:
 os.register_at_fork(after_in_child=http_session.cache_clear)
 
 
-def build_launch_request(config: BackendConfig, reference: str) -> dict:
-    """The keyword arguments of ``requests.Session.request`` for one launch."""
+def build_launch_request(config: BackendConfig, reference: str, token: str = "") -> dict:
+    """The keyword arguments of ``requests.Session.request`` for one launch with ``token``
+    (by default the messaging token)."""
     return {
         "method": "POST",
         "url": config.api_url,
         "json": {
-            "token": config.messaging_token,
+            "token": token or config.messaging_token,
             "action": "create",
             REFERENCE_PARAMETER: reference,
         },
@@ -44,11 +45,11 @@ def build_launch_request(config: BackendConfig, reference: str) -> dict:
     }
 
 
-def launch_session(config: BackendConfig, reference: str) -> str:
+def launch_session(config: BackendConfig, reference: str, token: str = "") -> str:
     """Ask Tropo for a session that calls back with ``reference``; return its id, or raise
     :class:`~rtropo.exceptions.TropoAPIError` chained to its cause."""
     try:
-        response = http_session().request(**build_launch_request(config, reference))
+        response = http_session().request(**build_launch_request(config, reference, token))
     except requests.RequestException as exc:
         raise TropoAPIError(f"Session API unreachable: {type(exc).__name__}", exc.response) from exc
     return parse_launch_response(response)

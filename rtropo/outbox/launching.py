@@ -12,7 +12,7 @@ from django.utils import timezone
 from rtropo.conf import BackendConfig
 from rtropo.exceptions import TropoAPIError
 from rtropo.models import Launch
-from rtropo.outbox import client, release, take
+from rtropo.outbox import client, programs, release, take
 from rtropo.status import health
 
 logger = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ def join_pending_launch(config: BackendConfig) -> bool:
         Launch.objects.filter(
             backend_name=config.name,
             status=Launch.Status.PENDING,
+            program=False,
             size__lt=config.batch_size,
             created_at__gt=now - JOIN_WINDOW - timedelta(seconds=config.timeout),
             expires_at__gt=now,
@@ -49,12 +50,15 @@ def request_launch(config: BackendConfig, *, join: bool = True) -> None:
     """Make sure sessions will come for all the due rows of this backend.
 
     Joins a pending launch with room (unless ``join`` is False); else launches
-    as long as launches come back full, stopping at a failed one (its rows back off).
+    as long as launches come back full or carry a program, stopping at a failed one (its
+    rows back off).
     """
     if join and join_pending_launch(config):
         return
     while launch := launch_due(config):
-        if launch.status == Launch.Status.FAILED or launch.size < config.batch_size:
+        if launch.status == Launch.Status.FAILED:
+            return
+        if launch.size < config.batch_size and not launch.program:
             return
 
 
@@ -64,8 +68,9 @@ def launch_due(config: BackendConfig, *, include_backing_off: bool = False) -> L
     launch = take.take_due(config, include_backing_off=include_backing_off)
     if launch is None:
         return None
+    token = programs.launch_token(config, launch)
     try:
-        session_id = client.launch_session(config, launch.reference)
+        session_id = client.launch_session(config, launch.reference, token)
     except TropoAPIError as exc:
         logger.warning("Launch %s on %s failed: %s", launch.pk, config.name, exc)
         health.launch_failed(config, exc)

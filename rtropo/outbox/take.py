@@ -25,7 +25,8 @@ MOST_PENDING_LAUNCHES = 10
 def take_due(config: BackendConfig, *, include_backing_off: bool = False) -> Launch | None:
     """Mark up to ``batch_size`` due rows launched in a new launch; None when none is taken.
 
-    No more rows than the in-flight window has room for, and none while
+    Messages first; when none is due, one Tropo program, alone in its launch. No more
+    rows than the in-flight window has room for, and none while
     :data:`MOST_PENDING_LAUNCHES` launches of the backend await their callback.
     """
     now = timezone.now()
@@ -35,7 +36,11 @@ def take_due(config: BackendConfig, *, include_backing_off: bool = False) -> Lau
         )
         if pending.count() >= MOST_PENDING_LAUNCHES:
             return None
-        ids = due_ids(config, None if include_backing_off else now, config.batch_size)
+        until = None if include_backing_off else now
+        ids = due_ids(config, until, config.batch_size)
+        program = not ids
+        if program:
+            ids = due_ids(config, until, 1, programs=True)
         if not ids:
             return None
         launch = Launch.objects.create(
@@ -44,6 +49,7 @@ def take_due(config: BackendConfig, *, include_backing_off: bool = False) -> Lau
             size=len(ids),
             created_at=now,
             expires_at=now + timedelta(seconds=config.lease),
+            program=program,
         )
         OutboundMessage.objects.filter(pk__in=ids).update(
             status=Status.LAUNCHED, launch=launch, attempts=F("attempts") + 1
@@ -66,13 +72,15 @@ def has_due(config: BackendConfig) -> bool:
     return OutboundMessage.objects.of_backend(config.name).due().exists()
 
 
-def due_ids(config: BackendConfig, until, limit: int) -> list[int]:
-    """Lock and return up to ``limit`` queued rows due by ``until`` (None: all), oldest first,
-    and no more than the in-flight window has room for. Call inside a transaction."""
+def due_ids(config: BackendConfig, until, limit: int, *, programs: bool = False) -> list[int]:
+    """Lock and return up to ``limit`` queued messages (``programs``: Tropo programs) due by
+    ``until`` (None: all), oldest first, and no more than the in-flight window has room
+    for. Call inside a transaction."""
     limit = in_flight_window.room(config, limit)
     if limit == 0:
         return []
     due = OutboundMessage.objects.of_backend(config.name)
     due = due.filter(status=Status.QUEUED) if until is None else due.due(until)
+    due = due.filter(program__isnull=not programs)
     due = due.order_by("next_attempt_at", "pk").select_for_update(skip_locked=True)
     return list(due.values_list("pk", flat=True)[:limit])

@@ -35,3 +35,12 @@ def callback_payload(reference, token=None, session_id="76b05a0b25127dbf59a4627f
         "rtropo_ref": reference,
     }
     return payload
+
+
+def result_payload(session_id, complete=True, error=None, actions=None):
+    """The result Tropo posts for an answer in session ``session_id``."""
+    result = load_fixture("result.json")["result"]
+    result.update(sessionId=session_id, complete=complete, error=error)
+    if actions is not None:
+        result["actions"] = actions
+    return {"result": result}
