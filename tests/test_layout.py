@@ -45,6 +45,7 @@ NEEDS_SETUP = {
     "rtropo.status.problems",
     "rtropo.status.report",
     "rtropo.tasks",
+    "rtropo.urls",
     "rtropo.views",
 }
 #: The layout: one package per lifecycle (where a message is), the rest beside them.
@@ -66,6 +67,7 @@ LAYOUT = {
         "tasks",
         "tropoml",
         "url_secret",
+        "urls",
         "views",
     },
     "rtropo/outbox": {
