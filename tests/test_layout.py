@@ -46,6 +46,7 @@ NEEDS_SETUP = {
     "rtropo.status.problems",
     "rtropo.status.report",
     "rtropo.tasks",
+    "rtropo.urls",
     "rtropo.views",
 }
 #: The layout: one package per lifecycle (where a message is), the rest beside them.
@@ -69,6 +70,7 @@ LAYOUT = {
         "transmissions",
         "tropoml",
         "url_secret",
+        "urls",
         "views",
     },
     "rtropo/outbox": {

@@ -1,0 +1,5 @@
+"""``rtropo.urls`` under ``tropo/``."""
+
+from django.urls import include, path
+
+urlpatterns = [path("tropo/", include("rtropo.urls"))]
