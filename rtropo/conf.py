@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from rtropo.phones import NotAPhoneNumber, known_region, to_e164
+from rtropo.phones import NotAPhoneNumber, known_region, plain_number, to_e164
 
 logger = logging.getLogger(__name__)
 
@@ -150,14 +150,19 @@ def _region(name: str, value: object) -> str | None:
 
 
 def _number(name: str, value: object, region: str | None) -> str:
+    """The application's number: national in ``region`` when it has no ``+``, else ``+``
+    and digits as Tropo shows it (a short code has no E.164 form)."""
     if value is None:
         raise _error(name, "number", "is required")
     try:
-        return to_e164(value, region)
+        if region is not None and not str(value).strip().startswith("+"):
+            return to_e164(value, region)
     except NotAPhoneNumber as why:
-        raise _error(
-            name, "number", f"must be a phone number such as '+1-555-555-1212' (it {why})"
-        ) from None
+        raise _error(name, "number", f"must be a phone number (it {why})") from None
+    number = plain_number(value)
+    if number is None:
+        raise _error(name, "number", "must be a phone number such as '+1-555-555-1212'")
+    return number
 
 
 def _url(name: str, url: object) -> str:

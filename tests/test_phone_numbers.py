@@ -134,9 +134,15 @@ def test_the_backend_number_may_be_national_with_default_region():
     assert (config.number, config.default_region) == ("+2348031234567", "NG")
 
 
-def test_a_backend_number_that_is_not_possible_says_why():
-    with pytest.raises(ImproperlyConfigured, match=r"'number'.*no known country code"):
-        BackendConfig.from_entry("b", {"messaging_token": TOKEN, "number": "+999 12"})
+def test_a_national_backend_number_that_is_not_possible_says_why():
+    entry = {"messaging_token": TOKEN, "number": "0803", "default_region": "NG"}
+    with pytest.raises(ImproperlyConfigured, match=r"'number' must be a phone number \(it is"):
+        BackendConfig.from_entry("b", entry)
+
+
+def test_the_backend_number_may_be_a_short_code_as_tropo_shows_it():
+    config = BackendConfig.from_entry("b", {"messaging_token": TOKEN, "number": "+12345"})
+    assert config.number == "+12345"
 
 
 @pytest.mark.parametrize(
