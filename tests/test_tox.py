@@ -123,7 +123,7 @@ def test_benchmark_dependencies_stay_out_of_the_test_environments():
     bench = requirements(ROOT / "requirements/bench.txt") - requirements(
         ROOT / "requirements/test.txt"
     )
-    assert {"matplotlib", "numpy", "pyinstrument"} <= bench
+    assert {"matplotlib", "numpy"} <= bench
     test_envs = [env for env in sections() if env.startswith("django")]
     assert len(test_envs) == 8
     for env in test_envs:
