@@ -122,7 +122,7 @@ def test_a_call_launches_at_once_with_the_voice_token(backend_settings, execute,
     assert "appointment" not in json.dumps(tropo.launches)
 
 
-def test_a_program_is_launched_alone_after_the_due_messages(
+def test_a_program_is_launched_alone_before_the_due_messages(
     backend_settings, backend, tropo, settings
 ):
     backend_settings(voice_token=VOICE_TOKEN, batch_size=5)
@@ -130,8 +130,8 @@ def test_a_program_is_launched_alone_after_the_due_messages(
     row_id = backend().execute_tropo_program(REMINDER)
     second = sms("+15555550004")
     assert periodic.send_queued(get_config("tropo")).launches == 2
-    assert [launch["token"] for launch in tropo.launches] == [settings.TOKEN, VOICE_TOKEN]
-    sms_launch, program_launch = Launch.objects.order_by("pk")
+    assert [launch["token"] for launch in tropo.launches] == [VOICE_TOKEN, settings.TOKEN]
+    program_launch, sms_launch = Launch.objects.order_by("pk")
     assert (sms_launch.program, sms_launch.size, program_launch.program) == (False, 2, True)
     launched = dict(OutboundMessage.objects.values_list("pk", "launch_id"))
     assert launched == {first: sms_launch.pk, second: sms_launch.pk, row_id: program_launch.pk}

@@ -25,7 +25,7 @@ MOST_PENDING_LAUNCHES = 10
 def take_due(config: BackendConfig, *, include_backing_off: bool = False) -> Launch | None:
     """Mark up to ``batch_size`` due rows launched in a new launch; None when none is taken.
 
-    Messages first; when none is due, one Tropo program, alone in its launch. No more
+    A due Tropo program first, alone in its launch; else messages. No more
     rows than the in-flight window has room for, and none while
     :data:`MOST_PENDING_LAUNCHES` launches of the backend await their callback.
     """
@@ -37,10 +37,11 @@ def take_due(config: BackendConfig, *, include_backing_off: bool = False) -> Lau
         if pending.count() >= MOST_PENDING_LAUNCHES:
             return None
         until = None if include_backing_off else now
-        ids = due_ids(config, until, config.batch_size)
-        program = not ids
-        if program:
-            ids = due_ids(config, until, 1, programs=True)
+        # A program first: it is one row, and a campaign's messages must not hold it up.
+        ids = due_ids(config, until, 1, programs=True)
+        program = bool(ids)
+        if not program:
+            ids = due_ids(config, until, config.batch_size)
         if not ids:
             return None
         launch = Launch.objects.create(
