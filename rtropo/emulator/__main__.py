@@ -26,7 +26,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--app-url", required=True, help="the app's Tropo messaging URL")
     parser.add_argument("--token", required=True, help="the app's messaging token")
-    parser.add_argument("--number", default=DEFAULT_APP_NUMBER, help="the app's phone number")
+    parser.add_argument(
+        "--number",
+        action="append",
+        default=[],
+        help=f"one of the app's phone numbers (repeatable; default {DEFAULT_APP_NUMBER})",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8085)
     parser.add_argument(
@@ -64,7 +69,7 @@ def main(argv: list | None = None) -> int:
     emulator = Emulator(
         args.app_url,
         args.token,
-        number=args.number,
+        numbers=args.number or [DEFAULT_APP_NUMBER],
         host=args.host,
         port=args.port,
         enforce_rate=args.enforce_rate,

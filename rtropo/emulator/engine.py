@@ -75,17 +75,19 @@ class Engine:
         self,
         app_url: str,
         token: str,
-        number: str = sms.DEFAULT_APP_NUMBER,
+        number: str | None = None,
         account_id: str = "12345",
         enforce_rate: bool = False,
         rate_interval: float = 1.0,
         callback_timeout: float = 10.0,
         faults: Faults | None = None,
         history: int = DEFAULT_HISTORY,
+        numbers: list | None = None,
     ):
         self.app_url = app_url
         self.token = token
-        self.number = sms.e164(number)
+        self.numbers = sms.pool(number, numbers)
+        self.number = self.numbers[0]
         self.account_id = str(account_id)
         self.enforce_rate = enforce_rate
         self.rate_interval = rate_interval
@@ -196,10 +198,18 @@ class Engine:
 
     # -- inbound ----------------------------------------------------------------
 
-    def send_sms(self, from_number: str, text: str) -> InboundResult:
-        """Deliver an SMS from a phone to the app, run its answers, return InboundResult."""
+    def send_sms(self, from_number: str, text: str, to: str | None = None) -> InboundResult:
+        """Deliver an SMS from a phone to the app's number ``to`` (one of ``numbers``,
+        default the first; another raises ``ValueError``), run its answers, return
+        InboundResult. The session's ``to`` is that number and its ``say`` verbs text
+        from it."""
         caller = sms.e164(from_number)
-        session = self._new_session("inbound", caller=caller, call_id=secrets.token_hex(16))
+        app_number = self.number if to is None else sms.e164(to)
+        if app_number not in self.numbers:
+            raise ValueError(f"{app_number} is not one of this application's numbers")
+        session = self._new_session(
+            "inbound", caller=caller, call_id=secrets.token_hex(16), app_number=app_number
+        )
         self.store.add_inbound(session, text)
         self._log(
             session,
@@ -214,7 +224,7 @@ class Engine:
                 "userType": "HUMAN",
                 "initialText": text,
                 "callId": session.call_id,
-                "to": sms.phone(self.number),
+                "to": sms.phone(app_number),
                 "from": sms.phone(caller),
                 "headers": dict(INBOUND_HEADERS),
             }
@@ -359,10 +369,12 @@ class Engine:
         return self._deliver(session, session.caller, session.app_number, text, "SMS")
 
     def _deliver(self, session, to, sender, text, network):
-        """Send one SMS, waiting for the sender's rate slot; None if stopped meanwhile."""
+        """Send one SMS, waiting for the sender's rate slot (each number has its own);
+        None if stopped meanwhile. A sender that is not one of ``numbers`` is delivered
+        (each such number on a rate of its own too) and flagged in the debugger log."""
         to, sender = sms.e164(to), sms.e164(sender or self.number)
-        if sender != self.number:
-            self._log(session, f"Warning: from {sender} is not this application's number")
+        if sender not in self.numbers:
+            self._log(session, f"Warning: from {sender} is not one of this application's numbers")
         if self.enforce_rate:
             with self._lock:
                 slot = max(time.monotonic(), self._next_slot.get(sender, 0.0))
@@ -451,13 +463,13 @@ class Engine:
 
     # -- sessions and logs --------------------------------------------------------
 
-    def _new_session(self, kind, caller=None, call_id=None):
+    def _new_session(self, kind, caller=None, call_id=None, app_number=None):
         session = Session(
             secrets.token_hex(16),
             kind,
             time.time(),
             caller=caller,
-            app_number=self.number,
+            app_number=app_number or self.number,
             call_id=call_id,
         )
         self.store.add_session(session)
@@ -538,7 +550,10 @@ class Engine:
         """A JSON-ready snapshot for the page and the state API (see ``Store.snapshot``)."""
         snapshot = self.store.snapshot(limit, offset, conversation_offset)
         snapshot.update(
-            number=self.number, app_url=redact_url(self.app_url), faults=self.faults.snapshot()
+            number=self.number,
+            numbers=list(self.numbers),
+            app_url=redact_url(self.app_url),
+            faults=self.faults.snapshot(),
         )
         return snapshot
 

@@ -3,7 +3,9 @@
 "inbound" bubbles are what the phone sent to the app, "outbound" bubbles what the
 app sent to the phone (the app's point of view, as RapidSMS names directions); a
 voice call the app placed is a "call" bubble, labelled "📞 call" with each text
-spoken on it as a "spoken:" line, never shown as an SMS. The
+spoken on it as a "spoken:" line, never shown as an SMS. Every SMS bubble names the
+application's number it went to or came from ("to +1..." / "from +1..."), the header
+lists the application's numbers and the send form picks which one to text. The
 page shows the ``PAGE_SIZE`` most recent conversations and sessions and pages the
 rest, so that a refresh costs the same after a day of use as after a minute. A session
 that failed to reach the app says so above its debugger lines, and so does the send
@@ -41,6 +43,8 @@ _PAGE = """<!DOCTYPE html>
   .bubble.outbound { background: #e5e7eb; margin-right: auto; }
   .bubble.empty { font-style: italic; opacity: .75; }
   .bubble.call { background: #dcfce7; border: 1px solid #16a34a; }
+  .app-number { font-size: .75rem; opacity: .8; margin-top: .3rem; }
+  .app-number.inbound { text-align: right; }
   .call-label { font-weight: bold; font-size: .85rem; }
   .spoken.empty { font-style: italic; opacity: .75; }
   .row { display: flex; }
@@ -55,7 +59,7 @@ _PAGE = """<!DOCTYPE html>
 <body>
 <header>
   <strong>Tropo emulator</strong>
-  <span id="app-number"></span>
+  <span id="app-numbers"></span>
   <span id="counters"></span>
 </header>
 <main>
@@ -64,6 +68,7 @@ _PAGE = """<!DOCTYPE html>
     __HINT__
     <form id="sms-form">
       <input id="sms-from" name="from" placeholder="+15555550001" value="+15555550001" required>
+      <select id="sms-to" name="to" title="the app's number to text"></select>
       <input id="sms-text" name="text" placeholder="Text to the app">
       <button id="sms-send" type="submit">Send</button>
     </form>
@@ -103,6 +108,18 @@ function smsBubble(entry) {
   return el("div", "bubble " + entry.direction + (empty ? " empty" : ""),
     empty ? "(empty SMS)" : entry.text);
 }
+function appNumberLabel(entry) {
+  return el("div", "app-number " + entry.direction,
+    (entry.direction === "inbound" ? "to " : "from ") + entry.app_number);
+}
+function renderNumbers(numbers) {
+  document.getElementById("app-numbers").textContent =
+    (numbers.length > 1 ? "App numbers " : "App number ") + numbers.join(", ");
+  const select = document.getElementById("sms-to");
+  const current = Array.from(select.options, o => o.value);
+  if (current.join(" ") === numbers.join(" ")) return;
+  select.replaceChildren(...numbers.map(n => el("option", null, n)));
+}
 function callBubble(entry) {
   const bubble = el("div", "bubble " + entry.direction + " call" + (entry.ended ? " ended" : ""));
   bubble.appendChild(el("div", "call-label", "📞 call from " + entry.from + " (" +
@@ -121,6 +138,7 @@ function renderConversations(conversations, total) {
     conv.dataset.number = number;
     conv.appendChild(el("h3", null, number));
     for (const entry of conversations[number]) {
+      if (entry.kind === "sms") conv.appendChild(appNumberLabel(entry));
       const row = el("div", "row");
       const bubble = entry.kind === "call" ? callBubble(entry) : smsBubble(entry);
       bubble.title = new Date(entry.at * 1000).toISOString() + " session " + entry.session_id;
@@ -158,7 +176,7 @@ async function refresh() {
     const key = state.version + " " + query;
     if (key === view.version) return;
     view.version = key;
-    document.getElementById("app-number").textContent = "App number " + state.number;
+    renderNumbers(state.numbers);
     const c = state.counters;
     document.getElementById("counters").textContent =
       "launches " + c.launches + " | callbacks " + c.callbacks + " | results " + c.results +
@@ -183,6 +201,7 @@ pager("conversations", -1);
 document.getElementById("sms-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const from = document.getElementById("sms-from").value;
+  const to = document.getElementById("sms-to").value || null;
   const textInput = document.getElementById("sms-text");
   const status = document.getElementById("sms-status");
   status.textContent = "sending...";
@@ -190,7 +209,7 @@ document.getElementById("sms-form").addEventListener("submit", async (event) => 
     const response = await fetch("/emulator/api/inbound", {
       method: "POST",
       headers: {"Content-Type": "application/json"},
-      body: JSON.stringify({from: from, text: textInput.value}),
+      body: JSON.stringify({from: from, to: to, text: textInput.value}),
     });
     const result = await response.json();
     status.textContent = !response.ok ? "error: " + result.error

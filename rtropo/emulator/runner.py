@@ -8,15 +8,18 @@ from . import voice
 from .engine import Engine, InboundResult
 from .faults import Faults
 from .server import EmulatorServer
-from .sms import DEFAULT_APP_NUMBER
 from .store import DEFAULT_HISTORY
 
 
 class Emulator:
     """A Tropo WebAPI stand-in that calls back ``app_url`` and accepts ``token``.
 
+    The application holds ``numbers`` (a pool; its ``message`` verbs may text from
+    any of them) or the one ``number`` (default ``DEFAULT_APP_NUMBER``), not both.
+
     ``enforce_rate`` limits each sending number to one SMS per ``rate_interval``
-    seconds (Tropo's US long-code rate is one a second; voice calls do not count).
+    seconds, so a pool of N numbers texts at N times the rate (Tropo's US long-code
+    rate is one a second; voice calls do not count).
     ``faults`` is the fault injection control (see ``rtropo.emulator.faults``).
     ``history`` is how many sessions, launches, deliveries, voice calls and
     conversation messages are kept (the oldest are
@@ -29,7 +32,7 @@ class Emulator:
         self,
         app_url: str,
         token: str,
-        number: str = DEFAULT_APP_NUMBER,
+        number: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         enforce_rate: bool = False,
@@ -39,6 +42,7 @@ class Emulator:
         history: int = DEFAULT_HISTORY,
         allowed_hosts: tuple = (),
         hint: str = "",
+        numbers: list | None = None,
     ):
         self.faults = Faults()
         self.engine = Engine(
@@ -51,6 +55,7 @@ class Emulator:
             callback_timeout=callback_timeout,
             faults=self.faults,
             history=history,
+            numbers=numbers,
         )
         self._address = (host, port)
         self._allowed_hosts = tuple(allowed_hosts)
@@ -114,8 +119,13 @@ class Emulator:
 
     @property
     def number(self) -> str:
-        """The app's phone number, with "+"."""
+        """The app's (first) phone number, with "+"."""
         return self.engine.number
+
+    @property
+    def numbers(self) -> tuple:
+        """The app's phone numbers, with "+", ``number`` first."""
+        return self.engine.numbers
 
     @property
     def deliveries(self) -> list:
@@ -143,9 +153,11 @@ class Emulator:
         """How many launched-session callbacks were POSTed to the app."""
         return self.engine.callbacks
 
-    def send_sms(self, from_number: str, text: str) -> InboundResult:
-        """A phone texts the app; blocks until its answer ran; returns ``InboundResult``."""
-        return self.engine.send_sms(from_number, text)
+    def send_sms(self, from_number: str, text: str, to: str | None = None) -> InboundResult:
+        """A phone texts the app's number ``to`` (one of ``numbers``, default the first;
+        another raises ``ValueError``); blocks until its answer ran; returns
+        ``InboundResult``."""
+        return self.engine.send_sms(from_number, text, to)
 
     def wait_for_deliveries(self, count: int, timeout: float = 10.0) -> list:
         """Wait until ``count`` SMS were delivered in all; return the kept deliveries;

@@ -4,7 +4,8 @@
 - ``GET /``: the web page; ``GET /favicon.ico``: its icon.
 - ``GET /emulator/api/state``: conversations, deliveries, sessions with logs, counters;
   ``?limit=&offset=&conversation_offset=`` page through them.
-- ``POST /emulator/api/inbound``: ``{"from": "+1555...", "text": "hi"}`` delivers an SMS to the app.
+- ``POST /emulator/api/inbound``: ``{"from": "+1555...", "text": "hi"}`` delivers an SMS to the app
+  (``"to"``: which of its numbers, default the first).
 - ``GET|POST /emulator/api/faults``: read or change fault injection (see ``Faults.configure``).
 - ``POST /emulator/api/reset``: forget everything recorded.
 
@@ -148,13 +149,18 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         try:
             data = json.loads(body.decode("utf-8"))
             sender, text = str(data["from"]), str(data["text"])
+            to = None if data.get("to") is None else str(data["to"])
         except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
             self._json(400, {"error": f'expected JSON {{"from": ..., "text": ...}}: {exc}'})
             return
         if not sender.strip():
             self._json(400, {"error": "from must not be empty"})
             return
-        result = self.server.engine.send_sms(sender, text)
+        try:
+            result = self.server.engine.send_sms(sender, text, to)
+        except ValueError as exc:
+            self._json(400, {"error": str(exc)})
+            return
         self._json(
             200,
             {

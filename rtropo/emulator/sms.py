@@ -2,6 +2,7 @@
 
 import math
 import re
+from collections.abc import Iterable
 
 #: The app's number when none is given (a US 555 number: never a real phone).
 DEFAULT_APP_NUMBER = "+15555550000"
@@ -70,3 +71,21 @@ def phone(number: object) -> dict:
     """Tropo's ``to``/``from`` object for an SMS endpoint."""
     number = digits(number)
     return {"id": number, "e164Id": number, "name": None, "channel": "TEXT", "network": "SMS"}
+
+
+def pool(number: object = None, numbers: Iterable | None = None) -> tuple:
+    """The application's numbers (with "+", first one first, each once) from ``number``
+    or ``numbers``; neither is a pool of ``DEFAULT_APP_NUMBER``. Giving both, an empty
+    ``numbers`` or an undialable number raises ``ValueError``."""
+    if number is not None and numbers is not None:
+        raise ValueError("give number or numbers, not both")
+    given = [DEFAULT_APP_NUMBER if number is None else number] if numbers is None else numbers
+    if isinstance(given, str):
+        raise ValueError("numbers must be a list of phone numbers, not a string")
+    result = tuple(dict.fromkeys(e164(n) for n in given))
+    if not result:
+        raise ValueError("an application needs at least one number")
+    for entry in result:
+        if not dialable(entry):
+            raise ValueError(f"{entry!r} is not a phone number")
+    return result

@@ -153,10 +153,17 @@ class Store:
             self._touch()
 
     def add_inbound(self, session: Session, text: str) -> None:
-        """Record an SMS from ``session.caller`` to the app."""
+        """Record an SMS from ``session.caller`` to the app's ``session.app_number``."""
         with self.changed:
             self._counters["inbound"] += 1
-            self._message(session.caller, "inbound", text, session.created_at, session.id)
+            self._message(
+                session.caller,
+                "inbound",
+                text,
+                session.created_at,
+                session.id,
+                app_number=session.app_number,
+            )
 
     def add_delivery(self, delivery: Delivery) -> None:
         """Record an SMS the app sent."""
@@ -164,7 +171,12 @@ class Store:
             self._deliveries.append(delivery)
             self._counters["deliveries"] += 1
             self._message(
-                delivery.to, "outbound", delivery.text, delivery.delivered_at, delivery.session_id
+                delivery.to,
+                "outbound",
+                delivery.text,
+                delivery.delivered_at,
+                delivery.session_id,
+                app_number=delivery.from_,
             )
 
     def add_call(self, session: Session, call: PhoneCall) -> None:
@@ -197,9 +209,10 @@ class Store:
             self._calls[call.id] = replace(call, ended=True)
             self._touch()
 
-    def _message(self, number, direction, text, at, session_id, call_id=None):
+    def _message(self, number, direction, text, at, session_id, call_id=None, app_number=None):
         entry = {
             "number": number,
+            "app_number": app_number,
             "direction": direction,
             "kind": "sms" if call_id is None else "call",
             "text": text,
@@ -324,7 +337,9 @@ class Store:
         ``conversation_offset`` most recent conversations) skipped; at most ``limit``
         sessions, deliveries, calls, conversations and messages per conversation.
 
-        A conversation's call entry (``kind`` "call") carries the call's ``from``,
+        Every conversation entry carries ``app_number``: the application's number an
+        SMS went to or came from (a call's is None). A conversation's call entry
+        (``kind`` "call") carries the call's ``from``,
         ``network``, ``spoken`` texts and ``ended``; an SMS entry has ``kind`` "sms"."""
         with self._lock:
             sessions = list(

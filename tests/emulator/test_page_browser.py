@@ -105,3 +105,21 @@ def test_a_failed_session_says_so_and_no_secret_is_rendered(page, app):
         rendered = page.content()
     assert f"secret={secret[:4]}…" in rendered
     assert secret not in rendered
+
+
+def test_the_page_lists_the_pool_and_names_each_sms_number(page, app):
+    app.answer = {"tropo": [{"say": {"value": "pong"}}]}
+    pool = ["+15555550100", "+15555550101"]
+    with running_emulator(app_url=app.url, token=TOKEN, numbers=pool) as tropo:
+        tropo.send_sms("+15555550001", "ping", to=pool[1])
+        page.goto(tropo.url + "/")
+        page.locator(".app-number.outbound").wait_for()
+        assert page.locator("#app-numbers").inner_text() == "App numbers " + ", ".join(pool)
+        assert page.locator("#sms-to option").all_inner_texts() == pool
+        labels = page.locator(".conversation .app-number").all_inner_texts()
+        assert labels == ["to +15555550101", "from +15555550101"]
+        page.select_option("#sms-to", pool[1])
+        page.fill("#sms-text", "again")
+        page.click("#sms-send")
+        page.locator("#sms-status", has_text="app answered 200").wait_for()
+        assert [d.from_ for d in tropo.deliveries] == [pool[1], pool[1]]
