@@ -1,4 +1,5 @@
-"""Django admin for the outbound queue, the launches and the inbound sessions."""
+"""Django admin for the outbound queue, the launches, the inbound sessions and the numbers
+of the pool each recipient is texted from."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import ImproperlyConfigured
@@ -12,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from rtropo.conf import get_config, tropo_backend_names
-from rtropo.models import InboundSession, Launch, OutboundMessage
+from rtropo.models import InboundSession, Launch, NumberAssignment, OutboundMessage
 from rtropo.outbox import release
 from rtropo.status.problems import CRITICAL
 from rtropo.status.report import backend_status
@@ -102,8 +103,15 @@ class UnconfirmedFilter(admin.SimpleListFilter):
 
 @admin.register(OutboundMessage)
 class OutboundMessageAdmin(RecordAdmin):
-    list_display = ("recipient", "short_text", "status_shown", "next_attempt", "short_error")
-    list_filter = ("status", UnconfirmedFilter, "backend_name")
+    list_display = (
+        "recipient",
+        "from_number",
+        "short_text",
+        "status_shown",
+        "next_attempt",
+        "short_error",
+    )
+    list_filter = ("status", UnconfirmedFilter, "backend_name", "from_number")
     search_fields = ("to_number", "identity", "message_id", "session_id")
     date_hierarchy = "created_at"
     actions = ["retry_now"]
@@ -155,7 +163,7 @@ class OutboundMessageAdmin(RecordAdmin):
 
 @admin.register(Launch)
 class LaunchAdmin(RecordAdmin):
-    list_display = ("id", "status", "session", "size", "join_count", "program", "created")
+    list_display = ("id", "status", "number", "session", "size", "join_count", "program", "created")
     list_filter = ("status", "backend_name")
     search_fields = ("session_id",)
     exclude = ("reference",)
@@ -174,3 +182,14 @@ class InboundSessionAdmin(RecordAdmin):
     @admin.display(description=_("received"), ordering="received_at")
     def received(self, obj):
         return compact_time(obj.received_at)
+
+
+@admin.register(NumberAssignment)
+class NumberAssignmentAdmin(RecordAdmin):
+    list_display = ("recipient", "number", "backend_name", "assigned")
+    list_filter = ("backend_name", "number")
+    search_fields = ("recipient",)
+
+    @admin.display(description=_("assigned"), ordering="assigned_at")
+    def assigned(self, obj):
+        return compact_time(obj.assigned_at)

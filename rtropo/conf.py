@@ -41,7 +41,7 @@ class BackendConfig:
 
     name: str
     messaging_token: str = dataclasses.field(repr=False)
-    number: str
+    numbers: tuple[str, ...]
     voice_token: str = dataclasses.field(default="", repr=False)
     api_url: str = DEFAULT_API_URL
     default_region: str | None = None
@@ -73,7 +73,7 @@ class BackendConfig:
             "messaging_token": _token(name, values.get("messaging_token")),
             "voice_token": _token(name, values.get("voice_token"), "voice_token"),
             "default_region": region,
-            "number": _number(name, values.get("number"), region),
+            "numbers": _numbers(name, values.get("number"), values.get("numbers"), region),
             "api_url": _url(name, values.get("api_url", DEFAULT_API_URL)),
             "inbound_secrets": _secrets(name, values.get("inbound_secret")),
         }
@@ -87,9 +87,15 @@ class BackendConfig:
         return cls(**parsed)
 
     @property
+    def number(self) -> str:
+        """The pool's first number (the only one of a pool of one)."""
+        return self.numbers[0]
+
+    @property
     def in_flight_window(self) -> int | None:
-        """How many rows may be launched or awaiting a result at once (None: no limit): half
-        the ``lease`` at ``sms_per_second``, so that Tropo texts each row within its lease."""
+        """How many rows of one number may be launched or awaiting a result at once (None:
+        no limit): half the ``lease`` at ``sms_per_second``, so that Tropo, texting at that
+        number's rate, texts each row within its lease."""
         if not self.confirm_delivery or self.sms_per_second == 0:
             return None
         return max(1, math.floor(self.sms_per_second * self.lease / 2))
@@ -149,19 +155,31 @@ def _region(name: str, value: object) -> str | None:
     return region
 
 
-def _number(name: str, value: object, region: str | None) -> str:
-    """The application's number: national in ``region`` when it has no ``+``, else ``+``
-    and digits as Tropo shows it (a short code has no E.164 form)."""
-    if value is None:
-        raise _error(name, "number", "is required")
+def _numbers(name: str, number: object, numbers: object, region: str | None) -> tuple[str, ...]:
+    """The application's pool of numbers: ``numbers`` (a list), or ``number`` alone (a
+    pool of one); each once, in the order given."""
+    if number is not None and numbers is not None:
+        raise _error(name, "numbers", "cannot be set with 'number' (list them all in 'numbers')")
+    if numbers is None:
+        if number is None:
+            raise _error(name, "number", "is required (or 'numbers', a list)")
+        return (_number(name, "number", number, region),)
+    if not isinstance(numbers, list | tuple) or not numbers:
+        raise _error(name, "numbers", "must be a non-empty list of phone numbers")
+    return tuple(dict.fromkeys(_number(name, "numbers", value, region) for value in numbers))
+
+
+def _number(name: str, key: str, value: object, region: str | None) -> str:
+    """One of the application's numbers: national in ``region`` when it has no ``+``, else
+    ``+`` and digits as Tropo shows it (a short code has no E.164 form)."""
     try:
         if region is not None and not str(value).strip().startswith("+"):
             return to_e164(value, region)
     except NotAPhoneNumber as why:
-        raise _error(name, "number", f"must be a phone number (it {why})") from None
+        raise _error(name, key, f"must be a phone number (it {why}): {value!r}") from None
     number = plain_number(value)
     if number is None:
-        raise _error(name, "number", "must be a phone number such as '+1-555-555-1212'")
+        raise _error(name, key, f"must be a phone number such as '+1-555-555-1212', not {value!r}")
     return number
 
 

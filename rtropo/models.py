@@ -28,6 +28,9 @@ class Launch(models.Model):
     program = models.BooleanField(
         default=False, help_text=_("Whether it carries a Tropo program instead of messages.")
     )
+    number = models.CharField(
+        max_length=16, blank=True, help_text=_("The pool number its messages are texted from.")
+    )
 
     class Meta:
         verbose_name = _("launch")
@@ -77,6 +80,11 @@ class OutboundMessage(models.Model):
     backend_name = models.CharField(max_length=100)
     identity = models.CharField(max_length=100, help_text=_("The RapidSMS identity."))
     to_number = models.CharField(max_length=16, help_text=_("+ and digits."))
+    from_number = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text=_("The pool number that texts it; empty until it is chosen, at its launch."),
+    )
     text = models.TextField()
     message_id = models.CharField(max_length=64, blank=True)
     in_response_to = models.CharField(max_length=64, blank=True)
@@ -118,6 +126,29 @@ class OutboundMessage(models.Model):
 
     def __str__(self):
         return f"{self.to_number}: {self.text[:40]}"
+
+
+class NumberAssignment(models.Model):
+    """The pool number that texts ``recipient`` (sticky): chosen at the first message to it,
+    then the number it last texted or heard from."""
+
+    backend_name = models.CharField(max_length=100)
+    recipient = models.CharField(max_length=16, help_text=_("+ and digits."))
+    number = models.CharField(max_length=16, help_text=_("One of the backend's numbers."))
+    assigned_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("number assignment")
+        verbose_name_plural = _("number assignments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["backend_name", "recipient"], name="rtropo_one_number_per_recipient"
+            )
+        ]
+        indexes = [models.Index(fields=["backend_name", "number"], name="rtropo_assigned_number")]
+
+    def __str__(self):
+        return f"{self.recipient} → {self.number}"
 
 
 class AnswerReference(models.Model):

@@ -14,6 +14,7 @@ from rtropo.inbox.routing import route_due
 from rtropo.models import Launch
 from rtropo.outbox import release, results, sweep
 from rtropo.outbox.launching import launch_due
+from rtropo.outbox.take import numbers_due
 from rtropo.status import health
 
 logger = logging.getLogger(__name__)
@@ -62,7 +63,8 @@ def send_queued(
     include_backing_off: bool = False,
     on_launch: Callable[[Progress], None] | None = None,
 ) -> Progress:
-    """Release expired launches and sweep unconfirmed rows, then launch until no row is due.
+    """Release expired launches and sweep unconfirmed rows, then launch, number by number,
+    until no row is due.
 
     The sweep queues an unconfirmed row again only when a result was accepted
     after it was sent. Stops at a failed launch: Tropo is down, and its rows back
@@ -72,12 +74,13 @@ def send_queued(
     progress.unconfirmed, progress.resent = sweep.expire_unconfirmed(
         config, resend_sent_by=results.last_result_at(config)
     )
-    while launch := launch_due(config, include_backing_off=include_backing_off):
-        if launch.status == Launch.Status.FAILED:
-            progress.failed_launches += 1
-            break
-        progress.launches += 1
-        progress.messages += launch.size
-        if on_launch is not None:
-            on_launch(progress)
+    for number in numbers_due(config, include_backing_off=include_backing_off):
+        while launch := launch_due(config, number, include_backing_off=include_backing_off):
+            if launch.status == Launch.Status.FAILED:
+                progress.failed_launches += 1
+                return progress
+            progress.launches += 1
+            progress.messages += launch.size
+            if on_launch is not None:
+                on_launch(progress)
     return progress

@@ -60,10 +60,12 @@ def program_answer(program: dict, result: ResultRequest | None) -> Answer:
     return answer(program["tropo"], result_url=None if result is None else result.url)
 
 
-def message_answer(rows, from_: str, result: ResultRequest | None) -> Answer:
-    """The answer that sends the messages ``rows`` from ``from_``, naming each verb and
-    asking for their result when ``result`` is set."""
+def message_answer(rows, result: ResultRequest | None) -> Answer:
+    """The answer that sends the messages ``rows``, each from its pool number, naming each
+    verb and asking for their result when ``result`` is set."""
     if result is None or not rows:
-        return answer([message_verb(row.to_number, row.text, from_) for row in rows])
-    verbs = [message_verb(row.to_number, row.text, from_, verb_name(row.pk)) for row in rows]
+        return answer([message_verb(row.to_number, row.text, row.from_number) for row in rows])
+    verbs = [
+        message_verb(row.to_number, row.text, row.from_number, verb_name(row.pk)) for row in rows
+    ]
     return answer(verbs, result_url=result.url)

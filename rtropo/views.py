@@ -85,7 +85,7 @@ def _answer_callback(request, config: BackendConfig, callback: LaunchCallback, r
     if rows and rows[0].program is not None:
         response = tropoml.program_answer(rows[0].program, result)
     else:
-        response = tropoml.message_answer(rows, config.number, result)
+        response = tropoml.message_answer(rows, result)
     if take.has_due(config):
         response.after_sent(lambda: scheduler.schedule(config))
     return response

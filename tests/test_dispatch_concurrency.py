@@ -72,7 +72,7 @@ def test_each_answered_callback_makes_room_for_the_next_launch(config):
             rounds += 1
             pending = Launch.objects.filter(status=Launch.Status.PENDING)
             assert pending.count() <= most
-            assert launching.launch_due(settings) is None
+            assert launching.launch_due(settings, settings.number) is None
             for n, launch in enumerate(pending):
                 assert answers.claim_for_callback(settings, launch.reference, f"{rounds}-{n}")
     assert rounds == 3
@@ -106,7 +106,7 @@ def test_a_take_looks_for_a_program_then_takes_messages_in_one_insert_and_one_up
     settings = config(batch_size=10)
     enqueue(settings, 15)
     with CaptureQueriesContext(connection) as captured:
-        launch = take.take_due(settings)
+        launch = take.take_due(settings, settings.number)
     statements = sql_statements(captured)
     # The locks (write_transaction's on SQLite; on PostgreSQL the in-flight window's,
     # before each of its counts), the count of launches awaiting their callback; the
@@ -122,22 +122,22 @@ def test_a_take_looks_for_a_program_then_takes_messages_in_one_insert_and_one_up
 def test_a_session_is_recorded_on_its_launch_and_rows(config):
     settings = config(batch_size=3)
     enqueue(settings, 4)
-    launch = take.take_due(settings)
+    launch = take.take_due(settings, settings.number)
     take.record_session(launch, "f" * 32)
     assert Launch.objects.get(pk=launch.pk).session_id == launch.session_id == "f" * 32
     sessions = OutboundMessage.objects.values_list("launch_id", "session_id")
     assert collections.Counter(sessions) == {(launch.pk, "f" * 32): 3, (None, ""): 1}
 
 
-@pytest.mark.parametrize(("queued", "statements"), [(5, 4), (3, 7)])
+@pytest.mark.parametrize(("queued", "statements"), [(5, 6), (3, 9)])
 def test_claiming_a_callback_takes_few_statements(config, queued, statements):
-    """A full launch: the launch's UPDATE, its rows' SELECT, the UPDATE and SELECT of
-    marking them sent; when the launch has room for other due rows, the in-flight
+    """A full launch: the launch's UPDATE, its rows' SELECT, the launch's number, the
+    UPDATE and SELECT of marking them sent, the recipients' numbers; when the launch has room for other due rows, the in-flight
     window's count, their SELECT and the UPDATE that joins them to the launch (and on
     PostgreSQL the window's lock before them)."""
     settings = config(batch_size=5)
     enqueue(settings, queued)
-    launch = take.take_due(settings)
+    launch = take.take_due(settings, settings.number)
     enqueue(settings, 2)
     with CaptureQueriesContext(connection) as captured:
         rows = answers.claim_for_callback(settings, launch.reference, "c" * 32)

@@ -141,13 +141,17 @@ DEFAULTS_SHOWN = {
 }
 
 
+#: The config field each documented key sets, where it is not its name.
+FIELDS = {"inbound_secret": "inbound_secrets", "number": "numbers"}
+
+
 def test_the_all_keys_sample_sets_every_key_to_a_non_default():
     entry = run_sample("sample-settings-all")["INSTALLED_BACKENDS"][BACKEND]
     config = BackendConfig.from_entry(BACKEND, entry)
     fields = {f.name for f in config.__dataclass_fields__.values()} - {"name"}
-    documented = {"inbound_secrets" if k == "inbound_secret" else k for k in entry["config"]}
+    documented = {FIELDS.get(k, k) for k in entry["config"]}
     assert documented == fields
-    defaults = BackendConfig(name=BACKEND, messaging_token="t", number="+1555")
+    defaults = BackendConfig(name=BACKEND, messaging_token="t", numbers=("+1555",))
     unchanged = {
         field
         for field in fields - DEFAULTS_SHOWN
@@ -161,9 +165,9 @@ def test_the_key_table_lists_every_key_and_its_default():
     text = (DOCS / "configuration.rst").read_text(encoding="utf-8")
     table = text[text.index(":name: backend-keys") : text.index("Numbers must be")]
     keys = re.findall(r"^   \* - ``(\w+)``", table, flags=re.M)
-    defaults = BackendConfig(name="x", messaging_token="t", number="+1555")
+    defaults = BackendConfig(name="x", messaging_token="t", numbers=("+1555",))
     fields = {f for f in defaults.__dataclass_fields__ if f != "name"}
-    assert {"inbound_secrets" if k == "inbound_secret" else k for k in keys} == fields
+    assert {FIELDS.get(k, k) for k in keys} == fields
     for key in ("timeout", "batch_size", "max_attempts", "max_body_bytes", "api_url"):
         row = table[table.index(f"``{key}``") :].split("* - ``")[0]
         shown = re.findall(r"``([^`]+)``", row)[1]
@@ -248,7 +252,7 @@ def test_the_logging_sample_configures_the_rtropo_logger(settings):
 
 
 def test_the_wire_samples_match_what_the_code_sends():
-    config = BackendConfig(name="x", messaging_token="T", number="+15555551212")
+    config = BackendConfig(name="x", messaging_token="T", numbers=("+15555551212",))
     launch = json.loads(sample("sample-launch-body"))
     assert launch.keys() == client.build_launch_request(config, "ref")["json"].keys()
     answer = json.loads(sample("sample-tropoml-answer"))
@@ -319,7 +323,7 @@ def test_the_signal_sample_logs_a_failed_message(
             caplog.at_level(logging.ERROR, logger="myproject.sms"),
             django_capture_on_commit_callbacks(execute=True),
         ):
-            launching.launch_due(config)
+            launching.launch_due(config, config.number)
     finally:
         message_failed.disconnect(namespace["report_failed_sms"], sender=OutboundMessage)
     assert any(

@@ -88,12 +88,12 @@ def test_a_refused_launch_is_recorded_and_a_later_launch_supersedes_it(config, t
     settings = config()
     queue.enqueue(settings, [queue.Recipient("+15555550001", "+15555550001")], "hi")
     tropo.fail_with(REFUSED)
-    launching.launch_due(settings)
+    launching.launch_due(settings, settings.number)
     row = stored()
     assert row.last_refusal_reason == "Session API refused the launch: Invalid token"
     assert health.launch_refusal_current(row)
     health._recorder.written.clear()
-    launching.launch_due(settings, include_backing_off=True)
+    launching.launch_due(settings, settings.number, include_backing_off=True)
     row = stored()
     assert row.last_launch_at > row.last_refusal_at
     assert not health.launch_refusal_current(row)
@@ -103,14 +103,14 @@ def test_a_launch_tropo_did_not_answer_is_no_refusal(config, tropo):
     settings = config()
     queue.enqueue(settings, [queue.Recipient("+15555550001", "+15555550001")], "hi")
     tropo.fail_with(HTTP_500)
-    launching.launch_due(settings)
+    launching.launch_due(settings, settings.number)
     assert not BackendHealth.objects.exists()
 
 
 def test_a_callback_with_the_right_token_is_recorded(config, tropo, post_session):
     settings = config()
     queue.enqueue(settings, [queue.Recipient("+15555550001", "+15555550001")], "hi")
-    launch = launching.launch_due(settings)
+    launch = launching.launch_due(settings, settings.number)
     health._recorder.written.clear()
     post_session(callback_payload(launch.reference))
     assert stored().last_callback_at is not None

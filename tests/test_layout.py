@@ -31,6 +31,7 @@ NEEDS_SETUP = {
     "rtropo.models",
     "rtropo.outbox.answers",
     "rtropo.outbox.launching",
+    "rtropo.outbox.pool",
     "rtropo.outbox.programs",
     "rtropo.outbox.queue",
     "rtropo.outbox.release",
@@ -78,6 +79,7 @@ LAYOUT = {
         "answers",
         "client",
         "launching",
+        "pool",
         "programs",
         "queue",
         "references",
@@ -94,6 +96,7 @@ LAYOUT = {
 #: Below the launch path: what the queue and the inbound view's rooms stand on.
 NETWORK_FREE = [
     "rtropo.outbox.queue",
+    "rtropo.outbox.pool",
     "rtropo.outbox.programs",
     "rtropo.outbox.take",
     "rtropo.outbox.answers",

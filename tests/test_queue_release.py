@@ -75,7 +75,7 @@ def test_backoff_jitter_stays_in_the_upper_half(config, attempts):
 def test_release_requeues_with_backoff_and_records_the_error(config, tropo):
     settings = config(retry_base=60, retry_cap=600)
     ids = enqueue(settings, "+15555550001", "+15555550002")
-    launch = launching.launch_due(settings)
+    launch = launching.launch_due(settings, settings.number)
     before = timezone.now()
     assert release.release(settings, launch, "Session API answered HTTP 502") == 2
     after = timezone.now()
@@ -97,7 +97,7 @@ def test_release_requeues_with_backoff_and_records_the_error(config, tropo):
 def test_release_of_an_answered_launch_changes_nothing(config, tropo, outcomes):
     settings = config()
     enqueue(settings, "+15555550001")
-    launch = launching.launch_due(settings)
+    launch = launching.launch_due(settings, settings.number)
     assert len(answers.claim_for_callback(settings, launch.reference, "s" * 32)) == 1
     assert release.release(settings, launch, "too late") == 0
     row = OutboundMessage.objects.get()
@@ -139,7 +139,7 @@ def test_a_refusal_reason_is_kept_on_the_failed_row(config, tropo, outcomes):
 def test_message_sent_fires_once_per_message_on_a_claim(config, tropo, outcomes):
     settings = config()
     ids = enqueue(settings, "+15555550001", "+15555550002", "+15555550003")
-    launch = launching.launch_due(settings)
+    launch = launching.launch_due(settings, settings.number)
     answers.claim_for_callback(settings, launch.reference, "s" * 32)
     assert answers.claim_for_callback(settings, launch.reference, "s" * 32) is None
     assert sorted(outcomes) == [("sent", pk, None) for pk in ids]
@@ -150,8 +150,8 @@ def test_message_sent_fires_for_inline_claims(config, tropo, outcomes):
     settings = config()
     ids = enqueue(settings, "+15555550001")
     held = OutboundMessage.objects.in_bulk(ids)
-    assert [r.pk for r in answers.claim_inline(settings, held, "i" * 32)] == ids
-    assert answers.claim_inline(settings, held, "j" * 32) == []
+    assert [r.pk for r in answers.claim_inline(settings, held, "i" * 32, settings.number)] == ids
+    assert answers.claim_inline(settings, held, "j" * 32, settings.number) == []
     assert outcomes == [("sent", ids[0], None)]
 
 
@@ -161,9 +161,9 @@ def test_message_sent_fires_for_inline_claims(config, tropo, outcomes):
 def test_release_expired_requeues_only_launches_past_their_lease(config, tropo):
     settings = config()
     stale_ids = enqueue(settings, "+15555550001")
-    stale = launching.launch_due(settings)
+    stale = launching.launch_due(settings, settings.number)
     fresh_ids = enqueue(settings, "+15555550002")
-    fresh = launching.launch_due(settings)
+    fresh = launching.launch_due(settings, settings.number)
     Launch.objects.filter(pk=stale.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert release.release_expired(settings) == 1
     assert statuses() == {stale_ids[0]: Status.QUEUED, fresh_ids[0]: Status.LAUNCHED}
@@ -177,7 +177,7 @@ def test_release_expired_requeues_only_launches_past_their_lease(config, tropo):
 def test_a_late_callback_for_a_released_launch_gets_no_rows(config, tropo, post_session):
     settings = config()
     enqueue(settings, "+15555550001")
-    launch = launching.launch_due(settings)
+    launch = launching.launch_due(settings, settings.number)
     Launch.objects.filter(pk=launch.pk).update(expires_at=timezone.now())
     release.release_expired(settings)
     assert answers.claim_for_callback(settings, launch.reference, "late" * 8) is None
@@ -190,9 +190,9 @@ def test_a_late_callback_for_a_released_launch_gets_no_rows(config, tropo, post_
 def test_a_released_row_goes_out_exactly_once_with_the_next_launch(config, tropo, post_session):
     settings = config()
     enqueue(settings, "+15555550001")
-    first = launching.launch_due(settings)
+    first = launching.launch_due(settings, settings.number)
     release.release(settings, first, "lost")
-    second = launching.launch_due(settings, include_backing_off=True)
+    second = launching.launch_due(settings, settings.number, include_backing_off=True)
     late = post_session(callback_payload(first.reference, session_id="a" * 32)).json()
     on_time = post_session(callback_payload(second.reference, session_id="b" * 32)).json()
     assert late == {"tropo": [{"hangup": {}}]}
@@ -243,7 +243,7 @@ def test_command_recovers_every_row_after_launch_failures(config, tropo, post_se
 def test_command_requeues_rows_whose_callback_never_came(config, tropo):
     settings = config()
     enqueue(settings, "+15555550001")
-    launching.launch_due(settings)
+    launching.launch_due(settings, settings.number)
     Launch.objects.update(expires_at=timezone.now())
     output = send_queued_command("--now")
     assert "tropo: 1 message(s) in 1 launch(es), 1 requeued after a missing callback" in output
@@ -281,11 +281,16 @@ def test_command_exits_non_zero_after_a_failed_launch(config, tropo):
 def test_an_inline_claim_leaves_rows_that_a_callback_took(config, tropo):
     settings = config()
     first = enqueue(settings, "+15555550001")
-    launch = launching.launch_due(settings)
+    launch = launching.launch_due(settings, settings.number)
     later = enqueue(settings, "+15555550002")
     taken = answers.claim_for_callback(settings, launch.reference, "c" * 32)
     assert [row.pk for row in taken] == first + later
-    assert answers.claim_inline(settings, OutboundMessage.objects.in_bulk(later), "i" * 32) == []
+    assert (
+        answers.claim_inline(
+            settings, OutboundMessage.objects.in_bulk(later), "i" * 32, settings.number
+        )
+        == []
+    )
     assert OutboundMessage.objects.get(pk=later[0]).session_id == "c" * 32
 
 

@@ -30,6 +30,8 @@ ROUTED = ("UPDATE", "rtropo_inboundsession")
 REPLY = ("INSERT", "rtropo_outboundmessage")
 CLAIM = ("UPDATE", "rtropo_outboundmessage")
 COMMIT = ("COMMIT", "")
+#: The recipients' numbers, noted as their rows are sent.
+HEARD = ("INSERT", "rtropo_numberassignment")
 #: The write lock a transaction that reads first takes on SQLite.
 WRITE_LOCK = [("UPDATE", "rtropo_launch")] if connection.vendor == "sqlite" else []
 #: The in-flight window's count of the rows in flight, under its lock on PostgreSQL.
@@ -91,9 +93,9 @@ def test_an_inline_answer_marks_routed_and_claims_in_one_commit(
     # Asking for a result (confirm) counts the in-flight window (inline replies take
     # room in it) before the claim, and notes the answer's reference after it.
     if confirm:
-        expected = [RECORD, CONNECTION, REPLY, ROUTED, *WINDOW, CLAIM, REFERENCE, COMMIT]
+        expected = [RECORD, CONNECTION, REPLY, ROUTED, *WINDOW, CLAIM, HEARD, REFERENCE, COMMIT]
     else:
-        expected = [RECORD, CONNECTION, REPLY, ROUTED, CLAIM, COMMIT]
+        expected = [RECORD, CONNECTION, REPLY, ROUTED, CLAIM, HEARD, COMMIT]
     assert run == expected
     [row] = OutboundMessage.objects.filter(session_id=f"{2:032x}")
     message = next(verb["message"] for verb in verbs(response) if "message" in verb)

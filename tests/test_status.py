@@ -42,7 +42,7 @@ def test_an_empty_backend_is_healthy_and_reports_every_status(config):
 def test_the_facts_count_rows_due_awaiting_and_launches(config, tropo):
     settings = config(batch_size=2)
     enqueue(settings, "+15555550001", "+15555550002", "+15555550003")
-    launching.launch_due(settings)
+    launching.launch_due(settings, settings.number)
     OutboundMessage.objects.filter(pk=3).update(
         status=Status.SENT, sent_at=timezone.now(), result_requested=True
     )
@@ -84,7 +84,7 @@ def test_rows_waiting_while_launches_and_callbacks_go_on_are_not_late(config):
 def test_a_callback_is_late_after_a_minute_and_critical_past_the_lease(config, tropo):
     settings = config(lease=300)
     enqueue(settings, "+15555550001")
-    launching.launch_due(settings)
+    launching.launch_due(settings, settings.number)
     travel(90)
     assert codes(backend_status(settings)) == [("warning", "callback_late")]
     travel(300)
@@ -202,7 +202,7 @@ def test_plain_http_is_only_a_deployment_warning(config):
 def test_launches_are_not_counted_as_late_when_answered(config, tropo):
     settings = config()
     enqueue(settings, "+15555550001")
-    launch = launching.launch_due(settings)
+    launch = launching.launch_due(settings, settings.number)
     Launch.objects.filter(pk=launch.pk).update(status=Launch.Status.ANSWERED)
     travel(900)
     assert "callback_late" not in [code for _, code in codes(backend_status(settings))]

@@ -54,13 +54,14 @@ def _answer_inline(config: BackendConfig, session, captured, result) -> tropoml.
             config,
             captured.rows,
             session.session_id,
+            captured.number,
             result_digest=result.digest if result else "",
         )
     if rows:
         logger.info(
             "Inbound session %s: answering %d message(s) inline", session.session_id, len(rows)
         )
-    response = tropoml.message_answer(rows, config.number, result)
+    response = tropoml.message_answer(rows, result)
     if len(rows) < len(captured.rows):
         response.after_sent(lambda: scheduler.schedule(config))
     return response

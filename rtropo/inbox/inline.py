@@ -19,17 +19,19 @@ _active: contextvars.ContextVar[Capture | None] = contextvars.ContextVar(
 @dataclasses.dataclass
 class Capture:
     """The rows routing queued for ``backend_name`` (as inserted, by id), and the store
-    errors."""
+    errors; replies to ``sender`` go from ``number``, the pool number it texted."""
 
     backend_name: str
+    sender: str = ""
+    number: str = ""
     rows: dict[int, OutboundMessage] = dataclasses.field(default_factory=dict)
     store_errors: list[str] = dataclasses.field(default_factory=list)
 
 
 @contextlib.contextmanager
-def capture(backend_name: str):
+def capture(backend_name: str, *, sender: str = "", number: str = ""):
     """Collect rows queued for ``backend_name`` in this thread until the block ends."""
-    current = Capture(backend_name)
+    current = Capture(backend_name, sender, number)
     token = _active.set(current)
     try:
         yield current

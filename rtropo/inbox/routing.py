@@ -13,7 +13,7 @@ from rtropo import db
 from rtropo.conf import BackendConfig
 from rtropo.inbox import inline, received
 from rtropo.models import InboundSession
-from rtropo.outbox import queue
+from rtropo.outbox import pool, queue
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,8 @@ def route(
     config: BackendConfig, session: InboundSession, *, on_due: Callable[[], None] | None = None
 ) -> inline.Capture:
     """Route ``session`` through the apps; return the capture of the replies they queued, for
-    :func:`finish`. If an app raises or a reply is not stored (:class:`ReplyNotStored`), it
+    :func:`finish`; replies to its sender go from the pool number it was sent to. If an app
+    raises or a reply is not stored (:class:`ReplyNotStored`), it
     stays ``received`` and its stored replies are made due (calling ``on_due``)."""
     connection = _connection(config.name, session.identity)
     fields = {
@@ -34,7 +35,8 @@ def route(
         "to": session.to_number or None,
         "tropo_account_id": session.account_id or None,
     }
-    with inline.capture(config.name) as captured:
+    number = _answering_number(config, session)
+    with inline.capture(config.name, sender=session.identity, number=number) as captured:
         try:
             receive(session.text, connection, fields=fields)
         except Exception as exc:
@@ -83,6 +85,23 @@ def route_due(config: BackendConfig) -> int:
     if routed:
         logger.info("Routed %d inbound session(s) left received on %s", routed, config.name)
     return routed
+
+
+def _answering_number(config: BackendConfig, session: InboundSession) -> str:
+    """The pool number that answers ``session``: the one it was sent to, which becomes the
+    sender's number ("" when it is not one of the pool's)."""
+    number = pool.inbound_number(config, session.to_number)
+    if number:
+        pool.stick(config, session.identity, number)
+    elif session.to_number:
+        logger.warning(
+            "Inbound session %s is to %s, not one of the numbers of %s: replies go from "
+            "each recipient's own number",
+            session.session_id,
+            session.to_number,
+            config.name,
+        )
+    return number
 
 
 def _connection(backend_name: str, identity: str) -> Connection:

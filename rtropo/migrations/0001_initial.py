@@ -149,6 +149,14 @@ class Migration(migrations.Migration):
                         help_text="Whether it carries a Tropo program instead of messages.",
                     ),
                 ),
+                (
+                    "number",
+                    models.CharField(
+                        blank=True,
+                        help_text="The pool number its messages are texted from.",
+                        max_length=16,
+                    ),
+                ),
             ],
             options={
                 "verbose_name": "launch",
@@ -157,6 +165,36 @@ class Migration(migrations.Migration):
                     models.Index(
                         fields=["backend_name", "status", "expires_at"],
                         name="rtropo_laun_backend_fbfc31_idx",
+                    )
+                ],
+            },
+        ),
+        migrations.CreateModel(
+            name="NumberAssignment",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("backend_name", models.CharField(max_length=100)),
+                ("recipient", models.CharField(help_text="+ and digits.", max_length=16)),
+                (
+                    "number",
+                    models.CharField(help_text="One of the backend's numbers.", max_length=16),
+                ),
+                ("assigned_at", models.DateTimeField()),
+            ],
+            options={
+                "verbose_name": "number assignment",
+                "verbose_name_plural": "number assignments",
+                "indexes": [
+                    models.Index(fields=["backend_name", "number"], name="rtropo_assigned_number")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("backend_name", "recipient"), name="rtropo_one_number_per_recipient"
                     )
                 ],
             },
@@ -173,6 +211,14 @@ class Migration(migrations.Migration):
                 ("backend_name", models.CharField(max_length=100)),
                 ("identity", models.CharField(help_text="The RapidSMS identity.", max_length=100)),
                 ("to_number", models.CharField(help_text="+ and digits.", max_length=16)),
+                (
+                    "from_number",
+                    models.CharField(
+                        blank=True,
+                        help_text="The pool number that texts it; empty until it is chosen, at its launch.",
+                        max_length=16,
+                    ),
+                ),
                 ("text", models.TextField()),
                 ("message_id", models.CharField(blank=True, max_length=64)),
                 ("in_response_to", models.CharField(blank=True, max_length=64)),

@@ -11,7 +11,7 @@ from django.utils import timezone
 from rtropo import db, signals
 from rtropo.conf import BackendConfig
 from rtropo.models import AnswerReference, Launch, OutboundMessage
-from rtropo.outbox import queue, take
+from rtropo.outbox import pool, queue, take
 from rtropo.outbox import window as in_flight_window
 
 Status = OutboundMessage.Status
@@ -20,8 +20,9 @@ Status = OutboundMessage.Status
 def claim_for_callback(
     config: BackendConfig, reference: str, session_id: str, *, result_digest: str = ""
 ) -> list[OutboundMessage] | None:
-    """Answer the callback of launch ``reference``: mark its rows, and other due messages up
-    to ``batch_size`` within the in-flight window (none for a program), sent; return them.
+    """Answer the callback of launch ``reference``: mark its rows, and other due messages of
+    its number up to ``batch_size`` within the number's in-flight window (none for a
+    program), sent; return them.
 
     None when the reference is unknown, expired or answered already.
     ``result_digest``: the digest of the answer's result reference, if it asks for one.
@@ -36,14 +37,16 @@ def claim_for_callback(
         ).update(status=Launch.Status.ANSWERED, answered_at=now, session_id=session_id)
         if not answered:
             return None
-        this_launch = Launch.objects.filter(reference=reference).values("pk")
+        launch = Launch.objects.filter(reference=reference)
+        this_launch = launch.values("pk")
         own = list(
             OutboundMessage.objects.filter(launch__in=this_launch, status=Status.LAUNCHED)
             .select_for_update()
             .values_list("pk", "program")
         )
-        program = any(carried is not None for _, carried in own)
-        extra = take.due_ids(config, now, 0 if program else config.batch_size - len(own))
+        program, number = launch.values_list("program", "number").get()
+        room = 0 if program or not number else config.batch_size - len(own)
+        extra = take.due_ids(config, now, room, number)
         OutboundMessage.objects.filter(pk__in=extra).update(
             launch_id=Subquery(this_launch[:1]), attempts=F("attempts") + 1
         )
@@ -54,19 +57,21 @@ def claim_inline(
     config: BackendConfig,
     held: dict[int, OutboundMessage],
     session_id: str,
+    number: str,
     *,
     result_digest: str = "",
 ) -> list[OutboundMessage]:
-    """Mark the first of these held rows (by id, as inserted) sent in an inbound answer,
-    as many as ``batch_size`` and the in-flight window allow; make the others due.
+    """Mark the first of these held rows (by id, as inserted) texted from ``number`` sent
+    in an inbound answer, as many as ``batch_size`` and the number's in-flight window
+    allow; make the others due.
 
     A row no longer ``queued`` (an admin failed it, say) is left as it is. Call
     it in a transaction that already wrote (on SQLite, holding the write lock).
     """
-    ids = list(held)
+    ids = [pk for pk, row in held.items() if number and row.from_number == number]
     with transaction.atomic(savepoint=False):
-        inline_now = in_flight_window.room(config, min(config.batch_size, len(ids)))
-        queue.make_due(ids[inline_now:])
+        inline_now = in_flight_window.room(config, min(config.batch_size, len(ids)), number)
+        queue.make_due([pk for pk in held if pk not in ids[:inline_now]])
         return _answer_rows(config, ids[:inline_now], session_id, result_digest, held=held)
 
 
@@ -97,6 +102,7 @@ def _answer_rows(
         marked = list(rows.filter(status=Status.SENT, session_id=session_id).order_by("pk"))
     else:
         marked = _mark_held(rows.filter(status=Status.QUEUED), held, ids, sent)
+    pool.heard(config, marked)
     if result_digest and marked:
         AnswerReference.objects.create(
             backend_name=config.name,

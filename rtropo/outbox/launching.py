@@ -21,9 +21,9 @@ logger = logging.getLogger(__name__)
 JOIN_WINDOW = timedelta(seconds=10)
 
 
-def join_pending_launch(config: BackendConfig) -> bool:
-    """Count on a pending launch with room to collect this backend's due rows (call once
-    they are committed); whether one will.
+def join_pending_launch(config: BackendConfig, number: str) -> bool:
+    """Count on a pending launch of ``number`` with room to collect its due rows (call
+    once they are committed); whether one will.
 
     Only a launch that took fewer than ``batch_size`` rows and is younger than
     :data:`JOIN_WINDOW` plus the time-out qualifies: a later callback is presumed
@@ -37,6 +37,7 @@ def join_pending_launch(config: BackendConfig) -> bool:
     return bool(
         Launch.objects.filter(
             backend_name=config.name,
+            number=number,
             status=Launch.Status.PENDING,
             program=False,
             size__lt=config.batch_size,
@@ -49,23 +50,27 @@ def join_pending_launch(config: BackendConfig) -> bool:
 def request_launch(config: BackendConfig, *, join: bool = True) -> None:
     """Make sure sessions will come for all the due rows of this backend.
 
-    Joins a pending launch with room (unless ``join`` is False); else launches
-    as long as launches come back full or carry a program, stopping at a failed one (its
-    rows back off).
+    For each number with due rows: joins a pending launch of it with room (unless
+    ``join`` is False); else launches as long as launches come back full or carry a
+    program. Stops at a failed launch (its rows back off).
     """
-    if join and join_pending_launch(config):
-        return
-    while launch := launch_due(config):
-        if launch.status == Launch.Status.FAILED:
-            return
-        if launch.size < config.batch_size and not launch.program:
-            return
+    for number in take.numbers_due(config):
+        if join and number and join_pending_launch(config, number):
+            continue
+        while launch := launch_due(config, number):
+            if launch.status == Launch.Status.FAILED:
+                return
+            if launch.size < config.batch_size and not launch.program:
+                break
 
 
-def launch_due(config: BackendConfig, *, include_backing_off: bool = False) -> Launch | None:
-    """Launch one session for up to ``batch_size`` due rows; None when none is taken.
-    A launch Tropo refused or did not answer comes back ``failed``, its rows backing off."""
-    launch = take.take_due(config, include_backing_off=include_backing_off)
+def launch_due(
+    config: BackendConfig, number: str, *, include_backing_off: bool = False
+) -> Launch | None:
+    """Launch one session for up to ``batch_size`` due rows of ``number`` (or a due
+    program); None when none is taken. A launch Tropo refused or did not answer comes
+    back ``failed``, its rows backing off."""
+    launch = take.take_due(config, number, include_backing_off=include_backing_off)
     if launch is None:
         return None
     token = programs.launch_token(config, launch)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from rtropo.conf import BackendConfig
 from rtropo.inbox import inline
 from rtropo.models import OutboundMessage
+from rtropo.outbox import pool
 
 logger = logging.getLogger(__name__)
 
@@ -48,11 +49,13 @@ def enqueue(
     """
     context = context or {}
     now = timezone.now()
+    sender, number = (held.sender, held.number) if held is not None else ("", "")
     rows = [
         OutboundMessage(
             backend_name=config.name,
             identity=recipient.identity,
             to_number=recipient.number,
+            from_number=pool.first_number(config, recipient.number, sender=sender, number=number),
             text=text,
             message_id=str(message_id or ""),
             in_response_to=_context_value(context, "in_response_to"),

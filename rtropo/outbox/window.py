@@ -1,6 +1,6 @@
-"""The in-flight window (:attr:`BackendConfig.in_flight_window`): how many rows of a
-backend may be launched or sent awaiting a result at once, so that Tropo, texting at the
-number's rate, reports on each answer within the lease."""
+"""The in-flight window (:attr:`BackendConfig.in_flight_window`): how many rows of each
+number of a backend may be launched or sent awaiting a result at once, so that Tropo,
+texting at the number's rate, reports on each answer within the lease."""
 
 from __future__ import annotations
 
@@ -21,12 +21,14 @@ def lock(config: BackendConfig) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
-def room(config: BackendConfig, wanted: int) -> int:
-    """How many of ``wanted`` rows the backend may send now (all without a window); call
-    inside the transaction that sends them."""
+def room(config: BackendConfig, wanted: int, number: str) -> int:
+    """How many of ``wanted`` rows texted from ``number`` (``""``: Tropo programs) the
+    backend may send now (all without a window); call inside the transaction that sends
+    them."""
     window = config.in_flight_window
     if window is None or wanted <= 0:
         return max(wanted, 0)
     lock(config)
-    in_flight_now = OutboundMessage.objects.of_backend(config.name).in_flight().count()
+    rows = OutboundMessage.objects.of_backend(config.name).filter(from_number=number)
+    in_flight_now = rows.in_flight().count()
     return max(0, min(wanted, window - in_flight_now))

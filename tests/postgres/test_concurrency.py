@@ -63,7 +63,7 @@ class Harness:
 
     def launch_all(self):
         """Launch sessions until no row is due; return the new launches' references."""
-        while launching.launch_due(self.config):
+        while launching.launch_due(self.config, self.config.number):
             pass
         return self.stub.references
 

@@ -146,7 +146,7 @@ def inline_loop(done, index):
             sessions += 1
             picked = random.sample(queued, min(3, len(queued)))
             held = OutboundMessage.objects.in_bulk(picked)
-            rows = answers.claim_inline(config, held, f"{index:04x}{sessions:028x}")
+            rows = answers.claim_inline(config, held, f"{index:04x}{sessions:028x}", config.number)
             texts.extend(row.text for row in rows)
         time.sleep(0.02)
     return {"texts": texts, "sessions": sessions}
