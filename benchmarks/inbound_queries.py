@@ -104,7 +104,7 @@ def _launch_callback(client, n: int) -> Request:
     config = get_config("tropo")
     sender = f"+1777{n % PHONES:07d}"
     queue.enqueue(config, [queue.Recipient(sender, sender)], "pong")
-    launch = take.take_due(config)
+    launch = take.take_due(config, config.number)
     callback = {
         "session": {
             "id": uuid.uuid4().hex,
