@@ -242,11 +242,11 @@ def _pool_targets(pool: dict | None, check) -> None:
         f"{prefix}: most a number strays from recipients ÷ numbers", label, spread(pool), 0.1, False
     )
     sticky = pool.get("stickiness") or {}
-    replies = sticky.get("replies") or {}
+    replies = sticky.get("replies")
     check(
         "pool stickiness: replies not delivered",
         label,
-        replies and replies["count"] - replies["delivered"] + replies["errors"],
+        None if replies is None else replies["count"] - replies["delivered"] + replies["errors"],
         0,
         False,
     )
