@@ -359,7 +359,7 @@ def main() -> int:
     campaign = CampaignRun(
         "sqlite:" + str(services.CACHE / "bench-campaign.sqlite3"), sizes, args
     ).start()
-    quiet = threading.Event()  # set once the timed cases are over
+    quiet = threading.Event()  # set once the timed cases (all but the pool's) are over
     pool = PoolRun("sqlite:" + str(services.CACHE / "bench-pool.sqlite3"), sizes, args, quiet)
     pool.start()
     results = {
@@ -372,8 +372,8 @@ def main() -> int:
             for label, url, inbound_only in databases
         ],
     }
-    quiet.set()
     results["campaign"] = campaign.join()
+    quiet.set()
     results["pool"] = pool.join()
     results["targets"] = report.targets(results)
     results["seconds"] = time.time() - started
