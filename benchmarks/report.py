@@ -349,7 +349,7 @@ def sections(results: dict) -> list[Section]:
             out.append(_conversations(db, label))
             out.append(_large_queue(db, label))
     out += _campaign_table(results.get("campaign"))
-    out += _pool_tables(results.get("pool"))
+    out += _pool_tables(results.get("pool"), results.get("campaign"))
     out.append(_references(results))
     out.append(_targets_table(results))
     return out
@@ -538,8 +538,9 @@ def _campaign_table(campaign: dict | None, title: str = "") -> list[Section]:
     return [Section(title, header, [row], notes)]
 
 
-def _pool_tables(pool: dict | None) -> list[Section]:
-    """The campaign on a pool of numbers, its deliveries per number and its stickiness."""
+def _pool_tables(pool: dict | None, campaign: dict | None) -> list[Section]:
+    """The campaign on a pool of numbers (beside the one-number ``campaign`` scaled to
+    as many recipients), its deliveries per number and its stickiness."""
     if not pool:
         return []
     title = (
@@ -548,9 +549,15 @@ def _pool_tables(pool: dict | None) -> list[Section]:
         "enforced by the emulator"
     )
     out = _campaign_table(pool, title)
-    if "error" not in pool:
-        out += [_per_number_table(pool), _stickiness_table(pool["stickiness"])]
-    return out
+    if "error" in pool:
+        return out
+    if campaign and "error" not in campaign:
+        one = campaign["seconds"] * pool["count"] / campaign["count"]
+        out[0].after.append(
+            f"On one number, scaled from the {campaign['count']:,}-recipient campaign: "
+            f"{_fmt(one, 0)} s, {_fmt(_ratio(one, pool['seconds']), 1)}x the pool's."
+        )
+    return [*out, _per_number_table(pool), _stickiness_table(pool["stickiness"])]
 
 
 def _per_number_table(pool: dict) -> Section:
