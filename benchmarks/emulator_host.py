@@ -4,7 +4,8 @@
 emulator's and the control server's ports, then serves until stdin closes.
 ``--history`` sizes the emulator's records to the run (totals come from its
 counters, which never forget; per-recipient figures need every delivery kept);
-``--enforce-rate`` enforces one SMS per ``--rate-interval`` seconds per sender.
+``--enforce-rate`` enforces one SMS per ``--rate-interval`` seconds per sender;
+``--number`` (repeatable) gives the application's numbers, a pool.
 
 Control API (JSON):
 
@@ -12,7 +13,11 @@ Control API (JSON):
   back ``app_url`` (through the delay proxy when ``delayed``);
 - ``GET /wait?count=N&timeout=S``: block until N deliveries, report counters,
   distinct recipients and duplicates, and the first and last delivery times
-  (``time.time()``);
+  (``time.time()``), and the deliveries by sending number;
+- ``GET /senders``: each recipient's sending numbers (``{"complete", "senders"}``);
+- ``POST /texts`` ``{"texts": [[phone, app_number], ...], "text", "concurrency",
+  "timeout"}``: each phone texts ``text`` to that number of the app; reports the
+  texts not answered 200 (``errors``) and the SMS delivered meanwhile (the replies);
 - ``POST /conversations`` ``{"count", "concurrency", "text", "replies", "timeout"}``:
   phones text the app (each from its own number, ``concurrency`` at a time) and
   the time from each inbound POST to its replies' delivery is reported.
@@ -65,6 +70,39 @@ def counters(emulator: Emulator) -> dict:
         "results": totals["results"],
         "first_delivery": min(times) if complete and times else None,
         "last_delivery": max(times, default=None),
+        "by_sender": dict(collections.Counter(d.from_ for d in deliveries)) if complete else None,
+    }
+
+
+def senders(emulator: Emulator) -> dict:
+    """Each recipient's sending numbers since the reset, sorted; ``complete`` is False
+    once the bounded history has forgotten deliveries (the mapping is then partial)."""
+    deliveries = emulator.deliveries
+    heard = collections.defaultdict(set)
+    for delivery in deliveries:
+        heard[delivery.to].add(delivery.from_)
+    total = emulator.engine.state(limit=1)["counters"]["deliveries"]
+    return {
+        "complete": len(deliveries) == total,
+        "senders": {to: sorted(numbers) for to, numbers in heard.items()},
+    }
+
+
+def phones_text(
+    emulator: Emulator, texts: list, text: str, concurrency: int, timeout: float
+) -> dict:
+    """Each ``[phone, app_number]`` of ``texts`` texts ``text`` to that number; wait up to
+    ``timeout`` seconds for one delivery per text (the replies) and count them."""
+    before = counters(emulator)["deliveries"]
+    with ThreadPoolExecutor(concurrency) as pool:
+        answers = pool.map(lambda pair: emulator.send_sms(pair[0], text, pair[1]), texts)
+        statuses = [answer.status for answer in answers]
+    with contextlib.suppress(TimeoutError):
+        emulator.wait_for_deliveries(before + len(texts), timeout)
+    return {
+        "count": len(texts),
+        "errors": sum(1 for status in statuses if status != 200),
+        "delivered": counters(emulator)["deliveries"] - before,
     }
 
 
@@ -115,6 +153,8 @@ class ControlHandler(JSONHandler):
             with contextlib.suppress(TimeoutError):
                 emulator.wait_for_deliveries(int(query["count"]), float(query["timeout"]))
             self.send_json(200, counters(emulator))
+        elif url.path == "/senders":
+            self.send_json(200, senders(emulator))
         else:
             self.send_json(404, {"error": url.path})
 
@@ -132,6 +172,8 @@ class ControlHandler(JSONHandler):
             self.send_json(200, {"reset": True})
         elif self.path == "/conversations":
             self.send_json(200, conversations(emulator, **body))
+        elif self.path == "/texts":
+            self.send_json(200, phones_text(emulator, **body))
         else:
             self.send_json(404, {"error": self.path})
 
@@ -139,7 +181,7 @@ class ControlHandler(JSONHandler):
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.emulator_host")
     parser.add_argument("--token", required=True)
-    parser.add_argument("--number", default="+15555550000")
+    parser.add_argument("--number", action="append", help="one of the app's numbers (repeatable)")
     parser.add_argument("--delay-ms", type=float, default=20.0, help="the delayed paths' delay")
     parser.add_argument("--history", type=int, default=DEFAULT_HISTORY)
     parser.add_argument("--enforce-rate", action="store_true")
@@ -148,7 +190,7 @@ def main() -> None:
     emulator = Emulator(
         "http://127.0.0.1:9/",
         args.token,
-        number=args.number,
+        numbers=args.number or ["+15555550000"],
         history=args.history,
         enforce_rate=args.enforce_rate,
         rate_interval=args.rate_interval,

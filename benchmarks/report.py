@@ -61,7 +61,7 @@ def _lost(case: dict) -> int | None:
 
 
 def targets(results: dict) -> list[dict]:
-    """Each issue-15 target on each database: value, threshold, PASS/FAIL.
+    """Each target on each database and campaign: value, threshold, PASS/FAIL.
 
     A figure that is missing (a case that failed or was not measured) is a FAIL.
     """
@@ -196,32 +196,85 @@ def targets(results: dict) -> list[dict]:
             "large queue: app server peak grows < 50 MB", label, queue["app_delta_mib"], 50, False
         )
     _campaign_targets(results.get("campaign"), check)
+    _pool_targets(results.get("pool"), check)
     return found
 
 
-def _campaign_targets(campaign: dict | None, check) -> None:
-    """The campaign at Tropo's rate: every recipient once, every row confirmed, no resend."""
+def _campaign_targets(
+    campaign: dict | None,
+    check,
+    label: str = "campaign",
+    prefix: str = "campaign at 1 SMS/s",
+    slack: float = 1.01,
+) -> None:
+    """A campaign at Tropo's rate: its last SMS within ``slack`` x the ideal time, every
+    recipient once, every row confirmed, no resend."""
     campaign = campaign or {}
-    label = "campaign"
+    check(
+        f"{prefix}: seconds to the last SMS over the ideal, recipients ÷ (numbers x rate)",
+        label,
+        _ratio(campaign.get("seconds"), campaign.get("ideal_seconds")),
+        slack,
+        False,
+    )
     count = campaign.get("count")
     recipients, duplicates = campaign.get("recipients"), campaign.get("duplicates")
     once = None if None in (count, recipients, duplicates) else count - recipients + duplicates
-    check("campaign at 1 SMS/s: recipients not reached exactly once", label, once, 0, False)
+    check(f"{prefix}: recipients not reached exactly once", label, once, 0, False)
     by_status = campaign.get("rows_by_status")
     check(
-        "campaign at 1 SMS/s: rows not confirmed",
+        f"{prefix}: rows not confirmed",
         label,
         None if by_status is None else campaign["rows"] - by_status.get("confirmed", 0),
         0,
         False,
     )
+    check(f"{prefix}: unconfirmed resends", label, campaign.get("unconfirmed_resends"), 0, False)
+
+
+def _pool_targets(pool: dict | None, check) -> None:
+    """The campaign on a pool (as :func:`_campaign_targets`, within 3 % of the ideal),
+    an even spread over its numbers, and each recipient's number kept."""
+    pool = pool or {}
+    label, prefix = "pool", "pool at 1 SMS/s per number"
+    _campaign_targets(pool, check, label, prefix, 1.03)
     check(
-        "campaign at 1 SMS/s: unconfirmed resends",
+        f"{prefix}: most a number strays from recipients ÷ numbers", label, spread(pool), 0.1, False
+    )
+    sticky = pool.get("stickiness") or {}
+    replies = sticky.get("replies")
+    check(
+        "pool stickiness: replies not delivered",
         label,
-        campaign.get("unconfirmed_resends"),
+        None if replies is None else replies["count"] - replies["delivered"] + replies["errors"],
         0,
         False,
     )
+    check(
+        "pool stickiness: recipients who heard from more than one number",
+        label,
+        sticky.get("more_than_one_number"),
+        0,
+        False,
+    )
+    check(
+        "pool stickiness: share of recipients moved once a number is added",
+        label,
+        sticky.get("moved_share"),
+        0.1,
+        False,
+    )
+
+
+def spread(pool: dict) -> float | None:
+    """The most any number's deliveries stray from recipients ÷ numbers, as a share of
+    it (a number that texted nobody strays by 1); None when not measured."""
+    per_number, numbers, count = pool.get("per_number"), pool.get("numbers"), pool.get("count")
+    if not (per_number and numbers and count):
+        return None
+    fair = count / numbers
+    counts = [*per_number.values(), *[0] * max(0, numbers - len(per_number))]
+    return max(abs(n - fair) for n in counts) / fair
 
 
 def _burst_ratio(
@@ -296,6 +349,7 @@ def sections(results: dict) -> list[Section]:
             out.append(_conversations(db, label))
             out.append(_large_queue(db, label))
     out += _campaign_table(results.get("campaign"))
+    out += _pool_tables(results.get("pool"), results.get("campaign"))
     out.append(_references(results))
     out.append(_targets_table(results))
     return out
@@ -439,11 +493,11 @@ def _scaling_table(db: dict, label: str) -> list[Section]:
     return [Section(title, header, rows)]
 
 
-def _campaign_table(campaign: dict | None) -> list[Section]:
+def _campaign_table(campaign: dict | None, title: str = "") -> list[Section]:
     """How long a campaign takes at Tropo's enforced rate, and whether anything was lost."""
     if not campaign:
         return []
-    title = (
+    title = title or (
         f"Campaign: one send() to {campaign['count']} recipients, one SMS per "
         f"{campaign['rate_interval']:g} s enforced by the emulator"
     )
@@ -482,6 +536,89 @@ def _campaign_table(campaign: dict | None) -> list[Section]:
         "yes" if campaign["settled"] else "no",
     ]
     return [Section(title, header, [row], notes)]
+
+
+def _pool_tables(pool: dict | None, campaign: dict | None) -> list[Section]:
+    """The campaign on a pool of numbers (beside the one-number ``campaign`` scaled to
+    as many recipients), its deliveries per number and its stickiness."""
+    if not pool:
+        return []
+    title = (
+        f"Campaign on a pool: one send() to {pool['count']:,} recipients from "
+        f"{pool['numbers']} numbers, one SMS per {pool['rate_interval']:g} s per number "
+        "enforced by the emulator"
+    )
+    out = _campaign_table(pool, title)
+    if "error" in pool:
+        return out
+    if campaign and "error" not in campaign:
+        one = campaign["seconds"] * pool["count"] / campaign["count"]
+        out[0].after.append(
+            f"On one number, scaled from the {campaign['count']:,}-recipient campaign: "
+            f"{_fmt(one, 0)} s, {_fmt(_ratio(one, pool['seconds']), 1)}x the pool's."
+        )
+    return [*out, _per_number_table(pool), _stickiness_table(pool["stickiness"])]
+
+
+def _per_number_table(pool: dict) -> Section:
+    """Deliveries by sending number: the timed campaign's, and once a number is added."""
+    fair = pool["count"] / pool["numbers"]
+    per_number = pool["per_number"] or {}
+    sticky = pool["stickiness"]
+    after = sticky.get("per_number_after") or {}
+    numbers = {*pool.get("from_numbers", []), *per_number, *after}
+    if "added_number" in sticky:
+        numbers.add(sticky["added_number"])
+    rows = [
+        [
+            number,
+            per_number.get(number, 0),
+            per_number.get(number, 0) / fair,
+            after.get(number, 0) if after else None,
+        ]
+        for number in sorted(numbers)
+    ]
+    return Section(
+        "Campaign on a pool: deliveries per sending number",
+        ["number", "deliveries", "x recipients ÷ numbers", "deliveries once a number is added"],
+        rows,
+        after=[f"The most a number strays from recipients ÷ numbers: {_fmt(spread(pool), 3)}"],
+    )
+
+
+def _stickiness_table(sticky: dict) -> Section:
+    """Who heard from more than one number, and who moved once a number was added."""
+    title = "Campaign on a pool: the same number for each recipient"
+    notes = [
+        "Campaigns to the same recipients (the timed one, then at no rate) and a `ping` "
+        "from some of them to the number they heard from, answered inline; then one "
+        "number more and one more campaign."
+    ]
+    if "error" in sticky:
+        notes.append(f"The case failed: `{sticky['error'].splitlines()[-1]}`")
+        return Section(title, [], [], notes)
+    replies = sticky["replies"]
+    header = [
+        "recipients",
+        "campaigns",
+        "replies delivered",
+        "heard from more than one number",
+        "numbers after",
+        "moved",
+        "moved share",
+        "unsettled campaigns",
+    ]
+    row = [
+        sticky["recipients"],
+        sticky["campaigns"],
+        f"{replies['delivered']:,} of {replies['count']:,}",
+        sticky["more_than_one_number"],
+        sticky["numbers_after"],
+        sticky["moved"],
+        _fmt(sticky["moved_share"], 3),
+        sticky["unsettled"],
+    ]
+    return Section(title, header, [row], notes)
 
 
 def _conversations(db: dict, label: str) -> Section:

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/run.py            # full run (about 17 minutes on 2 cores)
+    python benchmarks/run.py            # full run (about 20 minutes on 2 cores)
     python benchmarks/run.py --quick    # small sizes, SQLite only: checks that it runs
 
 Writes ``benchmarks/results/<timestamp>.json``, prints a Markdown table and the
@@ -26,6 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import appendix, legacy, loadgen, report, services
+from benchmarks.campaigns import CampaignRun, PoolRun
+from benchmarks.services import log
 from benchmarks.settings import TOKEN
 
 INBOUND_CASES = [
@@ -47,6 +49,11 @@ FULL = {
     "campaign": 1000,
     "campaign_interval": 1.0,
     "campaign_sweep": 60.0,
+    # The campaign on a pool: recipients, numbers (each at campaign_interval), and the
+    # recipients who text back in the stickiness phase.
+    "pool": 10_000,
+    "pool_numbers": 10,
+    "pool_replies": 100,
     # Databases whose first ``scaled_cases`` inbound cases also run under 2 gunicorn workers.
     "scaled": ["postgresql"],
     "scaled_cases": len(INBOUND_CASES),
@@ -61,22 +68,18 @@ QUICK = {
     "campaign": 20,
     "campaign_interval": 0.05,
     "campaign_sweep": 0.3,
+    "pool": 40,
+    "pool_numbers": 4,
+    "pool_replies": 4,
     "scaled": ["sqlite"],
     "scaled_cases": 1,
 }
-#: The campaign backend's lease (rtropo's default): a row unconfirmed this long is resent.
-LEASE = 300
 SETTLE_PAUSE = 0.2  # seconds for the emulator to record the last answer's deliveries
 VARIANT_PATHS = {"tropo": "/tropo/", "tropo02": "/tropo02/", "db": "/empty/", "noop": "/empty/"}
 #: Variants that deliver nothing to the emulator: measured without network delay only.
 LOCAL_ONLY = {"db", "noop"}
 #: The cases of an inbound-only pass (SQLite's rollback journal, for comparison).
 INBOUND_HELLO = [case for case in INBOUND_CASES if case[2] == "hello"]
-
-
-def log(text: str) -> None:
-    """Progress on stderr, so that stdout is the report."""
-    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
 
 class DatabaseRun:
@@ -294,78 +297,6 @@ def history(sizes: dict) -> int:
     return 2 * max(sizes["large_queue"], sizes["burst"], sizes["campaign"], 1000)
 
 
-class CampaignRun:
-    """One ``send()`` to a list against the emulator with Tropo's rate enforced.
-
-    At one SMS a second this takes as many seconds as there are recipients, so it
-    runs in a thread beside the other cases with its own emulator host, app server
-    and database; it mostly waits. ``tropo_send_queued`` runs every
-    ``campaign_sweep`` seconds meanwhile, as the deployment guide says (every minute).
-    """
-
-    def __init__(self, url: str, sizes: dict, args):
-        self.url, self.args = url, args
-        self.count, self.interval = sizes["campaign"], sizes["campaign_interval"]
-        self.sweep = sizes["campaign_sweep"]
-        self.results: dict = {
-            "count": self.count,
-            "rate_interval": self.interval,
-            "sweep_interval": self.sweep,
-        }
-        self._thread = threading.Thread(target=self._run, name="campaign", daemon=True)
-
-    def start(self) -> CampaignRun:
-        self._thread.start()
-        return self
-
-    def join(self) -> dict:
-        self._thread.join()
-        return self.results
-
-    def _run(self) -> None:
-        try:
-            self.results.update(self._measure())
-        except Exception as exc:
-            log(f"campaign failed: {exc}")
-            self.results["error"] = str(exc)[-2000:]
-
-    def _measure(self) -> dict:
-        log(f"campaign: {self.count} recipients, one SMS per {self.interval:g} s enforced")
-        services.recreate_database(self.url)
-        services.run_worker(services.base_env(self.url), "migrate")
-        emulator = services.EmulatorHost(
-            TOKEN, 0, history=2 * self.count + 1000, rate_interval=self.interval
-        )
-        try:
-            env = services.base_env(self.url, emulator.session_api_url)
-            env["BENCH_SMS_PER_SECOND"] = str(round(1 / self.interval))
-            app = services.AppServer(env, self.args.results.parent / "gunicorn-campaign.log")
-            try:
-                emulator.reset(f"{app.url}/tropo-campaign/?secret={loadgen.SECRET}")
-                # The ideal time, one lease (if it outlasts one) for the last results, two
-                # sweeps and 30 s: a campaign still unsettled then is resending what Tropo
-                # never confirmed.
-                ideal = self.count * self.interval
-                timeout = 1.1 * ideal + min(LEASE, ideal) + 2 * self.sweep + 30
-                figures = services.run_worker(
-                    env,
-                    "campaign",
-                    *("--count", str(self.count), "--timeout", str(timeout)),
-                    *("--sweep", str(self.sweep)),
-                    *("--control-port", str(emulator.control_port)),
-                    timeout=timeout + 120,
-                )
-            finally:
-                app.stop()
-        finally:
-            emulator.stop()
-            services.drop_database(self.url)
-        figures["ideal_seconds"] = self.count * self.interval
-        figures["msgs_per_s"] = self.count / figures["seconds"]
-        log(f"campaign: done in {figures['seconds']:.0f} s")
-        return figures
-
-
 def machine() -> dict:
     """What the figures were measured on."""
     cpu = "unknown"
@@ -428,6 +359,9 @@ def main() -> int:
     campaign = CampaignRun(
         "sqlite:" + str(services.CACHE / "bench-campaign.sqlite3"), sizes, args
     ).start()
+    quiet = threading.Event()  # set once the timed cases (all but the pool's) are over
+    pool = PoolRun("sqlite:" + str(services.CACHE / "bench-pool.sqlite3"), sizes, args, quiet)
+    pool.start()
     results = {
         "quick": args.quick,
         "machine": machine(),
@@ -439,6 +373,8 @@ def main() -> int:
         ],
     }
     results["campaign"] = campaign.join()
+    quiet.set()
+    results["pool"] = pool.join()
     results["targets"] = report.targets(results)
     results["seconds"] = time.time() - started
     args.results.write_text(json.dumps(results, indent=2))

@@ -23,6 +23,11 @@ POSTGRES_BENCH = os.environ.get(
 )
 
 
+def log(text: str) -> None:
+    """Progress on stderr, so that stdout is the report."""
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as sock:
@@ -117,9 +122,13 @@ class EmulatorHost:
         delay_ms: float,
         history: int = 2000,
         rate_interval: float | None = None,
+        numbers: list[str] | None = None,
     ):
-        """``history``: records kept; ``rate_interval``: enforce one SMS per that many seconds."""
+        """``history``: records kept; ``rate_interval``: enforce one SMS per that many
+        seconds per number; ``numbers``: the application's numbers (default the emulator
+        host's one number)."""
         rate = ["--enforce-rate", "--rate-interval", str(rate_interval)] if rate_interval else []
+        rate += [arg for number in numbers or [] for arg in ("--number", number)]
         self.process = subprocess.Popen(
             [
                 sys.executable,

@@ -8,8 +8,11 @@ sending workers) sees the same database and the same emulator:
   ``postgres://user@host:port/name``;
 - ``BENCH_API_URL``: the emulator's Session API URL;
 - ``BENCH_CACHE``: the directory that holds the 0.2.0 package (``rtropo02``);
-- ``BENCH_SMS_PER_SECOND``: the campaign backend's ``sms_per_second`` (default 1,
-  Tropo's long-code rate; the quick run scales it with the emulator's rate).
+- ``BENCH_SMS_PER_SECOND``: the campaign and pool backends' ``sms_per_second``, per
+  number (default 1, Tropo's long-code rate; the quick run scales it with the
+  emulator's rate; 0 texts at no rate);
+- ``BENCH_POOL_NUMBERS``: the pool backend's ``numbers``, comma-separated (default
+  the first ten of :func:`pool_numbers`).
 """
 
 import os
@@ -78,6 +81,17 @@ _TROPO = {
     "sms_per_second": 0,
 }
 
+
+def pool_numbers(count: int) -> list[str]:
+    """The first ``count`` numbers of the pool backend's pool: none is a recipient
+    (``benchmarks.worker.identities``) or ``NUMBER``."""
+    return [f"+1555555{1000 + i:04d}" for i in range(count)]
+
+
+_SMS_PER_SECOND = float(os.environ.get("BENCH_SMS_PER_SECOND", "1"))
+_POOL = os.environ.get("BENCH_POOL_NUMBERS", "")
+POOL_NUMBERS = _POOL.split(",") if _POOL else pool_numbers(10)
+
 INSTALLED_BACKENDS = {
     "tropo": {"ENGINE": "rtropo.outgoing.TropoBackend", "config": dict(_TROPO)},
     "tropo_launch": {
@@ -90,7 +104,15 @@ INSTALLED_BACKENDS = {
     },
     "tropo_campaign": {
         "ENGINE": "rtropo.outgoing.TropoBackend",
-        "config": dict(_TROPO, sms_per_second=float(os.environ.get("BENCH_SMS_PER_SECOND", "1"))),
+        "config": dict(_TROPO, sms_per_second=_SMS_PER_SECOND),
+    },
+    "tropo_pool": {
+        "ENGINE": "rtropo.outgoing.TropoBackend",
+        "config": {
+            **{key: value for key, value in _TROPO.items() if key != "number"},
+            "numbers": POOL_NUMBERS,
+            "sms_per_second": _SMS_PER_SECOND,
+        },
     },
     "db": {"ENGINE": "rapidsms.backends.database.DatabaseBackend"},
     "http": {"ENGINE": "rapidsms.backends.database.DatabaseBackend"},

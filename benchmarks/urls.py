@@ -20,6 +20,7 @@ urlpatterns = [
     path("tropo-launch/", message_received, {"backend_name": "tropo_launch"}),
     path("tropo-noconfirm/", message_received, {"backend_name": "tropo_noconfirm"}),
     path("tropo-campaign/", message_received, {"backend_name": "tropo_campaign"}),
+    path("tropo-pool/", message_received, {"backend_name": "tropo_pool"}),
     path("http/", GenericHttpBackendView.as_view(backend_name="http")),
     path("empty/", empty),
 ]

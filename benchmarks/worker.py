@@ -133,12 +133,15 @@ def burst(args) -> dict:
 
 
 def campaign(args) -> dict:
-    """One ``send()`` to ``count`` recipients at Tropo's rate, until every row is settled.
+    """One ``send()`` to ``count`` recipients on ``--backend`` at Tropo's rate, until
+    every row is settled; ``per_number`` counts the deliveries by sending number.
 
     As a deployment does, ``tropo_send_queued`` runs every ``--sweep`` seconds
     meanwhile (it also turns rows whose result did not come within the lease
     unconfirmed, and resends them). Settled: no row queued, launched or sent but
     unconfirmed, so that resends (and their duplicate deliveries) are counted too.
+    The tables are cleared first, but not a pool's sticky numbers: campaigns to the
+    same recipients keep them.
     """
     from django.core.management import call_command
     from rapidsms.router import get_router, send
@@ -146,7 +149,7 @@ def campaign(args) -> dict:
     from rtropo.models import OutboundMessage
 
     Status = OutboundMessage.Status
-    backend = "tropo_campaign"
+    backend = args.backend
     _clear_tables()
     targets = connections(backend, identities(args.count))
     get_router()
@@ -177,6 +180,7 @@ def campaign(args) -> dict:
         "duplicates": final["duplicates"],
         "launches": final["created_launches"],
         "results": final["results"],
+        "per_number": final["by_sender"],
         **_outcome(backend),
     }
 
@@ -339,6 +343,9 @@ def main() -> None:
     parser.add_argument("--control-port", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=120.0)
     parser.add_argument("--sweep", type=float, default=60.0, help="campaign: tropo_send_queued")
+    parser.add_argument(
+        "--backend", choices=["tropo_campaign", "tropo_pool"], default="tropo_campaign"
+    )
     args = parser.parse_args()
     _setup()
     print(json.dumps(CASES[args.case](args)))

@@ -3,8 +3,9 @@
 Checks that it completes and writes its report (which the docs' appendix can
 render), and the behaviour it observes (every message delivered once, replies
 inline without a launch, every inline answer's result posted and accepted, the
-rate-limited campaign confirmed without a resend); never its timings. A broken
-figure must show as a FAIL in the report.
+rate-limited campaign confirmed without a resend, the campaign on a pool spread
+over its numbers and each recipient kept on one number); never its timings. A
+broken figure must show as a FAIL in the report.
 """
 
 import copy
@@ -64,6 +65,7 @@ def test_quick_benchmark_runs_and_reports(tmp_path):
     assert campaign["rows_by_status"] == {"confirmed": campaign["count"]}
     assert campaign["unconfirmed_resends"] == 0
     assert campaign["sweeps"] >= 1  # the enforced rate makes it outlast one sweep interval
+    _pool_is_sane(report["pool"], report["sizes"])
     assert all(case["rounds"] == report["sizes"]["inbound_rounds"] for case in sqlite["inbound"])
     assert {case["shape"] for case in sqlite["burst"] if case["variant"] == "noop"} == {
         "singles",
@@ -79,12 +81,42 @@ def test_quick_benchmark_runs_and_reports(tmp_path):
     _broken_figures_fail(report)
 
 
+def _pool_is_sane(pool, sizes):
+    """Every recipient once from one of the pool's numbers, the replies answered, none
+    moved; the spread and the times are targets, not checked here."""
+    assert "error" not in pool
+    assert pool["numbers"] == sizes["pool_numbers"]
+    assert pool["delivered"] == pool["recipients"] == pool["count"] == sizes["pool"]
+    assert pool["duplicates"] == 0
+    assert sum(pool["per_number"].values()) == pool["count"]
+    assert len(pool["per_number"]) <= pool["numbers"]
+    assert pool["rows_by_status"] == {"confirmed": pool["count"]}
+    assert pool["unconfirmed_resends"] == 0
+    sticky = pool["stickiness"]
+    assert "error" not in sticky
+    assert sticky["recipients"] == pool["count"]
+    assert sticky["campaigns"] == 3
+    assert sticky["delivered"] == [pool["count"]] * 3
+    assert sticky["unsettled"] == 0
+    assert sticky["replies"] == {
+        "count": sizes["pool_replies"],
+        "errors": 0,
+        "delivered": sizes["pool_replies"],
+    }
+    assert sum(sticky["per_number_after"].values()) == pool["count"]
+    assert sticky["numbers_after"] == pool["numbers"] + 1
+    assert sticky["more_than_one_number"] == 0
+    assert sticky["moved"] == 0
+
+
 def _broken_figures_fail(results):
     """A case that crashed or was not measured is a FAIL, and the report still renders."""
     broken = copy.deepcopy(results)
     settings = ("count", "rate_interval", "sweep_interval")
     broken["campaign"] = {key: results["campaign"][key] for key in settings}
     broken["campaign"]["error"] = "worker failed\nboom"
+    broken["pool"] = {key: results["pool"][key] for key in ("numbers", *settings)}
+    broken["pool"]["error"] = "worker failed\nbang"
     (sqlite,) = broken["databases"]
     del sqlite["inbound_2_workers"]
     sqlite["inbound"] = [c for c in sqlite["inbound"] if c["path"] != "/tropo-noconfirm/"]
@@ -95,12 +127,24 @@ def _broken_figures_fail(results):
         "campaign at 1 SMS/s: recipients not reached exactly once",
         "campaign at 1 SMS/s: rows not confirmed",
         "campaign at 1 SMS/s: unconfirmed resends",
+        "pool at 1 SMS/s per number: recipients not reached exactly once",
+        "pool at 1 SMS/s per number: most a number strays from recipients ÷ numbers",
+        "pool stickiness: recipients who heard from more than one number",
+        "pool stickiness: share of recipients moved once a number is added",
         "gunicorn 2 workers x 4 threads: inbound cases measured",
         "ping → pong inline, confirmation off ≥ 0.9x GenericHttpBackendView's",
         "no message stranded, undelivered or duplicated (local emulator)",
     } <= failed
     broken["targets"] = targets
-    assert "The case failed: `boom`" in bench_report.markdown(broken)
+    page = bench_report.markdown(broken)
+    assert "The case failed: `boom`" in page
+    assert "The case failed: `bang`" in page
+    unsticky = copy.deepcopy(results)
+    unsticky["pool"]["stickiness"] = {"error": "worker failed\nbonk"}
+    failed = {t["target"] for t in bench_report.targets(unsticky) if not t["passed"]}
+    assert "pool stickiness: recipients who heard from more than one number" in failed
+    unsticky["targets"] = bench_report.targets(unsticky)
+    assert "The case failed: `bonk`" in bench_report.markdown(unsticky)
 
 
 def test_the_statement_count_tool_counts_the_commits_of_each_request():
