@@ -130,7 +130,7 @@ class OutboundMessage(models.Model):
 
 class NumberAssignment(models.Model):
     """The pool number that texts ``recipient`` (sticky): chosen at the first message to it,
-    then the number it last texted or heard from."""
+    or the number it texted since."""
 
     backend_name = models.CharField(max_length=100)
     recipient = models.CharField(max_length=16, help_text=_("+ and digits."))

@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from rtropo.models import InboundSession, Launch, OutboundMessage
+from rtropo.models import InboundSession, Launch, NumberAssignment, OutboundMessage
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -55,6 +55,7 @@ def rows():
             backend_name="tropo-production-line",
             identity=f"+4477009000{index:02d}",
             to_number=f"+4477009000{index:02d}",
+            from_number=f"+4477009100{index:02d}",
             text=TEXT,
             status=status,
             attempts=10,
@@ -71,8 +72,15 @@ def rows():
             session_id=f"{index:032x}",
             size=150,
             join_count=12,
+            number=f"+4477009100{index:02d}",
             created_at=now,
             expires_at=now,
+        )
+        NumberAssignment.objects.create(
+            backend_name="tropo-production-line",
+            recipient=f"+4477009000{index:02d}",
+            number=f"+4477009100{index:02d}",
+            assigned_at=now,
         )
         InboundSession.objects.create(
             backend_name="tropo-production-line",
@@ -103,7 +111,7 @@ def show(page, html, path):
     page.goto(ORIGIN + path)
 
 
-@pytest.fixture(params=["outboundmessage", "launch", "inboundsession"])
+@pytest.fixture(params=["outboundmessage", "launch", "inboundsession", "numberassignment"])
 def changelist(request, admin_client, rows):
     """A changelist's path and HTML (fetched before the browser starts: Playwright's
     event loop would make Django refuse the database)."""

@@ -3,6 +3,7 @@ campaigns and pool changes; replies from the number the person texted; pacing pe
 
 import collections
 import copy
+import json
 import logging
 import time
 
@@ -15,8 +16,9 @@ from rtropo import periodic
 from rtropo.conf import BackendConfig, get_config
 from rtropo.emulator.testing import tropo_emulator  # noqa: F401  (the fixture)
 from rtropo.models import Launch, NumberAssignment, OutboundMessage
-from rtropo.outbox import queue, take
+from rtropo.outbox import answers, pool, queue, take
 from tests.settings import TOKEN
+from tests.support.commands import tropo_status
 from tests.support.payloads import SECRET
 
 Status = OutboundMessage.Status
@@ -170,28 +172,31 @@ def test_a_pool_campaign_texts_each_recipient_once_from_its_own_number_at_each_n
     assert set(launches.values_list("number", flat=True)) == set(POOL)
 
 
+@pytest.mark.parametrize("inline", [True, False])
 @pytest.mark.django_db(transaction=True)
 def test_a_reply_goes_from_the_number_the_person_texted_which_becomes_theirs(
     settings,
     live_server,
     tropo_emulator,  # noqa: F811
-    caplog,
+    inline,
 ):
     tropo = tropo_emulator(
         app_url=f"{live_server.url}/tropo/?secret={SECRET}", token=TOKEN, numbers=POOL
     )
-    config = pool_backend(settings, POOL, api_url=tropo.session_api_url)
+    config = pool_backend(settings, POOL, api_url=tropo.session_api_url, inline_replies=inline)
     phone = "+15555550077"
     send("welcome", lookup_connections("tropo", [phone]))
     run_until_confirmed(config, 1)
     first = assignments()[phone]
     texted = next(number for number in POOL if number != first)
-    inline = tropo.send_sms(phone, "ping", to=texted)
-    assert [(d.text, d.from_) for d in inline.deliveries] == [("pong", texted)]
+    answered = tropo.send_sms(phone, "ping", to=texted)
+    assert len(answered.deliveries) == int(inline)
+    run_until_confirmed(config, 2)
     assert assignments()[phone] == texted
     send("news", lookup_connections("tropo", [phone]))
     run_until_confirmed(config, 3)
-    assert tropo.wait_for_deliveries(3)[-1].from_ == texted
+    texts = [(d.text, d.from_) for d in tropo.wait_for_deliveries(3)]
+    assert texts == [("welcome", first), ("pong", texted), ("news", texted)]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -214,3 +219,46 @@ def test_an_sms_to_a_number_out_of_the_pool_is_routed_and_answered_from_the_pers
     [reply] = tropo.wait_for_deliveries(1)
     assert (reply.to, reply.text) == (phone, "pong")
     assert reply.from_ == assignments()[phone] in POOL[:2]
+
+
+@pytest.mark.django_db
+def test_tropo_status_shows_each_numbers_recipients_due_and_in_flight(settings):
+    config = pool_backend(settings, POOL, batch_size=4)
+    queue.enqueue(config, [queue.Recipient(n, n) for n in recipients(9)], "hello")
+    take.numbers_due(config)
+    take.take_due(config, POOL[0])
+    report = json.loads(tropo_status("--json").stdout)
+    assert report["numbers"] == {
+        POOL[0]: {"recipients": 3, "due": 0, "in_flight": 3},
+        POOL[1]: {"recipients": 3, "due": 3, "in_flight": 0},
+        POOL[2]: {"recipients": 3, "due": 3, "in_flight": 0},
+    }
+    lines = tropo_status().stdout.splitlines()
+    assert f"  {POOL[1]}: 3 recipients, 3 due, 0 in flight" in lines
+
+
+@pytest.mark.django_db
+def test_recipients_of_a_single_number_stay_on_it_when_it_becomes_a_pool(settings):
+    one = pool_backend(settings, POOL[:1])
+    queue.enqueue(one, [queue.Recipient(n, n) for n in recipients(4)], "before")
+    launch = take.take_due(one, POOL[0])
+    answers.claim_for_callback(one, launch.reference, "c" * 32)
+    assert assignments() == dict.fromkeys(recipients(4), POOL[0])
+    grown = pool_backend(settings, POOL)
+    queue.enqueue(grown, [queue.Recipient(n, n) for n in recipients(6)], "after")
+    take.numbers_due(grown)
+    assert {r: assignments()[r] for r in recipients(4)} == dict.fromkeys(recipients(4), POOL[0])
+    assert collections.Counter(assignments().values()) == {POOL[0]: 4, POOL[1]: 1, POOL[2]: 1}
+
+
+@pytest.mark.django_db
+def test_a_message_sent_from_an_earlier_number_does_not_take_the_person_back(settings):
+    config = pool_backend(settings, POOL)
+    phone = recipients(1)[0]
+    queue.enqueue(config, [queue.Recipient(phone, phone)], "queued before they texted")
+    [number] = take.numbers_due(config)
+    launch = take.take_due(config, number)
+    texted = next(other for other in POOL if other != number)
+    pool.stick(config, phone, texted)
+    answers.claim_for_callback(config, launch.reference, "c" * 32)
+    assert assignments() == {phone: texted}

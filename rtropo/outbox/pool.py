@@ -2,7 +2,7 @@
 
 A recipient keeps one number, recorded as a :class:`~rtropo.models.NumberAssignment`:
 chosen at the first message to it, the number with the fewest recipients (ties: the
-first listed), then the number it last texted or heard from. A number taken out of
+first listed), or the number it texted since. A number taken out of
 ``numbers`` loses its recipients, and its queued rows, to the others at their next launch.
 """
 
@@ -45,14 +45,15 @@ def inbound_number(config: BackendConfig, to_number: str) -> str:
 def stick(config: BackendConfig, recipient: str, number: str) -> None:
     """Make ``number`` the one that texts ``recipient`` from now on."""
     if number and len(config.numbers) > 1:
-        _record(config, {recipient: number})
+        _record(config, {recipient: number}, replace=True)
 
 
 def heard(config: BackendConfig, rows) -> None:
-    """Record the number each of these rows, just sent, is texted from."""
+    """Record, for the recipients of these rows (just sent) who have no number yet, the
+    number that texted them: a pool that grows keeps them there."""
     numbers = {row.to_number: row.from_number for row in rows if row.from_number and row.to_number}
     if numbers:
-        _record(config, numbers)
+        _record(config, numbers, replace=False)
 
 
 def assign_due(config: BackendConfig) -> int:
@@ -146,11 +147,16 @@ def _assignment(config: BackendConfig, recipient: str, number: str) -> NumberAss
     )
 
 
-def _record(config: BackendConfig, numbers: dict[str, str]) -> None:
-    """Set these recipients' numbers (in recipient order, so that concurrent writers of
-    the same recipients wait for one another instead of deadlocking)."""
+def _record(config: BackendConfig, numbers: dict[str, str], *, replace: bool) -> None:
+    """Store these recipients' numbers, replacing those they had only if ``replace`` (in
+    recipient order, so that concurrent writers of the same recipients wait for one
+    another instead of deadlocking)."""
+    rows = [_assignment(config, r, numbers[r]) for r in sorted(numbers)]
+    if not replace:
+        NumberAssignment.objects.bulk_create(rows, ignore_conflicts=True)
+        return
     NumberAssignment.objects.bulk_create(
-        [_assignment(config, r, numbers[r]) for r in sorted(numbers)],
+        rows,
         update_conflicts=True,
         unique_fields=["backend_name", "recipient"],
         update_fields=["number", "assigned_at"],

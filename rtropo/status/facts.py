@@ -8,7 +8,7 @@ from django.db.models import Count, Min, Q
 from rtropo.conf import BackendConfig
 from rtropo.inbox import spool
 from rtropo.models import BackendHealth, Launch, OutboundMessage
-from rtropo.outbox import results
+from rtropo.outbox import pool, results
 from rtropo.status import health
 
 Status = OutboundMessage.Status
@@ -42,6 +42,7 @@ class Facts:
     last_result_at: datetime | None
     spooled: spool.Summary
     health: BackendHealth
+    numbers: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
 
     def age(self, moment: datetime | None) -> float | None:
         """Seconds from ``moment`` to ``now`` (None for None)."""
@@ -68,6 +69,7 @@ class Facts:
         facts["last_refusal_reason"] = self.health.last_refusal_reason
         facts["last_refused_request_reason"] = self.health.last_refused_request_reason
         facts["refused_requests"] = self.recent_refusals
+        facts["numbers"] = self.numbers
         return facts
 
     @property
@@ -112,7 +114,23 @@ def gather(config: BackendConfig, now: datetime) -> Facts:
         last_result_at=last_result_at,
         spooled=spool.summary(),
         health=stored,
+        numbers=_by_number(config, rows, now),
     )
+
+
+def _by_number(config: BackendConfig, rows, now: datetime) -> dict[str, dict[str, int]]:
+    """Per number of the pool: its recipients, its messages due and those in flight."""
+    recipients = pool.load(config)
+    due = dict(rows.due(now).order_by().values_list("from_number").annotate(Count("pk")))
+    flying = dict(rows.in_flight().order_by().values_list("from_number").annotate(Count("pk")))
+    return {
+        number: {
+            "recipients": recipients[number],
+            "due": due.get(number, 0),
+            "in_flight": flying.get(number, 0),
+        }
+        for number in config.numbers
+    }
 
 
 def _by_status(rows) -> dict[str, int]:

@@ -52,7 +52,8 @@ class Command(BaseCommand):
 
 
 def human_lines(report: BackendStatus) -> list[str]:
-    """The report as lines: the level, the facts, then one line per problem."""
+    """The report as lines: the level, the facts (a line per number of a pool of several),
+    then one line per problem."""
     facts = report.facts
     rows = ", ".join(f"{count} {name}" for name, count in facts.rows.items())
     lines = [f"{report.backend}: {report.level}", f"  rows: {rows}"]
@@ -61,6 +62,12 @@ def human_lines(report: BackendStatus) -> list[str]:
         f"{facts.awaiting_result}{_oldest(facts, facts.oldest_awaiting_at)}; pending launches: "
         f"{facts.pending_launches}{_oldest(facts, facts.oldest_launch_at)}"
     )
+    if len(facts.numbers) > 1:
+        lines.extend(
+            f"  {number}: {each['recipients']} recipients, {each['due']} due, "
+            f"{each['in_flight']} in flight"
+            for number, each in facts.numbers.items()
+        )
     health = facts.health
     for field, label in HEALTH_FIELDS.items():
         lines.append(f"  {label}: {_when(facts, getattr(health, field))}{_reason(health, field)}")
