@@ -132,9 +132,10 @@ def test_a_session_is_recorded_on_its_launch_and_rows(config):
 @pytest.mark.parametrize(("queued", "statements"), [(5, 6), (3, 9)])
 def test_claiming_a_callback_takes_few_statements(config, queued, statements):
     """A full launch: the launch's UPDATE, its rows' SELECT, the launch's number, the
-    UPDATE and SELECT of marking them sent, the recipients' numbers; when the launch has room for other due rows, the in-flight
-    window's count, their SELECT and the UPDATE that joins them to the launch (and on
-    PostgreSQL the window's lock before them)."""
+    UPDATE and SELECT of marking them sent, the recipients' numbers; when the launch
+    has room for other due rows, the in-flight window's count, their SELECT and the
+    UPDATE that joins them to the launch (and on PostgreSQL the window's lock before
+    them)."""
     settings = config(batch_size=5)
     enqueue(settings, queued)
     launch = take.take_due(settings, settings.number)
