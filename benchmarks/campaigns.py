@@ -17,6 +17,8 @@ from benchmarks.settings import NUMBER, TOKEN, pool_numbers
 
 #: The campaign backend's lease (rtropo's default): a row unconfirmed this long is resent.
 LEASE = 300
+#: Longest the stickiness phase waits for the timed cases to end before it runs anyway.
+QUIET_TIMEOUT = 3600
 
 
 class CampaignRun:
@@ -151,7 +153,7 @@ class PoolRun(CampaignRun):
 
     def _phases(self) -> dict:
         figures = super()._phases()
-        self.quiet.wait()
+        self.quiet.wait(timeout=QUIET_TIMEOUT)
         try:
             figures["stickiness"] = self._stickiness()
         except Exception as exc:
